@@ -1,0 +1,163 @@
+"""Layers shared by the MambaIR family (and reused by the in-house linear-attention models).
+
+Attribute names follow the official code (csguoh/MambaIR @ 33d7b34, Apache-2.0) so that official
+state dicts load with ``strict=True``: ``attention.1``/``attention.3`` in channel attention,
+``upsample.{0,2,...}`` for the pixel-shuffle upsampler, ``patch_embed.norm`` and so on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# DIV2K RGB mean used by every MambaIR/MambaIRv2 SR, DN and CAR model.
+DIV2K_RGB_MEAN = (0.4488, 0.4371, 0.4040)
+
+
+class ChannelAttention(nn.Module):
+    """Squeeze-and-excitation channel attention (RCAN): global pool -> 1x1 -> ReLU -> 1x1 -> sigmoid."""
+
+    def __init__(self, num_feat: int, squeeze_factor: int = 16) -> None:
+        super().__init__()
+        self.attention = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(num_feat, num_feat // squeeze_factor, 1, padding=0),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(num_feat // squeeze_factor, num_feat, 1, padding=0),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.attention(x)
+
+
+class Upsample(nn.Sequential):
+    """Classic-SR upsampler: 2^n x [conv 3x3 to 4C, PixelShuffle(2)], or [conv to 9C, PixelShuffle(3)]."""
+
+    def __init__(self, scale: int, num_feat: int) -> None:
+        m: list[nn.Module] = []
+        if scale & (scale - 1) == 0:
+            for _ in range(int(math.log2(scale))):
+                m.append(nn.Conv2d(num_feat, 4 * num_feat, 3, 1, 1))
+                m.append(nn.PixelShuffle(2))
+        elif scale == 3:
+            m.append(nn.Conv2d(num_feat, 9 * num_feat, 3, 1, 1))
+            m.append(nn.PixelShuffle(3))
+        else:
+            raise ValueError(f"scale {scale} is not supported; supported scales are 2^n and 3")
+        super().__init__(*m)
+
+
+class UpsampleOneStep(nn.Sequential):
+    """Lightweight-SR upsampler: one conv 3x3 to s^2 * out channels, then PixelShuffle(s)."""
+
+    def __init__(self, scale: int, num_feat: int, num_out_ch: int) -> None:
+        super().__init__(nn.Conv2d(num_feat, (scale**2) * num_out_ch, 3, 1, 1), nn.PixelShuffle(scale))
+
+
+class PatchEmbed(nn.Module):
+    """(B, C, H, W) -> (B, H*W, C) tokens, with the model's only embedding LayerNorm."""
+
+    def __init__(self, embed_dim: int, norm_layer: Callable[[int], nn.Module] | None = nn.LayerNorm) -> None:
+        super().__init__()
+        self.norm = norm_layer(embed_dim) if norm_layer is not None else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.flatten(2).transpose(1, 2)
+        return self.norm(x) if self.norm is not None else x
+
+
+def tokens_to_image(x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
+    """(B, H*W, C) tokens -> (B, C, H, W) image."""
+    b, _, c = x.shape
+    return x.transpose(1, 2).reshape(b, c, x_size[0], x_size[1])
+
+
+def image_to_tokens(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) image -> (B, H*W, C) tokens."""
+    return x.flatten(2).transpose(1, 2)
+
+
+class RestorationNet(nn.Module):
+    """Shallow conv, deep body, reconstruction head and mean shift shared by MambaIR and MambaIRv2.
+
+    Subclasses call :meth:`init_head` in ``__init__`` and implement :meth:`forward_features`
+    (B, D, H, W) -> (B, D, H, W); :meth:`forward_head` then applies the official head for
+    ``upsampler`` in ``{'pixelshuffle', 'pixelshuffledirect', 'nearest+conv', ''}``.
+    The mean is a plain attribute (not a buffer): it is absent from official state dicts.
+    """
+
+    upscale: int
+    upsampler: str
+    img_range: float
+
+    def init_head(
+        self, *, in_chans: int, embed_dim: int, upscale: int, upsampler: str, img_range: float,
+        num_feat: int = 64, allow_nearest_conv: bool = False,
+    ) -> None:
+        self.img_range = img_range
+        self.upscale = upscale
+        self.upsampler = upsampler
+        self.in_chans = in_chans
+        if in_chans == 3:
+            self.mean = torch.tensor(DIV2K_RGB_MEAN).view(1, 3, 1, 1)
+        else:
+            self.mean = torch.zeros(1, 1, 1, 1)
+        self.conv_first = nn.Conv2d(in_chans, embed_dim, 3, 1, 1)
+        self.conv_after_body = nn.Conv2d(embed_dim, embed_dim, 3, 1, 1)
+        if upsampler == "pixelshuffle":
+            self.conv_before_upsample = nn.Sequential(nn.Conv2d(embed_dim, num_feat, 3, 1, 1), nn.LeakyReLU(inplace=True))
+            self.upsample = Upsample(upscale, num_feat)
+            self.conv_last = nn.Conv2d(num_feat, in_chans, 3, 1, 1)
+        elif upsampler == "pixelshuffledirect":
+            self.upsample = UpsampleOneStep(upscale, embed_dim, in_chans)
+        elif upsampler == "nearest+conv" and allow_nearest_conv:
+            if upscale != 4:
+                raise ValueError("the 'nearest+conv' upsampler supports only upscale=4")
+            self.conv_before_upsample = nn.Sequential(nn.Conv2d(embed_dim, num_feat, 3, 1, 1), nn.LeakyReLU(inplace=True))
+            self.conv_up1 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+            self.conv_up2 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+            self.conv_hr = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+            self.conv_last = nn.Conv2d(num_feat, in_chans, 3, 1, 1)
+            self.lrelu = nn.LeakyReLU(negative_slope=0.2, inplace=True)
+        else:
+            # Denoising / JPEG artefact removal: same-size output, global residual.
+            self.conv_last = nn.Conv2d(embed_dim, in_chans, 3, 1, 1)
+
+    @property
+    def scale(self) -> int:
+        """Output size / input size (1 for same-size tasks)."""
+        return self.upscale if self.upsampler in ("pixelshuffle", "pixelshuffledirect", "nearest+conv") else 1
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalise, run shallow conv + body + head, de-normalise (official order of operations)."""
+        mean = self.mean.to(device=x.device, dtype=x.dtype)
+        x = (x - mean) * self.img_range
+        if self.upsampler == "pixelshuffle":
+            x = self.conv_first(x)
+            x = self.conv_after_body(self.forward_features(x)) + x
+            x = self.conv_before_upsample(x)
+            x = self.conv_last(self.upsample(x))
+        elif self.upsampler == "pixelshuffledirect":
+            x = self.conv_first(x)
+            x = self.conv_after_body(self.forward_features(x)) + x
+            x = self.upsample(x)
+        elif self.upsampler == "nearest+conv":
+            x = self.conv_first(x)
+            x = self.conv_after_body(self.forward_features(x)) + x
+            x = self.conv_before_upsample(x)
+            x = self.lrelu(self.conv_up1(F.interpolate(x, scale_factor=2, mode="nearest")))
+            x = self.lrelu(self.conv_up2(F.interpolate(x, scale_factor=2, mode="nearest")))
+            x = self.conv_last(self.lrelu(self.conv_hr(x)))
+        else:
+            x_first = self.conv_first(x)
+            res = self.conv_after_body(self.forward_features(x_first)) + x_first
+            x = x + self.conv_last(res)
+        return x / self.img_range + mean

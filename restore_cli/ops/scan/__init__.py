@@ -1,0 +1,131 @@
+"""Selective scan behind one function, with the backend chosen per call.
+
+Backends:
+- ``"reference"``: the per-step float32 recurrence (the spec; slow).
+- ``"torch"``: the chunked pure-PyTorch scan, used on the CPU and as the GPU fallback.
+- ``"triton"``: our Triton kernel (CUDA only; Triton ships with PyTorch's CUDA builds).
+- ``"mamba"``: mamba-ssm's CUDA kernel, when that optional package imports and tensors are on a GPU.
+
+``select_backend`` is a pure function, so the choice is testable on a machine without a GPU.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+from ...errors import BackendUnavailableError
+from .reference import selective_scan_reference
+
+BACKENDS = ("auto", "torch", "triton", "mamba", "reference")
+
+
+@functools.cache
+def mamba_available() -> bool:
+    """True when mamba-ssm's compiled selective scan imports (any failure means 'no')."""
+    try:
+        from mamba_ssm.ops.selective_scan_interface import selective_scan_fn  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+@functools.cache
+def triton_available() -> bool:
+    """True when Triton imports and a CUDA device exists."""
+    try:
+        import triton  # noqa: F401
+    except Exception:
+        return False
+    return torch.cuda.is_available()
+
+
+def select_backend(
+    device_type: str,
+    requested: str = "auto",
+    *,
+    has_mamba: bool = False,
+    has_triton: bool = False,
+) -> tuple[str, str]:
+    """Choose the scan backend for tensors on ``device_type``; return ``(name, reason)``.
+
+    ``auto`` prefers our Triton kernel on CUDA, then mamba-ssm, then the chunked PyTorch scan.
+    An explicitly requested backend that cannot run raises :class:`BackendUnavailableError`.
+    """
+    if requested not in BACKENDS:
+        raise BackendUnavailableError(f"unknown scan backend {requested!r}; choose one of {', '.join(BACKENDS)}")
+    on_cuda = device_type == "cuda"
+    if requested == "auto":
+        if on_cuda and has_triton:
+            return "triton", "CUDA tensors and Triton available"
+        if on_cuda and has_mamba:
+            return "mamba", "CUDA tensors and mamba-ssm installed"
+        return "torch", "chunked PyTorch scan (no GPU kernel applies)"
+    if requested in ("triton", "mamba") and not on_cuda:
+        raise BackendUnavailableError(f"the {requested} scan backend needs CUDA tensors; use --device cuda or backend 'torch'")
+    if requested == "triton" and not has_triton:
+        raise BackendUnavailableError("the triton scan backend needs Triton (shipped with PyTorch's CUDA builds)")
+    if requested == "mamba" and not has_mamba:
+        raise BackendUnavailableError("the mamba scan backend needs mamba-ssm: pip install 'restore-cli[mamba]'")
+    return requested, "requested"
+
+
+def selective_scan(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    delta_bias: torch.Tensor | None = None,
+    delta_softplus: bool = False,
+    *,
+    z: torch.Tensor | None = None,
+    backend: str = "auto",
+) -> torch.Tensor:
+    """Selective scan with mamba-ssm's semantics (see :mod:`.reference`).
+
+    Args:
+        u, delta: (batch, dim, L).
+        A: (dim, N).
+        B, C: (batch, N, L) or grouped (batch, G, N, L); channel ``c`` uses group ``c // (dim // G)``.
+        D, delta_bias: (dim,) or None.
+        delta_softplus: apply softplus to ``delta + delta_bias``.
+        z: optional gate, output multiplied by ``silu(z)``.
+        backend: ``auto``, ``torch``, ``triton``, ``mamba`` or ``reference``.
+
+    Returns:
+        (batch, dim, L) in ``u``'s dtype; the state is always accumulated in float32.
+    """
+    on_cuda = u.device.type == "cuda"
+    name, _ = select_backend(
+        u.device.type,
+        backend,
+        has_mamba=on_cuda and mamba_available(),
+        has_triton=on_cuda and triton_available(),
+    )
+    args = (u, delta, A, B, C, D, delta_bias, delta_softplus)
+    if name == "reference":
+        return selective_scan_reference(*args, z=z)
+    if name == "mamba":
+        from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
+
+        def as_kernel_bc(t: torch.Tensor) -> torch.Tensor:
+            return t.to(u.dtype).contiguous()
+
+        return selective_scan_fn(
+            u.contiguous(), delta.to(u.dtype).contiguous(), A.float().contiguous(), as_kernel_bc(B),
+            as_kernel_bc(C), None if D is None else D.float(), z=z, delta_bias=None if delta_bias is None
+            else delta_bias.float(), delta_softplus=delta_softplus,
+        )
+    if name == "triton":
+        from .triton import selective_scan_triton
+
+        return selective_scan_triton(*args, z=z)
+    from .torch_chunked import selective_scan_chunked
+
+    return selective_scan_chunked(*args, z=z)
+
+
+__all__ = ["BACKENDS", "select_backend", "selective_scan", "selective_scan_reference"]

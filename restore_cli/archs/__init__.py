@@ -23,6 +23,9 @@ _LOCATIONS: Mapping[str, str] = MappingProxyType({
     "MambaIRv2": "mambair_v2:MambaIRv2",
     "MambaIRv2Light": "mambair_v2:MambaIRv2Light",
     "MambaIRUNet": "mambair_unet:MambaIRUNet",
+    # In-house, unofficial re-implementations (no public code or weights exist).
+    "ACL": "acl:ACL",
+    "LAformer": "laformer:LAformer",
 })
 
 ARCH_NAMES: tuple[str, ...] = tuple(_LOCATIONS)

@@ -1,31 +1,59 @@
-"""Typer application: the `restore` command and its sub-commands."""
+"""Typer application: the `restore` command and its sub-commands.
+
+Heavy libraries (torch, OpenCV) are imported inside command bodies so that ``restore --help`` is fast.
+"""
 
 from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="Restore images with MambaIR-family models.", no_args_is_help=True)
+from .errors import error_boundary
+
+app = typer.Typer(
+    help="Restore images: super-resolution, denoising, JPEG artefact removal, deraining and deblurring "
+    "with MambaIR-family and linear-attention models.\n\n"
+    "Examples: `restore sr --scale 4 input/ out/`, `restore derain photo.png`, "
+    "`restore denoise --sigma 25 scans/ clean/`.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 
 
 def _register_subcommands() -> None:
-    """Attach sub-applications that live in their own modules (each imports torch lazily)."""
+    """Attach commands that live in their own modules."""
+    from .restore_cmd import register as register_tasks
+
+    register_tasks(app)
     try:
         from .models_cmd import models_app
-    except ImportError:  # pragma: no cover - during development only
-        return
-    app.add_typer(models_app, name="models")
+    except ImportError:  # pragma: no cover - module under construction
+        models_app = None
+    if models_app is not None:
+        app.add_typer(models_app, name="models", help="List, inspect, download, verify and import models.")
+    try:
+        from .train_cmd import register as register_train
+    except ImportError:  # pragma: no cover - module under construction
+        register_train = None
+    if register_train is not None:
+        register_train(app)
 
 
 @app.command()
 def version() -> None:
-    """Print the version."""
+    """Print the version of restore and of the libraries it runs on."""
+    import platform
+
     from .. import __version__
 
-    typer.echo(__version__)
+    typer.echo(f"restore {__version__} (Python {platform.python_version()})")
 
 
 _register_subcommands()
 
 
 def main() -> None:
-    app()
+    """Console-script entry point."""
+    with error_boundary():
+        app()

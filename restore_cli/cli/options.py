@@ -1,0 +1,79 @@
+"""Option aliases shared by the task commands (declared once, reused everywhere)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+Paths = Annotated[
+    list[str],
+    typer.Argument(
+        help="Input files, folders or glob patterns, optionally followed by an output file or folder. "
+        "An existing file is always an input, so `*.jpg` is safe.",
+        show_default=False,
+    ),
+]
+Output = Annotated[str | None, typer.Option("--output", "-o", help="Output file (one input) or folder.")]
+Model = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="Catalog id (see `restore models list`) or variant: classic, light, "
+                 "v2-small, v2-base, v2-large, v2-light, real, bundled."),
+]
+Weights = Annotated[
+    Path | None,
+    typer.Option("--weights", help="Local checkpoint (.pth with params/params_ema, or .safetensors) "
+                 "to run instead of the catalog's weights."),
+]
+ModelCardOpt = Annotated[
+    Path | None, typer.Option("--model-card", help="Run the model a TOML card describes.")
+]
+Recursive = Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders of input folders.")]
+Suffix = Annotated[
+    str | None,
+    typer.Option(help="Appended to the output file stem. Default: a task suffix when writing beside "
+                 "the input, none in an output folder."),
+]
+Ext = Annotated[
+    str | None, typer.Option(help="Output format by extension (png, jpg, webp, tif, bmp). Default: the input's.")
+]
+Overwrite = Annotated[bool, typer.Option(help="Replace existing outputs (default: skip them, so a batch resumes).")]
+Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N, or several: cuda:0,cuda:1.")]
+Precision = Annotated[str, typer.Option(help="fp32, fp16 or bf16 (the scan always accumulates in fp32).")]
+Tile = Annotated[
+    int | None,
+    typer.Option(help="Tile side in input pixels; 0 = whole image. Default: chosen from free memory."),
+]
+TileOverlap = Annotated[int, typer.Option(help="Overlap between tiles, blended without seams.")]
+BatchSize = Annotated[int | None, typer.Option(help="Tiles per forward pass (default: 4 on CUDA, 1 on CPU).")]
+SelfEnsemble = Annotated[bool, typer.Option(help="Average the 8 flips/rotations (x8 time).")]
+Seed = Annotated[int | None, typer.Option(help="Seed for stochastic parts (MambaIRv2 --routing gumbel).")]
+Routing = Annotated[
+    str,
+    typer.Option(help="MambaIRv2 token routing: argmax (deterministic, default) or gumbel (official sampling)."),
+]
+Gt = Annotated[
+    Path | None,
+    typer.Option(help="Ground truth: a file, or a folder matched by file name. Prints PSNR/SSIM."),
+]
+Report = Annotated[Path | None, typer.Option(help="Write per-image metrics to a .json or .csv file.")]
+MetricMode = Annotated[
+    str | None,
+    typer.Option("--metric", help="Channels for PSNR/SSIM: rgb, y or y-matlab. Default: the task's convention."),
+]
+CropBorder = Annotated[
+    int | None, typer.Option(help="Pixels cropped from each edge before metrics. Default: scale for SR, else 0.")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary table.")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON line per image on stdout.")]
+ShardOpt = Annotated[
+    str | None,
+    typer.Option(help="Process part K of N (1-based, e.g. 2/8) of the inputs, split by a hash of each "
+                 "path, for Slurm arrays, GNU parallel or Kubernetes jobs."),
+]
+Offline = Annotated[bool, typer.Option(help="Never touch the network; use cached or bundled weights only.")]
+NoFallback = Annotated[
+    bool, typer.Option(help="Fail instead of using the bundled model when the default's weights are unavailable.")
+]
+MaxPixels = Annotated[int | None, typer.Option(help="Refuse inputs with more pixels than this.")]

@@ -1,0 +1,187 @@
+"""Run a planned batch with rich progress, per-file errors, metrics and machine-readable output.
+
+One bad file never stops the batch: its error is one line, the rest still runs, and the exit status
+says whether everything succeeded. Several CUDA devices each get their own model copy and pull files
+from a shared queue.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import queue
+import sys
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ..batch import TASK_METRICS, Job, find_ground_truth
+from ..errors import RestoreError
+
+err_console = Console(stderr=True)
+
+
+def _metrics(result: Any, target: Path, gt_path: Path, task: str, scale: int, mode: str | None,
+             crop: int | None) -> None:
+    from .. import io, metrics
+
+    channel, crop_is_scale = TASK_METRICS.get(task, ("rgb", False))
+    channel = mode or channel
+    border = crop if crop is not None else (scale if crop_is_scale else 0)
+    out = metrics.quantize(io.read_image(target).rgb)
+    ref = metrics.quantize(io.read_image(gt_path).rgb)
+    h, w = min(out.shape[0], ref.shape[0]), min(out.shape[1], ref.shape[1])
+    out, ref = out[:h, :w], ref[:h, :w]
+    if out.shape[2] != ref.shape[2]:  # compare gray with gray (BT.601 luminance)
+        out, ref = (x if x.shape[2] == 1 else _gray_u8(x) for x in (out, ref))
+    out, ref = (x[:, :, 0] if x.shape[2] == 1 else x for x in (out, ref))
+    kw = {"crop_border": border, "y_channel": channel != "rgb"}
+    if channel == "y-matlab":
+        kw["y_matlab"] = True
+    result.psnr = float(metrics.psnr(out, ref, **kw))
+    result.ssim = float(metrics.ssim(out, ref, **kw))
+
+
+def _gray_u8(rgb: Any) -> Any:
+    import numpy as np
+
+    y = rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    return np.clip(np.round(y), 0, 255).astype(np.uint8)[:, :, None]
+
+
+def run_jobs(
+    restorers: list[Any],
+    jobs: list[Job],
+    *,
+    task: str,
+    overwrite: bool,
+    gt: Path | None,
+    metric_mode: str | None,
+    crop_border: int | None,
+    quiet: bool,
+    json_lines: bool,
+    max_pixels: int | None,
+) -> list[Any]:
+    """Process every job; returns the FileResults in job order."""
+    from ..restorer import FileResult
+
+    results: list[Any] = [None] * len(jobs)
+    show = not quiet and err_console.is_terminal
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=err_console, transient=True, disable=not show,
+    )
+    files_task = progress.add_task("images", total=len(jobs))
+    tiles_task = progress.add_task("tiles", total=1, visible=False)
+    lock = threading.Lock()
+    work: queue.Queue[int] = queue.Queue()
+    for i in range(len(jobs)):
+        work.put(i)
+
+    def on_tiles(done: int, total: int) -> None:
+        with lock:
+            progress.update(tiles_task, completed=done, total=total, visible=total > 1)
+
+    def worker(restorer: Any) -> None:
+        while True:
+            try:
+                i = work.get_nowait()
+            except queue.Empty:
+                return
+            job = jobs[i]
+            try:
+                job.target.parent.mkdir(parents=True, exist_ok=True)
+                if job.source.exists() and job.target.exists() and job.source.resolve() == job.target.resolve():
+                    raise RestoreError(f"{job.source}: output would overwrite the input; use --suffix or -o")
+                result = restorer.restore_file(job.source, job.target, overwrite=overwrite,
+                                               max_pixels=max_pixels, progress=on_tiles)
+                if gt is not None and result.status == "ok":
+                    gt_path = find_ground_truth(gt, job, single=len(jobs) == 1)
+                    if gt_path is None:
+                        result.error = "no ground truth found"
+                    else:
+                        _metrics(result, job.target, gt_path, task, restorer.model.scale, metric_mode,
+                                 crop_border)
+            except (RestoreError, OSError, ValueError, FloatingPointError) as exc:
+                result = FileResult(str(job.source), str(job.target), "failed", error=str(exc))
+            except Exception as exc:  # a model crash on one file must not stop the batch
+                result = FileResult(str(job.source), str(job.target), "failed",
+                                    error=f"{exc.__class__.__name__}: {exc}")
+            results[i] = result
+            with lock:
+                progress.advance(files_task)
+                if result.status == "failed":
+                    progress.console.print(f"[red]error[/red] {result.error}", highlight=False, markup=True)
+                if json_lines:
+                    sys.stdout.write(json.dumps(asdict(result)) + "\n")
+                    sys.stdout.flush()
+
+    with progress:
+        if len(restorers) == 1:
+            worker(restorers[0])
+        else:
+            threads = [threading.Thread(target=worker, args=(r,), daemon=True) for r in restorers]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    return results
+
+
+def summarise(results: list[Any], *, quiet: bool, with_metrics: bool, report: Path | None) -> int:
+    """Print the summary (and metrics table), write the report; return the exit status."""
+    ok = [r for r in results if r.status == "ok"]
+    skipped = [r for r in results if r.status == "skipped"]
+    failed = [r for r in results if r.status == "failed"]
+    scored = [r for r in ok if r.psnr is not None]
+    if with_metrics and scored and not quiet:
+        table = Table(title="PSNR / SSIM")
+        for col in ("image", "PSNR (dB)", "SSIM"):
+            table.add_column(col)
+        for r in scored:
+            table.add_row(Path(r.source).name, f"{r.psnr:.4f}", f"{r.ssim:.6f}")
+        mean_p = sum(r.psnr for r in scored) / len(scored)
+        mean_s = sum(r.ssim for r in scored) / len(scored)
+        table.add_row("[bold]mean", f"[bold]{mean_p:.4f}", f"[bold]{mean_s:.6f}")
+        err_console.print(table)
+    if report is not None:
+        _write_report(report, results)
+    if not quiet:
+        parts = [f"{len(ok)} restored"]
+        if skipped:
+            parts.append(f"{len(skipped)} skipped (output exists; --overwrite to redo)")
+        if failed:
+            parts.append(f"{len(failed)} failed")
+        err_console.print(", ".join(parts), highlight=False)
+    if failed:
+        if quiet:
+            for r in failed:
+                err_console.print(f"error: {r.error}", highlight=False, markup=False)
+        return 1
+    return 0
+
+
+def _write_report(path: Path, results: list[Any]) -> None:
+    from ..batch import atomic_write_text
+
+    rows = [asdict(r) for r in results]
+    scored = [r for r in results if r.psnr is not None]
+    if path.suffix.lower() == ".csv":
+        import io as _io
+
+        buf = _io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["source"])
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write_text(path, buf.getvalue())
+    else:
+        summary = {}
+        if scored:
+            summary = {"psnr": sum(r.psnr for r in scored) / len(scored),
+                       "ssim": sum(r.ssim for r in scored) / len(scored), "count": len(scored)}
+        atomic_write_text(path, json.dumps({"images": rows, "mean": summary}, indent=2) + "\n")

@@ -1,0 +1,121 @@
+"""A built network plus everything the engine needs to know to run it.
+
+The engine reads only :class:`LoadedModel`, never the card or the checkpoint, so models that came from
+the catalog, from ``--weights`` or from Python code all run the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from ..errors import UsageError
+
+PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A network in eval mode on its device.
+
+    Attributes:
+        module: the network; NCHW float in [0, 1] -> NCHW.
+        arch: official class name (``MambaIR``, ``MambaIRv2``...).
+        scale: output size / input size.
+        in_channels: 3 for RGB models, 1 for gray (JPEG CAR) models.
+        device: where ``module`` lives.
+        precision: ``fp32``, ``fp16`` or ``bf16`` (autocast for convolutions and GEMMs; the scan and
+            normalisations stay float32 inside the model).
+        model_id: catalog id or a description of the weights, for reports.
+        task: the task the weights were trained for.
+        min_tile: the smallest tile that still gives a sensible result (window size for v2 models).
+    """
+
+    module: nn.Module
+    arch: str
+    scale: int
+    in_channels: int
+    device: torch.device
+    precision: str = "fp32"
+    model_id: str = "custom"
+    task: str = "sr"
+    min_tile: int = 16
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def autocast_dtype(self) -> torch.dtype | None:
+        return None if self.precision == "fp32" else PRECISIONS[self.precision]
+
+
+def parse_devices(text: str) -> list[torch.device]:
+    """``auto`` | ``cpu`` | ``cuda`` | ``cuda:N`` | comma-separated list of CUDA devices."""
+    text = text.strip().lower()
+    if text == "auto":
+        return [torch.device("cuda" if torch.cuda.is_available() else "cpu")]
+    devices = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            dev = torch.device(part)
+        except RuntimeError:
+            raise UsageError(f"--device {part!r}: expected auto, cpu, cuda or cuda:N") from None
+        if dev.type == "cuda":
+            if not torch.cuda.is_available():
+                raise UsageError(f"--device {part}: no CUDA device is available here; use --device cpu")
+            if dev.index is not None and dev.index >= torch.cuda.device_count():
+                raise UsageError(f"--device {part}: only {torch.cuda.device_count()} CUDA device(s) present")
+        elif dev.type != "cpu":
+            raise UsageError(f"--device {part!r}: only cpu and cuda devices are supported")
+        devices.append(dev)
+    if len(devices) > 1 and any(d.type == "cpu" for d in devices):
+        raise UsageError("--device: a list may only name CUDA devices, e.g. cuda:0,cuda:1")
+    return devices
+
+
+def model_scale(module: nn.Module) -> int:
+    """Output/input size ratio of a built network (1 for same-size tasks)."""
+    scale = getattr(module, "scale", None)
+    if isinstance(scale, int):
+        return scale
+    return 1
+
+
+def model_in_channels(module: nn.Module) -> int:
+    for attr in ("in_chans", "inp_channels", "in_channels"):
+        value = getattr(module, attr, None)
+        if isinstance(value, int):
+            return value
+    return 3
+
+
+def wrap_module(
+    module: nn.Module,
+    *,
+    arch: str,
+    device: torch.device,
+    precision: str = "fp32",
+    model_id: str = "custom",
+    task: str = "sr",
+) -> LoadedModel:
+    """Put ``module`` on ``device`` in eval mode and describe it."""
+    if precision not in PRECISIONS:
+        raise UsageError(f"--precision {precision!r}: choose fp32, fp16 or bf16")
+    if precision == "fp16" and device.type == "cpu":
+        raise UsageError("--precision fp16 is not supported on the CPU; use fp32 or bf16")
+    module = module.to(device).eval()
+    for p in module.parameters():
+        p.requires_grad_(False)
+    window = getattr(module, "window_size", None)
+    return LoadedModel(
+        module=module,
+        arch=arch,
+        scale=model_scale(module),
+        in_channels=model_in_channels(module),
+        device=device,
+        precision=precision,
+        model_id=model_id,
+        task=task,
+        min_tile=max(16, int(window) if isinstance(window, int) else 16),
+    )

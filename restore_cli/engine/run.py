@@ -1,0 +1,169 @@
+"""Run a :class:`LoadedModel` over an image tensor: whole, or in blended overlapping tiles.
+
+Memory on the device is bounded by the tile size: the image stays on the CPU and only batches of tiles
+travel to the device, so 4K and larger images run in a few GiB. On CUDA out-of-memory the image is
+retried with tiles half as large. Tiles are blended with windows that sum to one (see
+:mod:`.tiling`), so there is no seam.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from .ensemble import ensemble
+from .model import LoadedModel
+from .tiling import Tile, blend_window, plan_tiles
+
+ProgressFn = Callable[[int, int], None]
+
+# Rough device bytes per input pixel at fp32 for a classic-size model, used to pick a tile size from
+# free memory; deliberately pessimistic (the OOM retry covers the rest).
+_BYTES_PER_PIXEL = 48_000
+_CPU_AUTO_TILE = 256
+
+
+def auto_tile(model: LoadedModel, h: int, w: int) -> int:
+    """Tile side for an image of h x w: 0 (whole image) when it fits, else the largest that fits."""
+    if model.device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(model.device)
+        budget = 0.6 * free
+        scale_cost = max(1, model.scale) ** 2 / 4
+        per_px = _BYTES_PER_PIXEL * (0.5 if model.precision != "fp32" else 1.0) * max(1.0, scale_cost)
+        side = int(math.sqrt(budget / per_px))
+    else:
+        side = _CPU_AUTO_TILE
+    if h * w <= side * side and max(h, w) <= 2 * side:
+        return 0
+    return max(model.min_tile, side // 8 * 8)
+
+
+def _autocast(model: LoadedModel):
+    dtype = model.autocast_dtype
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=model.device.type, dtype=dtype)
+
+
+def forward(model: LoadedModel, x: torch.Tensor, *, self_ensemble: bool = False) -> torch.Tensor:
+    """One forward pass on a (B, C, h, w) CPU float32 batch; returns float32 on the CPU."""
+    xd = x.to(model.device, non_blocking=True)
+    with torch.inference_mode(), _autocast(model):
+        out = ensemble(model.module, xd) if self_ensemble else model.module(xd)
+    out = out.float()
+    if not torch.isfinite(out).all():
+        raise FloatingPointError(
+            f"the model produced NaN/inf in {model.precision}; rerun with --precision fp32"
+        )
+    return out.cpu()
+
+
+def _tiled(
+    model: LoadedModel,
+    x: torch.Tensor,
+    tile: int,
+    overlap: int,
+    *,
+    self_ensemble: bool,
+    batch_size: int,
+    progress: ProgressFn | None,
+) -> torch.Tensor:
+    _, c, h, w = x.shape
+    s = model.scale
+    tiles = plan_tiles(h, w, tile, overlap)
+    out = torch.zeros(1, c, h * s, w * s)
+    total_weight = torch.zeros(1, 1, h * s, w * s)
+    done = 0
+    # Group tiles of equal size so each group can go through the model as one batch.
+    groups: dict[tuple[int, int], list[Tile]] = {}
+    for t in tiles:
+        groups.setdefault((t.y1 - t.y0, t.x1 - t.x0), []).append(t)
+    for (th, tw), members in groups.items():
+        for start in range(0, len(members), batch_size):
+            chunk = members[start : start + batch_size]
+            batch = torch.cat([x[:, :, t.y0 : t.y1, t.x0 : t.x1] for t in chunk])
+            result = forward(model, batch, self_ensemble=self_ensemble)
+            for t, r in zip(chunk, result, strict=True):
+                weight = torch.from_numpy(
+                    blend_window(
+                        th, tw, overlap, s,
+                        at_top=t.y0 == 0, at_bottom=t.y1 == h, at_left=t.x0 == 0, at_right=t.x1 == w,
+                    )
+                )
+                ys, xs = slice(t.y0 * s, t.y1 * s), slice(t.x0 * s, t.x1 * s)
+                out[0, :, ys, xs] += r * weight
+                total_weight[0, 0, ys, xs] += weight
+            done += len(chunk)
+            if progress is not None:
+                progress(done, len(tiles))
+    return out / total_weight.clamp_min(1e-12)
+
+
+def restore_tensor(
+    model: LoadedModel,
+    x: torch.Tensor,
+    *,
+    tile: int | None = None,
+    overlap: int = 32,
+    self_ensemble: bool = False,
+    batch_size: int | None = None,
+    progress: ProgressFn | None = None,
+) -> torch.Tensor:
+    """Restore a (1, C, H, W) float32 CPU tensor in [0, 1]; returns (1, C, H*s, W*s) float32 on the CPU.
+
+    Args:
+        model: the network and its description.
+        x: the image, with as many channels as the model takes.
+        tile: tile side in input pixels; 0 = whole image; None = choose from free memory.
+        overlap: overlap between neighbouring tiles in input pixels (blended).
+        self_ensemble: average the 8 flips/rotations (x8 slower, often +0.1 dB).
+        batch_size: tiles per forward pass; None = 4 on CUDA, 1 on the CPU.
+        progress: called with (tiles done, tiles total).
+
+    Raises:
+        torch.OutOfMemoryError: when even the smallest tile does not fit.
+    """
+    if x.dim() != 4 or x.shape[0] != 1:
+        raise ValueError(f"expected a (1, C, H, W) tensor, got {tuple(x.shape)}")
+    x = x.float().cpu()
+    _, _, h, w = x.shape
+    if tile is None:
+        tile = auto_tile(model, h, w)
+    if batch_size is None:
+        batch_size = 4 if model.device.type == "cuda" else 1
+    while True:
+        try:
+            if tile <= 0 or (tile >= h and tile >= w):
+                out = forward(model, x, self_ensemble=self_ensemble)
+                if progress is not None:
+                    progress(1, 1)
+                return out
+            return _tiled(
+                model, x, tile, min(overlap, tile // 4), self_ensemble=self_ensemble,
+                batch_size=batch_size, progress=progress,
+            )
+        except torch.OutOfMemoryError:
+            if model.device.type == "cuda":
+                torch.cuda.empty_cache()
+            current = tile if tile > 0 else max(h, w)
+            if batch_size > 1:
+                batch_size = 1
+                tile = current
+                continue
+            if current // 2 < model.min_tile:
+                raise
+            tile = current // 2
+
+
+def to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    """HxWxC float32 numpy -> (1, C, H, W) torch."""
+    return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))[None].float()
+
+
+def to_numpy(x: torch.Tensor) -> np.ndarray:
+    """(1, C, H, W) torch -> HxWxC float32 numpy."""
+    return x[0].permute(1, 2, 0).contiguous().numpy()

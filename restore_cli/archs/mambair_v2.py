@@ -1,0 +1,637 @@
+"""MambaIRv2 and MambaIRv2Light: attentive state-space restoration (Guo et al., CVPR 2025).
+
+Paper: "MambaIRv2: Attentive State Space Restoration", arXiv:2411.15269.
+Origin: csguoh/MambaIR @ 33d7b34, ``basicsr/archs/mambairv2_arch.py`` and
+``basicsr/archs/mambairv2light_arch.py``; code and released weights under Apache-2.0. This is a
+re-implementation from the project's specification (``shared/reference/mambair.md`` §4), not a copy.
+
+Class, constructor and attribute names follow the official code, so released checkpoints load with
+``strict=True`` and unmapped, in the official ``state_dict`` order. v2Light differs from v2 only in its
+feed-forward (``GatedMLP`` in place of ``ConvFFN``).
+
+Official behaviours reproduced on purpose (each is documented where it happens):
+
+- The route prompt is added in the *original* token order to the C of the *sorted* sequence
+  (:class:`Selective_Scan`; csguoh/MambaIR issue #115). Fixing it changes the outputs.
+- ``mean`` is a plain attribute, not a buffer; ``relative_position_index_SA`` is a persistent int64
+  buffer stored in the checkpoints.
+- Inputs are mirror-padded ("symmetric", edge included) to a multiple of the window size and cropped
+  back. The official padding fails for a side shorter than half a window; ours repeats the mirror
+  there and is identical everywhere else (:func:`.windows.symmetric_pad_indices`).
+
+Routing (§4.4 of the reference). The official model draws a Gumbel sample even in ``eval()`` and sorts
+tokens with an unstable sort, so its outputs are not reproducible. ``routing="argmax"`` (default) uses
+the exact one-hot of the argmax of the route log-probabilities and a stable sort: deterministic, and
+what the parity fixtures were made with. ``routing="gumbel"`` reproduces the official sampling with an
+explicit :class:`torch.Generator` (see :meth:`MambaIRv2.set_routing`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..ops.scan import selective_scan
+from .layers import PatchEmbed, RestorationNet, image_to_tokens, tokens_to_image
+from .windows import (
+    padded_size,
+    relative_position_index,
+    shifted_window_mask,
+    symmetric_pad,
+    window_partition,
+    window_reverse,
+)
+
+ROUTING_MODES = ("argmax", "gumbel")
+
+
+# --------------------------------------------------------------------------------------------------
+# Routing
+# --------------------------------------------------------------------------------------------------
+
+
+class RoutingConfig:
+    """Routing and scan settings shared (by reference) by every :class:`ASSM` of one model.
+
+    Not module state: nothing here is in the ``state_dict``. One object per model, so two models never
+    share a generator and there is no process-wide switch.
+
+    Args:
+        mode: ``"argmax"`` (deterministic) or ``"gumbel"`` (official stochastic sampling).
+        seed: for ``"gumbel"``, seed of a private generator created on the input's device on first use;
+            ``None`` draws from PyTorch's default generator, exactly as the official code does.
+        generator: for ``"gumbel"``, an explicit generator to draw from (overrides ``seed``); it must
+            live on the device the model runs on.
+        scan_backend: backend name passed to :func:`restore_cli.ops.scan.selective_scan`.
+    """
+
+    def __init__(
+        self,
+        mode: str = "argmax",
+        *,
+        seed: int | None = None,
+        generator: torch.Generator | None = None,
+        scan_backend: str = "auto",
+    ) -> None:
+        self.scan_backend = scan_backend
+        self.configure(mode, seed=seed, generator=generator)
+
+    def configure(
+        self, mode: str, *, seed: int | None = None, generator: torch.Generator | None = None
+    ) -> None:
+        """Set the routing mode and noise source; drops any generator created from an earlier seed."""
+        if mode not in ROUTING_MODES:
+            raise ValueError(f"routing must be one of {', '.join(ROUTING_MODES)}, not {mode!r}")
+        self.mode = mode
+        self.seed = seed
+        self.generator = generator
+        self._per_device: dict[str, torch.Generator] = {}
+
+    def generator_for(self, device: torch.device) -> torch.Generator | None:
+        """Generator to draw Gumbel noise from on ``device`` (None: PyTorch's default generator)."""
+        if self.generator is not None:
+            if torch.device(self.generator.device).type != device.type:
+                raise ValueError(
+                    f"the routing generator is on {self.generator.device} but the model runs on {device}; "
+                    "pass a generator created with torch.Generator(device=...) for that device"
+                )
+            return self.generator
+        if self.seed is None:
+            return None
+        key = str(device)
+        if key not in self._per_device:
+            self._per_device[key] = torch.Generator(device=device).manual_seed(self.seed)
+        return self._per_device[key]
+
+
+def gumbel_one_hot(logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``F.gumbel_softmax(logits, tau=1, hard=True, dim=-1)`` with an explicit generator.
+
+    ``F.gumbel_softmax`` has no ``generator`` argument, so the noise is drawn here the way PyTorch draws
+    it: ``E ~ Exp(1)`` via ``exponential_`` and ``g = -log(E)`` (the same Gumbel(0, 1) variable as
+    ``-log(-log(U))``, U uniform); then ``y_soft = softmax(logits + g)`` and the straight-through hard
+    sample ``one_hot(argmax y_soft) - y_soft.detach() + y_soft``. With a generator seeded like the default
+    one, the result equals ``F.gumbel_softmax`` bit for bit.
+    """
+    gumbels = -torch.empty_like(logits, memory_format=torch.legacy_contiguous_format).exponential_(
+        generator=generator
+    ).log()
+    y_soft = (logits + gumbels).softmax(-1)
+    index = y_soft.max(-1, keepdim=True)[1]
+    y_hard = torch.zeros_like(logits, memory_format=torch.legacy_contiguous_format).scatter_(-1, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft
+
+
+# --------------------------------------------------------------------------------------------------
+# Feed-forward blocks
+# --------------------------------------------------------------------------------------------------
+
+
+class DWConv(nn.Module):
+    """Depthwise k×k conv + GELU on tokens viewed as an image (official class name ``dwconv``)."""
+
+    def __init__(self, hidden_features: int, kernel_size: int = 5) -> None:
+        super().__init__()
+        self.depthwise_conv = nn.Sequential(
+            nn.Conv2d(hidden_features, hidden_features, kernel_size, 1, (kernel_size - 1) // 2,
+                      groups=hidden_features),
+            nn.GELU(),
+        )
+
+    def forward(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
+        return image_to_tokens(self.depthwise_conv(tokens_to_image(x, x_size)))
+
+
+class ConvFFN(nn.Module):
+    """MambaIRv2 feed-forward: ``fc2(y + dwconv(y))`` with ``y = gelu(fc1(x))``."""
+
+    def __init__(self, in_features: int, hidden_features: int | None = None, out_features: int | None = None,
+                 kernel_size: int = 5) -> None:
+        super().__init__()
+        hidden_features = hidden_features or in_features
+        self.fc1 = nn.Linear(in_features, hidden_features)
+        self.act = nn.GELU()
+        self.dwconv = DWConv(hidden_features, kernel_size)
+        self.fc2 = nn.Linear(hidden_features, out_features or in_features)
+
+    def forward(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
+        x = self.act(self.fc1(x))
+        return self.fc2(x + self.dwconv(x, x_size))
+
+
+class Gate(nn.Module):
+    """Spatial gate of :class:`GatedMLP`: ``x1 * dwconv5x5(LayerNorm(x2))`` on the two channel halves."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.conv = nn.Conv2d(dim, dim, 5, 1, 2, groups=dim)
+
+    def forward(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
+        x1, x2 = x.chunk(2, dim=-1)
+        return x1 * image_to_tokens(self.conv(tokens_to_image(self.norm(x2), x_size)))
+
+
+class GatedMLP(nn.Module):
+    """MambaIRv2Light feed-forward: ``fc2(gate(gelu(fc1(x))))``.
+
+    The gate's 5×5 kernel is fixed; ``convffn_kernel_size`` does not apply.
+    """
+
+    def __init__(self, in_features: int, hidden_features: int | None = None,
+                 out_features: int | None = None) -> None:
+        super().__init__()
+        hidden_features = hidden_features or in_features
+        self.fc1 = nn.Linear(in_features, hidden_features)
+        self.act = nn.GELU()
+        self.sg = Gate(hidden_features // 2)
+        self.fc2 = nn.Linear(hidden_features // 2, out_features or in_features)
+
+    def forward(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
+        return self.fc2(self.sg(self.act(self.fc1(x)), x_size))
+
+
+# --------------------------------------------------------------------------------------------------
+# Window attention
+# --------------------------------------------------------------------------------------------------
+
+
+class WindowAttention(nn.Module):
+    """Multi-head self-attention inside ws×ws windows with a learned relative position bias.
+
+    The qkv projection lives on the layer (``wqkv``), so this module takes packed qkv tokens. Channels
+    split as (3, heads, head_dim): q, k, v blocks, each head-major.
+    """
+
+    def __init__(self, dim: int, window_size: int, num_heads: int) -> None:
+        super().__init__()
+        self.dim = dim
+        self.window_size = window_size
+        self.num_heads = num_heads
+        self.scale = (dim // num_heads) ** -0.5
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window_size - 1) ** 2, num_heads))
+        self.proj = nn.Linear(dim, dim)
+        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+
+    def forward(self, qkv: torch.Tensor, rpi: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """(B·nW, ws², 3D) packed qkv -> (B·nW, ws², D); ``mask`` is (nW, ws², ws²) or None."""
+        b_, n, c3 = qkv.shape
+        c = c3 // 3
+        qkv = qkv.reshape(b_, n, 3, self.num_heads, c // self.num_heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        attn = (q * self.scale) @ k.transpose(-2, -1)
+        bias = self.relative_position_bias_table[rpi.reshape(-1)].view(n, n, -1).permute(2, 0, 1)
+        attn = attn + bias.unsqueeze(0)
+        if mask is not None:
+            nw = mask.shape[0]
+            attn = attn.view(b_ // nw, nw, self.num_heads, n, n) + mask.to(attn.dtype)[None, :, None]
+            attn = attn.view(-1, self.num_heads, n, n)
+        x = (attn.softmax(-1) @ v).transpose(1, 2).reshape(b_, n, c)
+        return self.proj(x)
+
+
+# --------------------------------------------------------------------------------------------------
+# Attentive state space
+# --------------------------------------------------------------------------------------------------
+
+
+class Selective_Scan(nn.Module):  # official spelling, kept so the code reads against upstream
+    """One-direction selective scan (K = 1, G = 1) whose C is shifted by the route prompt.
+
+    Parameters keep the official stacked layout: ``x_proj_weight`` (1, R+2N, Hd), ``dt_projs_weight``
+    (1, Hd, R), ``dt_projs_bias`` (1, Hd), ``A_logs`` (Hd, N), ``Ds`` (Hd), with R = ceil(Hd / 16).
+    """
+
+    def __init__(self, d_model: int, d_state: int = 16, expand: float = 1.0,
+                 routing: RoutingConfig | None = None) -> None:
+        super().__init__()
+        self.d_model = d_model
+        self.d_state = d_state
+        self.d_inner = int(expand * d_model)
+        self.dt_rank = math.ceil(d_model / 16)
+        self.routing_config = routing or RoutingConfig()
+        d, r, n = self.d_inner, self.dt_rank, self.d_state
+        bound = 1 / math.sqrt(d)
+        self.x_proj_weight = nn.Parameter(torch.empty(1, r + 2 * n, d).uniform_(-bound, bound))
+        self.dt_projs_weight = nn.Parameter(torch.empty(1, d, r).uniform_(-(r**-0.5), r**-0.5))
+        # dt bias = softplus^-1(dt) with dt log-uniform in [1e-3, 0.1] (the Mamba initialisation).
+        dt = torch.exp(torch.rand(d) * (math.log(0.1) - math.log(1e-3)) + math.log(1e-3)).clamp(min=1e-4)
+        self.dt_projs_bias = nn.Parameter((dt + torch.log(-torch.expm1(-dt)))[None])
+        self.A_logs = nn.Parameter(torch.log(torch.arange(1, n + 1, dtype=torch.float32)).repeat(d, 1))
+        self.Ds = nn.Parameter(torch.ones(d))
+
+    def forward(self, x: torch.Tensor, prompt: torch.Tensor) -> torch.Tensor:
+        """Scan (B, Hd, L) tokens, already in sorted order, with ``prompt`` (B, L, N); return (B, Hd, L).
+
+        Official quirk, kept for parity: ``prompt`` arrives in the *original* token order while ``x`` is
+        sorted, and it is added to C position by position without being permuted (issue #115).
+        """
+        n, r = self.d_state, self.dt_rank
+        x_dbl = self.x_proj_weight[0] @ x  # (B, R+2N, L)
+        dts, Bs, Cs = torch.split(x_dbl, [r, n, n], dim=1)
+        dts = self.dt_projs_weight[0] @ dts  # (B, Hd, L)
+        Cs = Cs.float() + prompt.float().transpose(1, 2)
+        y = selective_scan(
+            x.float(), dts.float(), -torch.exp(self.A_logs.float()), Bs.float()[:, None], Cs[:, None],
+            self.Ds.float(), delta_bias=self.dt_projs_bias[0].float(), delta_softplus=True,
+            backend=self.routing_config.scan_backend,
+        )
+        return y.to(x.dtype)
+
+
+class ASSM(nn.Module):
+    """Attentive state-space module: route tokens to T prompts, scan them grouped by prompt, unsort.
+
+    Tokens are sorted by their routed class (the semantic neighbour order, "SGN-unfold"), scanned once,
+    and put back in place ("SGN-fold"). The class comes from :class:`RoutingConfig`: the argmax of the
+    route log-probabilities, or a seeded Gumbel sample as in the official code. The sort is stable in
+    both modes (the official one is not, which makes its tie order unspecified).
+    """
+
+    def __init__(self, dim: int, d_state: int, num_tokens: int = 64, inner_rank: int = 128,
+                 mlp_ratio: float = 2.0, routing: RoutingConfig | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+        self.d_state = d_state
+        self.num_tokens = num_tokens
+        self.inner_rank = inner_rank
+        self.routing_config = routing or RoutingConfig()
+        hidden = int(dim * mlp_ratio)
+        self.selectiveScan = Selective_Scan(hidden, d_state, expand=1, routing=self.routing_config)
+        self.out_norm = nn.LayerNorm(hidden)
+        self.out_proj = nn.Linear(hidden, dim)
+        self.in_proj = nn.Sequential(nn.Conv2d(dim, hidden, 1, 1, 0))
+        self.CPE = nn.Sequential(nn.Conv2d(hidden, hidden, 3, 1, 1, groups=hidden))
+        self.embeddingB = nn.Embedding(num_tokens, inner_rank)
+        nn.init.uniform_(self.embeddingB.weight, -1 / num_tokens, 1 / num_tokens)
+        self.route = nn.Sequential(
+            nn.Linear(dim, dim // 3), nn.GELU(), nn.Linear(dim // 3, num_tokens), nn.LogSoftmax(dim=-1)
+        )
+
+    def forward(self, x: torch.Tensor, x_size: tuple[int, int], token: nn.Embedding) -> torch.Tensor:
+        """(B, n, D) normalised tokens (row-major over the padded canvas) -> (B, n, D).
+
+        ``token`` is the layer's ``embeddingA`` (r, N); the prompt dictionary is
+        ``embeddingB @ embeddingA`` (T, N).
+        """
+        full_embedding = self.embeddingB.weight @ token.weight  # (T, N)
+        logits = self.route(x)  # (B, n, T) log-probabilities
+        if self.routing_config.mode == "gumbel":
+            policy = gumbel_one_hot(logits, self.routing_config.generator_for(logits.device))
+            prompt = policy @ full_embedding
+            cls = policy.detach().argmax(-1)
+        else:
+            # The exact one-hot times the dictionary is a row lookup (0·v and +0 are exact).
+            cls = logits.argmax(-1)
+            prompt = full_embedding[cls]
+        order = torch.sort(cls, dim=-1, stable=True).indices  # (B, n)
+        inverse = torch.empty_like(order).scatter_(
+            1, order, torch.arange(order.shape[1], device=order.device).expand_as(order)
+        )
+
+        v = self.in_proj(tokens_to_image(x, x_size))
+        v = (v * torch.sigmoid(self.CPE(v))).flatten(2)  # (B, Hd, n)
+        v = v.gather(2, order[:, None, :].expand_as(v))  # SGN-unfold
+        y = self.selectiveScan(v, prompt).transpose(1, 2)  # (B, n, Hd), sorted order
+        y = self.out_proj(self.out_norm(y))
+        return y.gather(1, inverse[:, :, None].expand_as(y))  # SGN-fold
+
+
+# --------------------------------------------------------------------------------------------------
+# Layers and groups
+# --------------------------------------------------------------------------------------------------
+
+
+class AttentiveLayer(nn.Module):
+    """Window MHSA + FFN, then ASSM + FFN, each half with a learned skip scale (``scale1``/``scale2``).
+
+    Layers with odd index use shifted windows (``shift_size = ws // 2``) and the shared shift mask.
+    ``light=True`` builds the v2Light feed-forwards (:class:`GatedMLP`).
+    """
+
+    def __init__(self, dim: int, d_state: int, num_heads: int, window_size: int, shift_size: int,
+                 inner_rank: int, num_tokens: int, convffn_kernel_size: int, mlp_ratio: float,
+                 qkv_bias: bool = True, norm_layer: Callable[[int], nn.Module] = nn.LayerNorm,
+                 light: bool = False, routing: RoutingConfig | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+        self.window_size = window_size
+        self.shift_size = shift_size
+        self.scale1 = nn.Parameter(1e-4 * torch.ones(dim))
+        self.scale2 = nn.Parameter(1e-4 * torch.ones(dim))
+        self.norm1 = norm_layer(dim)
+        self.norm2 = norm_layer(dim)
+        self.norm3 = norm_layer(dim)
+        self.norm4 = norm_layer(dim)
+        self.wqkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
+        self.win_mhsa = WindowAttention(dim, window_size, num_heads)
+        self.assm = ASSM(dim, d_state, num_tokens=num_tokens, inner_rank=inner_rank, mlp_ratio=mlp_ratio,
+                         routing=routing)
+        hidden = int(dim * mlp_ratio)
+        if light:
+            self.convffn1: nn.Module = GatedMLP(dim, hidden, dim)
+            self.convffn2: nn.Module = GatedMLP(dim, hidden, dim)
+        else:
+            self.convffn1 = ConvFFN(dim, hidden, kernel_size=convffn_kernel_size)
+            self.convffn2 = ConvFFN(dim, hidden, kernel_size=convffn_kernel_size)
+        self.embeddingA = nn.Embedding(inner_rank, d_state)
+        nn.init.uniform_(self.embeddingA.weight, -1 / inner_rank, 1 / inner_rank)
+
+    def forward(self, x: torch.Tensor, x_size: tuple[int, int], attn_mask: torch.Tensor,
+                rpi: torch.Tensor) -> torch.Tensor:
+        h, w = x_size
+        b, n, c = x.shape
+        ws, shift = self.window_size, self.shift_size
+
+        shortcut = x
+        qkv = self.wqkv(self.norm1(x)).reshape(b, h, w, 3 * c)
+        if shift > 0:
+            qkv = torch.roll(qkv, shifts=(-shift, -shift), dims=(1, 2))
+        windows = window_partition(qkv, ws).reshape(-1, ws * ws, 3 * c)
+        attn = self.win_mhsa(windows, rpi, attn_mask if shift > 0 else None)
+        attn = window_reverse(attn.view(-1, ws, ws, c), ws, h, w)
+        if shift > 0:
+            attn = torch.roll(attn, shifts=(shift, shift), dims=(1, 2))
+        x_win = attn.reshape(b, n, c) + shortcut
+        x_win = self.convffn1(self.norm2(x_win), x_size) + x_win
+        x = shortcut * self.scale1 + x_win
+
+        shortcut = x
+        x_aca = self.assm(self.norm3(x), x_size, self.embeddingA) + x
+        x = x_aca + self.convffn2(self.norm4(x_aca), x_size)
+        return shortcut * self.scale2 + x
+
+
+class BasicBlock(nn.Module):
+    """The ``depth`` attentive layers of one ASSB, alternating plain and shifted windows."""
+
+    def __init__(self, dim: int, d_state: int, depth: int, num_heads: int, window_size: int,
+                 inner_rank: int, num_tokens: int, convffn_kernel_size: int, mlp_ratio: float,
+                 qkv_bias: bool = True, norm_layer: Callable[[int], nn.Module] = nn.LayerNorm,
+                 light: bool = False, routing: RoutingConfig | None = None) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(
+            AttentiveLayer(dim, d_state, num_heads, window_size, 0 if i % 2 == 0 else window_size // 2,
+                           inner_rank, num_tokens, convffn_kernel_size, mlp_ratio, qkv_bias, norm_layer,
+                           light=light, routing=routing)
+            for i in range(depth)
+        )
+
+    def forward(self, x: torch.Tensor, x_size: tuple[int, int], attn_mask: torch.Tensor,
+                rpi: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x, x_size, attn_mask, rpi)
+        return x
+
+
+def _residual_conv(dim: int, resi_connection: str) -> nn.Module:
+    """The conv closing a group/body: 3×3 (``'1conv'``) or the 3-conv bottleneck (``'3conv'``)."""
+    if resi_connection == "1conv":
+        return nn.Conv2d(dim, dim, 3, 1, 1)
+    if resi_connection == "3conv":
+        return nn.Sequential(
+            nn.Conv2d(dim, dim // 4, 3, 1, 1), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(dim // 4, dim // 4, 1, 1, 0), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(dim // 4, dim, 3, 1, 1),
+        )
+    raise ValueError(f"resi_connection must be '1conv' or '3conv', not {resi_connection!r}")
+
+
+class ASSB(nn.Module):
+    """Attentive state-space block: ``conv3x3(layers(t) as image) as tokens + t``."""
+
+    def __init__(self, dim: int, d_state: int, depth: int, num_heads: int, window_size: int,
+                 inner_rank: int, num_tokens: int, convffn_kernel_size: int, mlp_ratio: float,
+                 qkv_bias: bool = True, norm_layer: Callable[[int], nn.Module] = nn.LayerNorm,
+                 resi_connection: str = "1conv", light: bool = False,
+                 routing: RoutingConfig | None = None) -> None:
+        super().__init__()
+        self.residual_group = BasicBlock(dim, d_state, depth, num_heads, window_size, inner_rank, num_tokens,
+                                         convffn_kernel_size, mlp_ratio, qkv_bias, norm_layer, light=light,
+                                         routing=routing)
+        self.conv = _residual_conv(dim, resi_connection)
+
+    def forward(self, x: torch.Tensor, x_size: tuple[int, int], attn_mask: torch.Tensor,
+                rpi: torch.Tensor) -> torch.Tensor:
+        y = self.residual_group(x, x_size, attn_mask, rpi)
+        return image_to_tokens(self.conv(tokens_to_image(y, x_size))) + x
+
+
+# --------------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------------
+
+
+class MambaIRv2(RestorationNet):
+    """MambaIRv2 (classic/light SR, denoising, JPEG CAR) with the official constructor.
+
+    Args:
+        img_size, patch_size, use_checkpoint: accepted for official configs; they do not change the net.
+        in_chans: image channels (3 RGB, 1 gray CAR).
+        embed_dim: D. d_state: N. depths, num_heads: per ASSB. window_size: ws.
+        inner_rank: r of the prompt dictionary. num_tokens: T prompts.
+        convffn_kernel_size: depthwise kernel of ConvFFN. mlp_ratio: Hd = int(D * mlp_ratio).
+        qkv_bias: bias of ``wqkv``. norm_layer: LayerNorm factory (eps 1e-5).
+        ape: absolute position embedding; only ``False`` (as every release) is supported.
+        patch_norm: LayerNorm after the shallow conv (``patch_embed.norm``).
+        upscale, upsampler, img_range, resi_connection: as the official configs.
+        routing: ``"argmax"`` (deterministic, default) or ``"gumbel"`` (official sampling).
+        routing_seed: seed of the Gumbel generator (``None``: PyTorch's default generator).
+        scan_backend: backend of :func:`restore_cli.ops.scan.selective_scan`.
+    """
+
+    _light = False
+
+    def __init__(
+        self,
+        img_size: int = 64,
+        patch_size: int = 1,
+        in_chans: int = 3,
+        embed_dim: int = 48,
+        d_state: int = 8,
+        depths: Sequence[int] = (6, 6, 6, 6),
+        num_heads: Sequence[int] = (4, 4, 4, 4),
+        window_size: int = 16,
+        inner_rank: int = 32,
+        num_tokens: int = 64,
+        convffn_kernel_size: int = 5,
+        mlp_ratio: float = 2.0,
+        qkv_bias: bool = True,
+        norm_layer: Callable[[int], nn.Module] = nn.LayerNorm,
+        ape: bool = False,
+        patch_norm: bool = True,
+        use_checkpoint: bool = False,
+        upscale: int = 2,
+        img_range: float = 1.0,
+        upsampler: str = "",
+        resi_connection: str = "1conv",
+        *,
+        routing: str = "argmax",
+        routing_seed: int | None = None,
+        scan_backend: str = "auto",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__()
+        if ape:
+            raise ValueError("ape=True (absolute position embedding) is not supported; no released "
+                             "MambaIRv2 config uses it")
+        if len(depths) != len(num_heads):
+            raise ValueError(f"depths {list(depths)} and num_heads {list(num_heads)} differ in length")
+        # The buffer is registered first so it leads the state_dict, as in the official checkpoints.
+        self.register_buffer("relative_position_index_SA", relative_position_index(window_size))
+        self.window_size = window_size
+        self.embed_dim = embed_dim
+        self._routing = RoutingConfig(routing, seed=routing_seed, scan_backend=scan_backend)
+        self.init_head(in_chans=in_chans, embed_dim=embed_dim, upscale=upscale, upsampler=upsampler,
+                       img_range=img_range, allow_nearest_conv=True)
+        self.patch_embed = PatchEmbed(embed_dim, norm_layer if patch_norm else None)
+        self.layers = nn.ModuleList(
+            ASSB(embed_dim, d_state, depths[i], num_heads[i], window_size, inner_rank, num_tokens,
+                 convffn_kernel_size, mlp_ratio, qkv_bias, norm_layer, resi_connection, light=self._light,
+                 routing=self._routing)
+            for i in range(len(depths))
+        )
+        self.norm = norm_layer(embed_dim)
+        if resi_connection != "1conv":
+            self.conv_after_body = _residual_conv(embed_dim, resi_connection)
+        self.apply(_init_linear_and_norm)
+        self._official_module_order()
+
+    def _official_module_order(self) -> None:
+        """Order children as the official class registers them, so ``state_dict()`` lists keys in the
+        official order (``conv_first``, ``patch_embed``, ``layers``, ``norm``, ``conv_after_body``, head).
+        Loading does not depend on it; comparing key lists with official files does.
+        """
+        first = ("conv_first", "patch_embed", "layers", "norm", "conv_after_body")
+        modules = self._modules
+        ordered = {k: modules[k] for k in first if k in modules}
+        ordered.update((k, v) for k, v in modules.items() if k not in ordered)
+        modules.clear()
+        modules.update(ordered)
+
+    # -- routing -------------------------------------------------------------------------------------
+
+    @property
+    def routing(self) -> str:
+        """Current routing mode: ``"argmax"`` or ``"gumbel"``."""
+        return self._routing.mode
+
+    def set_routing(self, mode: str, *, seed: int | None = None,
+                    generator: torch.Generator | None = None) -> None:
+        """Switch routing for every ASSM of this model.
+
+        ``"gumbel"`` reproduces the official ``F.gumbel_softmax(hard=True)`` sampling, which PyTorch offers
+        only from the global generator; here the noise comes from ``generator`` if given, else from a
+        private generator seeded with ``seed`` (re-seeded by each call), else from the global generator
+        as the official code does. The draws continue across layers and forward calls, like the official
+        run seeded once; call ``set_routing`` again to restart the stream. Tokens are then ordered with a
+        stable sort, so a seed fixes the output on one device and software stack.
+        """
+        self._routing.configure(mode, seed=seed, generator=generator)
+
+    @property
+    def scan_backend(self) -> str:
+        """Selective-scan backend used by every ASSM (see :mod:`restore_cli.ops.scan`)."""
+        return self._routing.scan_backend
+
+    @scan_backend.setter
+    def scan_backend(self, name: str) -> None:
+        self._routing.scan_backend = name
+
+    # -- forward -------------------------------------------------------------------------------------
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, D, h, w) on the padded canvas -> (B, D, h, w)."""
+        x_size = (x.shape[2], x.shape[3])
+        attn_mask = shifted_window_mask(*x_size, self.window_size, device=x.device).to(x.dtype)
+        rpi = self.relative_position_index_SA
+        t = self.patch_embed(x)
+        for layer in self.layers:
+            t = layer(t, x_size, attn_mask, rpi)
+        return tokens_to_image(self.norm(t), x_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) in [0, 1] -> (B, C, H·s, W·s); any H, W >= 1 (mirror-padded to the window)."""
+        h0, w0 = x.shape[-2:]
+        x = symmetric_pad(x, padded_size(h0, self.window_size), padded_size(w0, self.window_size))
+        y = self.forward_head(x)
+        s = self.scale
+        return y[..., : h0 * s, : w0 * s]
+
+
+class MambaIRv2Light(MambaIRv2):
+    """MambaIRv2Light: MambaIRv2 with :class:`GatedMLP` feed-forwards (``convffn{1,2}.{fc1,sg,fc2}``)."""
+
+    _light = True
+
+
+def _init_linear_and_norm(m: nn.Module) -> None:
+    """Official initialisation: truncated-normal (std 0.02) Linear weights, zero biases, unit LayerNorm."""
+    if isinstance(m, nn.Linear):
+        nn.init.trunc_normal_(m.weight, std=0.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.LayerNorm):
+        nn.init.ones_(m.weight)
+        nn.init.zeros_(m.bias)
+
+
+__all__ = [
+    "ASSB",
+    "ASSM",
+    "ROUTING_MODES",
+    "AttentiveLayer",
+    "BasicBlock",
+    "ConvFFN",
+    "GatedMLP",
+    "MambaIRv2",
+    "MambaIRv2Light",
+    "RoutingConfig",
+    "Selective_Scan",
+    "WindowAttention",
+    "gumbel_one_hot",
+]

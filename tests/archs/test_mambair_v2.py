@@ -1,0 +1,198 @@
+"""MambaIRv2 / MambaIRv2Light: official layouts, parity with the official outputs, routing, shapes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file
+
+from restore_cli.archs import from_official
+from restore_cli.archs.mambair_v2 import MambaIRv2, MambaIRv2Light, gumbel_one_hot
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+PARITY = FIXTURES / "parity"
+V2_CLASSES = ("MambaIRv2", "MambaIRv2Light")
+PARITY_CASES = ("v2_sr_x2", "v2_sr_x4_ws16", "v2light_x3", "v2_car_gray")
+
+LAYOUTS: dict[str, Any] = json.loads((FIXTURES / "official_layouts.json").read_text())
+V2_LAYOUTS = sorted(k for k, v in LAYOUTS.items() if v["official_class"] in V2_CLASSES)
+
+TINY: dict[str, Any] = {
+    "embed_dim": 24, "d_state": 4, "depths": [2], "num_heads": [2], "window_size": 4, "inner_rank": 6,
+    "num_tokens": 10, "mlp_ratio": 2.0,
+}
+
+
+def _load_case(name: str) -> tuple[torch.nn.Module, dict[str, torch.Tensor]]:
+    case = json.loads((PARITY / "cases.json").read_text())[name]
+    model = from_official(case["official_class"], case["kwargs"])
+    weights = load_file(PARITY / f"{name}.weights.safetensors")
+    weights = {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
+    model.load_state_dict(weights, strict=True)
+    return model, load_file(PARITY / f"{name}.io.safetensors")
+
+
+def _perturbed(model: torch.nn.Module, seed: int = 0, std: float = 0.05) -> torch.nn.Module:
+    """Move every parameter off its initial value so that all branches (scan, routing) matter."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=g) * std)
+    return model.eval()
+
+
+def _tiny(cls: type[MambaIRv2] = MambaIRv2, **kwargs: Any) -> MambaIRv2:
+    torch.manual_seed(0)
+    return _perturbed(cls(**{**TINY, **kwargs}))  # type: ignore[return-value]
+
+
+# -- layout ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", V2_LAYOUTS)
+def test_official_layout(name: str) -> None:
+    entry = LAYOUTS[name]
+    with torch.device("meta"):
+        model = from_official(entry["official_class"], entry["kwargs"])
+    ours = [[k, list(v.shape), str(v.dtype).removeprefix("torch.")] for k, v in model.state_dict().items()]
+    assert ours == entry["state_dict"]  # same keys, shapes, dtypes and order
+    assert sum(p.numel() for p in model.parameters() if p.requires_grad) == entry["params"]
+
+
+def test_buffers_and_mean() -> None:
+    model = MambaIRv2(**TINY)
+    sd = model.state_dict()
+    assert sd["relative_position_index_SA"].dtype == torch.int64
+    assert sd["relative_position_index_SA"].shape == (16, 16)
+    assert "mean" not in sd and not any(k.endswith("mean") for k in sd)
+
+
+def test_from_official_ignores_unused_kwargs_and_rejects_ape() -> None:
+    model = from_official("MambaIRv2", {**TINY, "img_size": 64, "patch_size": 1, "use_checkpoint": True,
+                                        "ape": False, "drop_path_rate": 0.1})
+    assert not model.training
+    with pytest.raises(ValueError, match="ape"):
+        MambaIRv2(**TINY, ape=True)
+
+
+# -- parity ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", PARITY_CASES)
+def test_parity_with_official(name: str) -> None:
+    model, io = _load_case(name)
+    assert model.routing == "argmax"
+    with torch.no_grad():
+        out = model(io["input"])
+    ref = io["output"]
+    assert out.shape == ref.shape
+    err = (out - ref).abs().max().item()
+    assert err <= 1e-4 * max(1.0, ref.abs().max().item()), err
+
+
+# -- routing ---------------------------------------------------------------------------------------
+
+
+def test_gumbel_one_hot_matches_torch_draws() -> None:
+    logits = torch.randn(2, 7, 5).log_softmax(-1)
+    torch.manual_seed(123)
+    ref = F.gumbel_softmax(logits, tau=1.0, hard=True, dim=-1)
+    ours = gumbel_one_hot(logits, torch.Generator().manual_seed(123))
+    assert torch.equal(ours, ref)
+    torch.manual_seed(123)
+    assert torch.equal(gumbel_one_hot(logits, None), ref)  # None: the global generator, as official
+
+
+def test_argmax_routing_is_deterministic() -> None:
+    model = _tiny()
+    x = torch.rand(1, 3, 7, 5)
+    with torch.no_grad():
+        a = model(x)
+        torch.manual_seed(999)  # the global RNG plays no part
+        b = model(x)
+    assert torch.equal(a, b)
+
+
+def test_gumbel_routing_seeded() -> None:
+    model = _tiny(num_tokens=16)
+    x = torch.rand(1, 3, 8, 7)
+    with torch.no_grad():
+        argmax = model(x)
+        model.set_routing("gumbel", seed=123)
+        assert model.routing == "gumbel"
+        a = model(x)
+        model.set_routing("gumbel", seed=123)
+        b = model(x)
+        model.set_routing("gumbel", seed=124)
+        c = model(x)
+        model.set_routing("gumbel", generator=torch.Generator().manual_seed(123))
+        d = model(x)
+        model.set_routing("argmax")
+        e = model(x)
+    assert torch.equal(a, b)
+    assert torch.equal(a, d)
+    assert not torch.equal(a, c)
+    assert not torch.equal(a, argmax)
+    assert torch.equal(e, argmax)
+
+
+def test_gumbel_constructor_and_errors() -> None:
+    model = from_official("MambaIRv2", {**TINY, "routing": "gumbel", "routing_seed": 5})
+    assert model.routing == "gumbel"
+    with pytest.raises(ValueError, match="routing"):
+        model.set_routing("noisy")
+    with pytest.raises(ValueError, match="routing"):
+        MambaIRv2(**TINY, routing="softmax")
+
+
+def test_batch_items_are_independent() -> None:
+    model = _tiny()
+    x = torch.rand(2, 3, 7, 5)
+    with torch.no_grad():
+        both = model(x)
+        single = torch.cat([model(x[:1]), model(x[1:])])
+    torch.testing.assert_close(both, single, atol=1e-5, rtol=1e-5)
+
+
+# -- shapes ----------------------------------------------------------------------------------------
+
+SHAPE_CASES = [
+    (MambaIRv2, {"upscale": 2, "upsampler": "pixelshuffle"}, (1, 3, 9, 6), 2),
+    (MambaIRv2, {"upscale": 3, "upsampler": "pixelshuffle"}, (1, 3, 7, 5), 3),
+    (MambaIRv2, {"upscale": 4, "upsampler": "pixelshuffle", "window_size": 16}, (1, 3, 3, 5), 4),
+    (MambaIRv2Light, {"upscale": 3, "upsampler": "pixelshuffledirect", "mlp_ratio": 1.0}, (2, 3, 5, 7), 3),
+    (MambaIRv2, {"upscale": 1, "in_chans": 1}, (1, 1, 9, 2), 1),
+    (MambaIRv2, {"upscale": 4, "upsampler": "nearest+conv", "resi_connection": "3conv"}, (1, 3, 6, 9), 4),
+    (MambaIRv2Light, {"upscale": 1, "in_chans": 3, "qkv_bias": False}, (1, 3, 1, 1), 1),
+]
+
+
+@pytest.mark.parametrize(("cls", "kwargs", "shape", "scale"), SHAPE_CASES)
+def test_shapes(cls: type[MambaIRv2], kwargs: dict[str, Any], shape: tuple[int, ...], scale: int) -> None:
+    model = _tiny(cls, **kwargs)
+    assert model.scale == scale
+    x = torch.rand(shape)
+    with torch.no_grad():
+        y = model(x)
+    assert y.shape == (shape[0], shape[1], shape[2] * scale, shape[3] * scale)
+    assert torch.isfinite(y).all()
+    # state_dict round trip into a fresh model
+    fresh = cls(**{**TINY, **kwargs}).eval()
+    fresh.load_state_dict(model.state_dict(), strict=True)
+    with torch.no_grad():
+        assert torch.equal(fresh(x), y)
+
+
+def test_mirror_pad_matches_official_crop() -> None:
+    """Output on an image equals the crop of the output on its official mirror-padded canvas."""
+    model = _tiny(upscale=2, upsampler="pixelshuffle")
+    x = torch.rand(1, 3, 7, 5)
+    canvas = torch.cat([x, torch.flip(x, [2])], 2)[:, :, :8]
+    canvas = torch.cat([canvas, torch.flip(canvas, [3])], 3)[:, :, :, :8]
+    with torch.no_grad():
+        assert torch.equal(model(x), model(canvas)[..., :14, :10])

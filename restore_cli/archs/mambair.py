@@ -1,0 +1,390 @@
+"""MambaIR v1: residual state-space groups of 2D selective-scan blocks (classic/light SR, DN, JPEG CAR).
+
+Paper: Guo et al., "MambaIR: A Simple Baseline for Image Restoration with State-Space Model", ECCV 2024.
+Official code: csguoh/MambaIR @ 33d7b34, ``basicsr/archs/mambair_arch.py`` (Apache-2.0). This is an
+independent re-implementation written from the project reference (``mambair.md`` §3), checked against
+outputs of the official code (tests/fixtures/parity). Class names, constructor keyword arguments and
+``state_dict`` keys are the official ones, so released checkpoints load with ``strict=True`` and no key
+remapping; the official ``mamba_ssm`` import is replaced by our own scan dispatch
+(:func:`restore_cli.ops.scan.selective_scan`), so the model runs on machines without a CUDA build.
+
+Structure (names as upstream)::
+
+    MambaIR
+      conv_first -> patch_embed(.norm) -> layers[i]: ResidualGroup -> norm -> conv_after_body -> head
+    ResidualGroup = residual_group: BasicLayer(blocks[j]: VSSBlock) + conv 3x3 + residual
+    VSSBlock      = x*skip_scale + SS2D(ln_1(x));  x*skip_scale2 + CAB(ln_2(x))
+    SS2D          = in_proj -> dwconv 3x3 -> SiLU -> 4-direction selective scan
+                    -> out_norm * SiLU(z) -> out_proj
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..ops.scan import selective_scan
+from .layers import ChannelAttention, PatchEmbed, RestorationNet, image_to_tokens, tokens_to_image
+
+# Directions of the v1 cross scan, in the official order (k = 0..3).
+NUM_DIRECTIONS = 4
+
+
+def cross_scan(x: torch.Tensor) -> torch.Tensor:
+    """Unfold an image into the four scan sequences of SS2D, in the official direction order.
+
+    ``(B, C, H, W) -> (B, 4, C, H*W)``: k=0 row-major (position ``h*W + w``), k=1 column-major
+    (``w*H + h``), k=2 and k=3 the reverses of 0 and 1. Kept as a standalone function so a fused GPU
+    kernel (e.g. a Triton cross-scan) can replace the stack/transpose/flip without touching SS2D.
+    """
+    b, c, h, w = x.shape
+    rows = x.reshape(b, c, h * w)
+    cols = x.transpose(2, 3).reshape(b, c, h * w)
+    forward_dirs = torch.stack([rows, cols], dim=1)
+    return torch.cat([forward_dirs, forward_dirs.flip(-1)], dim=1)
+
+
+def cross_merge(y: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Fold the four scan outputs back onto the row-major grid and sum them.
+
+    ``(B, 4, C, H*W) -> (B, C, H*W)``, the inverse routing of :func:`cross_scan` followed by a sum in
+    the official order ``y0 + rev(y2) + T(y1) + T(rev(y3))`` (float addition is not associative, so the
+    order is kept to stay within rounding of the official output).
+    """
+    b, k, c, length = y.shape
+    if k != NUM_DIRECTIONS or length != height * width:
+        raise ValueError(f"cross_merge expects (B, 4, C, {height * width}), got {tuple(y.shape)}")
+    reverse = y[:, 2:4].flip(-1)
+
+    def col_to_row(t: torch.Tensor) -> torch.Tensor:
+        return t.reshape(b, c, width, height).transpose(2, 3).reshape(b, c, length)
+
+    return y[:, 0] + reverse[:, 0] + col_to_row(y[:, 1]) + col_to_row(reverse[:, 1])
+
+
+class SS2D(nn.Module):
+    """2D selective scan: the state-space "attention" of a VSSBlock (official ``SS2D``).
+
+    Four directions share one scan call: their channels are stacked into ``4 * d_inner`` rows and
+    B/C are passed grouped as (batch, 4, N, L), so direction k's channels use direction k's B and C
+    (this is how the official code calls ``selective_scan_fn``). Per-direction projections are stored
+    stacked (``x_proj_weight`` (4, R+2N, E), ``dt_projs_weight`` (4, E, R), ``dt_projs_bias`` (4, E)),
+    ``A_logs``/``Ds`` flattened to ``4 * E`` rows, exactly as in the official checkpoints.
+
+    Args:
+        d_model: block width D.
+        d_state: SSM state size N.
+        d_conv: depthwise conv kernel size.
+        expand: ``d_inner = int(expand * d_model)``.
+        dt_rank: rank of the delta projection; ``"auto"`` is ``ceil(d_model / 16)`` (from D, not E).
+        conv_bias: bias of the depthwise conv.
+        bias: bias of ``in_proj``/``out_proj`` (False in every official model).
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        d_state: int = 16,
+        d_conv: int = 3,
+        expand: float = 2.0,
+        dt_rank: int | str = "auto",
+        conv_bias: bool = True,
+        bias: bool = False,
+    ) -> None:
+        super().__init__()
+        self.d_model = d_model
+        self.d_state = int(d_state)
+        self.d_inner = int(expand * d_model)
+        self.dt_rank = math.ceil(d_model / 16) if dt_rank == "auto" else int(dt_rank)
+        k, e, n, r = NUM_DIRECTIONS, self.d_inner, self.d_state, self.dt_rank
+
+        # Parameters are registered before the submodules so the state_dict order is the official one.
+        self.x_proj_weight = nn.Parameter(torch.empty(k, r + 2 * n, e))
+        self.dt_projs_weight = nn.Parameter(torch.empty(k, e, r))
+        self.dt_projs_bias = nn.Parameter(torch.empty(k, e))
+        self.A_logs = nn.Parameter(torch.empty(k * e, n))
+        self.Ds = nn.Parameter(torch.empty(k * e))
+
+        self.in_proj = nn.Linear(d_model, 2 * e, bias=bias)
+        self.conv2d = nn.Conv2d(e, e, d_conv, padding=(d_conv - 1) // 2, groups=e, bias=conv_bias)
+        self.out_norm = nn.LayerNorm(e)
+        self.out_proj = nn.Linear(e, d_model, bias=bias)
+        self.reset_ssm_parameters()
+
+    @torch.no_grad()
+    def reset_ssm_parameters(self, dt_min: float = 1e-3, dt_max: float = 0.1, dt_floor: float = 1e-4) -> None:
+        """Initialise the SSM parameters as mamba/VMamba do (only matters for untrained models).
+
+        ``A = -[1..N]`` per channel (S4D-real), ``D = 1``, delta bias = softplus⁻¹ of a log-uniform
+        draw in ``[dt_min, dt_max]``, projections uniform in ``±fan_in^-1/2``. Loaded weights replace all.
+        """
+        if self.A_logs.is_meta:  # shape-only model (layout checks): nothing to initialise
+            return
+        e, n, r = self.d_inner, self.d_state, self.dt_rank
+        nn.init.uniform_(self.x_proj_weight, -(e**-0.5), e**-0.5)
+        nn.init.uniform_(self.dt_projs_weight, -(r**-0.5), r**-0.5)
+        log_lo, log_hi = math.log(dt_min), math.log(dt_max)
+        dt = torch.exp(torch.rand_like(self.dt_projs_bias) * (log_hi - log_lo) + log_lo).clamp(min=dt_floor)
+        self.dt_projs_bias.copy_(dt + torch.log(-torch.expm1(-dt)))
+        a = torch.arange(1, n + 1, dtype=self.A_logs.dtype, device=self.A_logs.device)
+        self.A_logs.copy_(torch.log(a).expand_as(self.A_logs))
+        self.Ds.fill_(1.0)
+
+    def forward_core(self, x: torch.Tensor) -> torch.Tensor:
+        """Scan the four directions of ``x`` (B, E, H, W) and merge them: returns (B, E, H*W) float32."""
+        b, e, h, w = x.shape
+        length = h * w
+        xs = cross_scan(x)  # (B, 4, E, L)
+        x_dbl = torch.einsum("bkdl,kcd->bkcl", xs, self.x_proj_weight)
+        dts, Bs, Cs = torch.split(x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=2)
+        dts = torch.einsum("bkrl,kdr->bkdl", dts, self.dt_projs_weight)
+        # The official forward runs the scan in float32 whatever the model dtype.
+        y = selective_scan(
+            xs.float().reshape(b, -1, length),
+            dts.float().reshape(b, -1, length),
+            -torch.exp(self.A_logs.float()),
+            Bs.float().contiguous(),
+            Cs.float().contiguous(),
+            self.Ds.float(),
+            delta_bias=self.dt_projs_bias.float().reshape(-1),
+            delta_softplus=True,
+        )
+        return cross_merge(y.reshape(b, NUM_DIRECTIONS, e, length), h, w)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, H, W, D) channel-last -> (B, H, W, D)."""
+        b, h, w, _ = x.shape
+        x, z = self.in_proj(x).chunk(2, dim=-1)
+        x = F.silu(self.conv2d(x.permute(0, 3, 1, 2).contiguous()))
+        y = self.forward_core(x).to(z.dtype)
+        y = y.transpose(1, 2).reshape(b, h, w, self.d_inner)
+        y = self.out_norm(y) * F.silu(z)
+        return self.out_proj(y)
+
+
+class CAB(nn.Module):
+    """Channel-attention conv block of a VSSBlock (official ``CAB``), image layout (B, C, H, W).
+
+    Normal: conv 3x3 (C -> C/compress) -> GELU -> conv 3x3 -> channel attention.
+    Light (``is_light_sr``, selected upstream by the ``pixelshuffledirect`` upsampler): compress 2,
+    1x1 -> depthwise 3x3 -> GELU -> 1x1 -> depthwise 3x3 dilation 2 (larger receptive field) -> channel
+    attention. No internal residual: VSSBlock adds it through ``skip_scale2``.
+    """
+
+    def __init__(self, num_feat: int, is_light_sr: bool = False, compress_ratio: int = 3,
+                 squeeze_factor: int = 30) -> None:
+        super().__init__()
+        if is_light_sr:
+            mid = num_feat // 2
+            self.cab = nn.Sequential(
+                nn.Conv2d(num_feat, mid, 1),
+                nn.Conv2d(mid, mid, 3, padding=1, groups=mid),
+                nn.GELU(),
+                nn.Conv2d(mid, num_feat, 1),
+                nn.Conv2d(num_feat, num_feat, 3, padding=2, dilation=2, groups=num_feat),
+                ChannelAttention(num_feat, squeeze_factor),
+            )
+        else:
+            mid = num_feat // compress_ratio
+            self.cab = nn.Sequential(
+                nn.Conv2d(num_feat, mid, 3, padding=1),
+                nn.GELU(),
+                nn.Conv2d(mid, num_feat, 3, padding=1),
+                ChannelAttention(num_feat, squeeze_factor),
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.cab(x)
+
+
+class VSSBlock(nn.Module):
+    """Visual state-space block (official ``VSSBlock``), shared by MambaIR v1 and MambaIRUNet.
+
+    Both branches are residual with learnt per-channel scales on the skip path; LayerNorms use
+    eps 1e-5 (the official callers always pass ``nn.LayerNorm``). Input and output are tokens (B, H*W, C).
+    """
+
+    def __init__(self, hidden_dim: int, d_state: int = 16, expand: float = 2.0,
+                 is_light_sr: bool = False) -> None:
+        super().__init__()
+        self.skip_scale = nn.Parameter(torch.ones(hidden_dim))
+        self.skip_scale2 = nn.Parameter(torch.ones(hidden_dim))
+        self.ln_1 = nn.LayerNorm(hidden_dim)
+        self.self_attention = SS2D(d_model=hidden_dim, d_state=d_state, expand=expand)
+        self.conv_blk = CAB(hidden_dim, is_light_sr)
+        self.ln_2 = nn.LayerNorm(hidden_dim)
+
+    def forward(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
+        b, length, c = x.shape
+        x = x.reshape(b, x_size[0], x_size[1], c)
+        x = x * self.skip_scale + self.self_attention(self.ln_1(x))
+        conv = self.conv_blk(self.ln_2(x).permute(0, 3, 1, 2).contiguous()).permute(0, 2, 3, 1)
+        x = x * self.skip_scale2 + conv
+        return x.reshape(b, length, c)
+
+
+class BasicLayer(nn.Module):
+    """The chain of VSSBlocks inside one residual group (official ``BasicLayer``; no downsampling)."""
+
+    def __init__(self, dim: int, depth: int, d_state: int = 16, mlp_ratio: float = 2.0,
+                 is_light_sr: bool = False) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(
+            VSSBlock(dim, d_state=d_state, expand=mlp_ratio, is_light_sr=is_light_sr) for _ in range(depth)
+        )
+
+    def forward(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
+        for block in self.blocks:
+            x = block(x, x_size)
+        return x
+
+
+def _resi_conv(dim: int, resi_connection: str) -> nn.Module:
+    """The conv closing a residual group / the body: '1conv' (all released models) or '3conv'."""
+    if resi_connection == "1conv":
+        return nn.Conv2d(dim, dim, 3, 1, 1)
+    if resi_connection == "3conv":
+        return nn.Sequential(
+            nn.Conv2d(dim, dim // 4, 3, 1, 1), nn.LeakyReLU(negative_slope=0.2, inplace=True),
+            nn.Conv2d(dim // 4, dim // 4, 1, 1, 0), nn.LeakyReLU(negative_slope=0.2, inplace=True),
+            nn.Conv2d(dim // 4, dim, 3, 1, 1),
+        )
+    raise ValueError(f"resi_connection must be '1conv' or '3conv', not {resi_connection!r}")
+
+
+class ResidualGroup(nn.Module):
+    """Residual state-space group, RSSG (official ``ResidualGroup``): blocks -> conv 3x3 -> + input.
+
+    The official per-group ``patch_embed``/``patch_unembed`` have no parameters; they are plain
+    reshapes here.
+    """
+
+    def __init__(self, dim: int, depth: int, d_state: int = 16, mlp_ratio: float = 2.0,
+                 resi_connection: str = "1conv", is_light_sr: bool = False) -> None:
+        super().__init__()
+        self.residual_group = BasicLayer(dim, depth, d_state=d_state, mlp_ratio=mlp_ratio,
+                                         is_light_sr=is_light_sr)
+        self.conv = _resi_conv(dim, resi_connection)
+
+    def forward(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
+        y = tokens_to_image(self.residual_group(x, x_size), x_size)
+        return image_to_tokens(self.conv(y)) + x
+
+
+class MambaIR(RestorationNet):
+    """MambaIR v1 (official ``MambaIR``). NCHW in [0, 1] -> NCHW, any H x W (no padding needed).
+
+    Args mirror the official constructor; ``img_size``, ``patch_size``, ``drop_rate``,
+    ``drop_path_rate`` and ``use_checkpoint`` do not change the inference network and are accepted
+    only so official configs build unchanged (upstream ``use_checkpoint=True`` is broken anyway).
+
+    Args:
+        in_chans: image channels (3 RGB; 1 for the gray JPEG models).
+        embed_dim: feature width D (180 classic SR/DN/CAR, 60 light SR).
+        depths: number of VSSBlocks per residual group.
+        d_state: SSM state size.
+        mlp_ratio: SS2D expansion, ``d_inner = int(mlp_ratio * embed_dim)``.
+        norm_layer: norm after the embedding and after the body (LayerNorm upstream).
+        patch_norm: whether the embedding has its LayerNorm (``patch_embed.norm``).
+        upscale: SR factor (1 for DN/CAR).
+        img_range: input scaling after mean subtraction (1.0 in every released config).
+        upsampler: ``'pixelshuffle'`` (classic SR), ``'pixelshuffledirect'`` (light SR; also selects
+            the light CAB, as upstream), anything else: same-size restoration head.
+        resi_connection: ``'1conv'`` or ``'3conv'``.
+    """
+
+    def __init__(
+        self,
+        img_size: int | Sequence[int] = 64,
+        patch_size: int | Sequence[int] = 1,
+        in_chans: int = 3,
+        embed_dim: int = 96,
+        depths: Sequence[int] = (6, 6, 6, 6),
+        drop_rate: float = 0.0,
+        d_state: int = 16,
+        mlp_ratio: float = 2.0,
+        drop_path_rate: float = 0.1,
+        norm_layer: Callable[[int], nn.Module] = nn.LayerNorm,
+        patch_norm: bool = True,
+        use_checkpoint: bool = False,
+        upscale: int = 2,
+        img_range: float = 1.0,
+        upsampler: str = "",
+        resi_connection: str = "1conv",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__()
+        # Inference-irrelevant official arguments (see class docstring).
+        del img_size, patch_size, drop_rate, drop_path_rate, use_checkpoint, kwargs
+        upsampler = upsampler or ""
+        if upsampler == "nearest+conv":
+            raise ValueError(
+                "MambaIR v1 has no 'nearest+conv' upsampler; use 'pixelshuffle' or 'pixelshuffledirect'"
+            )
+        self.embed_dim = embed_dim
+        self.depths = tuple(int(d) for d in depths)
+        self.d_state = d_state
+        self.mlp_ratio = mlp_ratio
+        self.is_light_sr = upsampler == "pixelshuffledirect"
+        self.init_head(in_chans=in_chans, embed_dim=embed_dim, upscale=upscale, upsampler=upsampler,
+                       img_range=img_range)
+        if resi_connection != "1conv":
+            self.conv_after_body = _resi_conv(embed_dim, resi_connection)
+        self.patch_embed = PatchEmbed(embed_dim, norm_layer if patch_norm else None)
+        self.layers = nn.ModuleList(
+            ResidualGroup(embed_dim, depth, d_state=d_state, mlp_ratio=mlp_ratio,
+                          resi_connection=resi_connection, is_light_sr=self.is_light_sr)
+            for depth in self.depths
+        )
+        self.norm = norm_layer(embed_dim)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Deep features: (B, D, H, W) -> (B, D, H, W)."""
+        x_size = (x.shape[2], x.shape[3])
+        t = self.patch_embed(x)
+        for layer in self.layers:
+            t = layer(t, x_size)
+        return tokens_to_image(self.norm(t), x_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) in [0, 1] -> (B, C, H*s, W*s); not clamped (the official code does not clamp)."""
+        return self.forward_head(x)
+
+
+def _classic_sr(scale: int) -> dict[str, Any]:
+    return {"upscale": scale, "in_chans": 3, "img_size": 64, "img_range": 1.0, "d_state": 16,
+            "depths": [6] * 6, "embed_dim": 180, "mlp_ratio": 2.0, "upsampler": "pixelshuffle",
+            "resi_connection": "1conv"}
+
+
+def _light_sr(scale: int) -> dict[str, Any]:
+    return {"upscale": scale, "in_chans": 3, "img_size": 64, "img_range": 1.0, "d_state": 10,
+            "depths": [6] * 4, "embed_dim": 60, "mlp_ratio": 1.2, "upsampler": "pixelshuffledirect",
+            "resi_connection": "1conv"}
+
+
+def _restoration(in_chans: int, img_size: int) -> dict[str, Any]:
+    return {"upscale": 1, "in_chans": in_chans, "img_size": img_size, "img_range": 1.0, "d_state": 16,
+            "depths": [6] * 6, "embed_dim": 180, "mlp_ratio": 1.2, "resi_connection": "1conv"}
+
+
+# Released configurations, kwargs as the official test ymls (options/test/mambair/*.yml) spell them.
+# The real-world SR x4 model is assumed to use the classic SR x4 config (unverified upstream).
+RELEASED_CONFIGS: dict[str, dict[str, Any]] = {
+    **{f"mambair_sr_x{s}": _classic_sr(s) for s in (2, 3, 4)},
+    **{f"mambair_lightsr_x{s}": _light_sr(s) for s in (2, 3, 4)},
+    "mambair_realsr_x4": _classic_sr(4),
+    "mambair_dn_color": _restoration(3, 128),
+    "mambair_car_gray": _restoration(1, 126),
+}
+
+
+__all__ = [
+    "CAB", "RELEASED_CONFIGS", "SS2D", "BasicLayer", "MambaIR", "ResidualGroup", "VSSBlock", "cross_merge",
+    "cross_scan",
+]

@@ -1,0 +1,147 @@
+"""MambaIR v1 (restore_cli.archs.mambair): scan routing, tiny-config shapes, state_dict round trip.
+
+Parity with the official outputs is in test_parity.py and the released layouts in test_layouts.py.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from restore_cli.archs import from_official
+from restore_cli.archs.mambair import RELEASED_CONFIGS, SS2D, cross_merge, cross_scan
+
+
+def tiny(**overrides: object) -> dict[str, object]:
+    """A tiny v1 config (official kwarg spelling), fast enough for the reference scan."""
+    kwargs: dict[str, object] = {
+        "img_size": 64, "in_chans": 3, "embed_dim": 30, "depths": [1, 1], "d_state": 4, "mlp_ratio": 2.0,
+        "upscale": 2, "upsampler": "pixelshuffle", "img_range": 1.0, "resi_connection": "1conv",
+        "drop_path_rate": 0.1, "use_checkpoint": False, "patch_size": 1,
+    }
+    kwargs.update(overrides)
+    return kwargs
+
+
+VARIANTS = {
+    "sr_x2": tiny(upscale=2),
+    "sr_x3": tiny(upscale=3),
+    "sr_x4": tiny(upscale=4),
+    "light_x3": tiny(upscale=3, upsampler="pixelshuffledirect", mlp_ratio=1.2),
+    "dn_color": tiny(upscale=1, upsampler="", mlp_ratio=1.2),
+    "car_gray": tiny(upscale=1, upsampler="", in_chans=1, mlp_ratio=1.2),
+}
+
+
+def test_cross_scan_directions() -> None:
+    x = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).reshape(2, 3, 4, 5)
+    xs = cross_scan(x)
+    assert xs.shape == (2, 4, 3, 20)
+    assert torch.equal(xs[:, 0], x.flatten(2))  # row-major
+    assert torch.equal(xs[:, 1], x.transpose(2, 3).flatten(2))  # column-major
+    assert torch.equal(xs[:, 2], xs[:, 0].flip(-1))
+    assert torch.equal(xs[:, 3], xs[:, 1].flip(-1))
+
+
+def test_cross_merge_inverts_cross_scan() -> None:
+    x = torch.randn(2, 3, 5, 7)
+    assert torch.allclose(cross_merge(cross_scan(x), 5, 7), 4 * x.flatten(2))
+    # each direction routed back separately lands on the same pixel
+    for k in range(4):
+        only = torch.zeros(2, 4, 3, 35)
+        only[:, k] = cross_scan(x)[:, k]
+        assert torch.equal(cross_merge(only, 5, 7), x.flatten(2))
+
+
+def test_cross_merge_rejects_wrong_shape() -> None:
+    with pytest.raises(ValueError, match="cross_merge"):
+        cross_merge(torch.zeros(1, 4, 3, 10), 3, 4)
+
+
+def test_ss2d_shapes_and_layout() -> None:
+    m = SS2D(d_model=20, d_state=5, expand=1.5)
+    assert (m.d_inner, m.dt_rank) == (30, 2)  # dt_rank from d_model, not d_inner
+    assert m.x_proj_weight.shape == (4, 2 + 10, 30)
+    assert m.A_logs.shape == (120, 5) and m.Ds.shape == (120,)
+    with torch.no_grad():
+        y = m(torch.randn(2, 3, 5, 20))
+    assert y.shape == (2, 3, 5, 20) and torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+@pytest.mark.parametrize("size", [(7, 5), (1, 3)])
+def test_tiny_variants_shape(name: str, size: tuple[int, int]) -> None:
+    torch.manual_seed(0)
+    model = from_official("MambaIR", VARIANTS[name])
+    assert not model.training
+    c = int(VARIANTS[name]["in_chans"])  # type: ignore[call-overload]
+    x = torch.rand(2, c, *size)
+    with torch.no_grad():
+        y = model(x)
+    s = model.scale
+    assert s == (int(VARIANTS[name]["upscale"]) if VARIANTS[name]["upsampler"] else 1)  # type: ignore[call-overload]
+    assert y.shape == (2, c, size[0] * s, size[1] * s)
+    assert torch.isfinite(y).all()
+
+
+def test_light_sr_uses_light_cab() -> None:
+    model = from_official("MambaIR", VARIANTS["light_x3"])
+    keys = model.state_dict().keys()
+    assert "layers.0.residual_group.blocks.0.conv_blk.cab.5.attention.1.weight" in keys
+    assert "layers.0.residual_group.blocks.0.conv_blk.cab.4.weight" in keys
+    normal = from_official("MambaIR", VARIANTS["sr_x2"]).state_dict().keys()
+    assert "layers.0.residual_group.blocks.0.conv_blk.cab.3.attention.1.weight" in normal
+
+
+def test_mean_not_in_state_dict_and_round_trip() -> None:
+    torch.manual_seed(0)
+    a = from_official("MambaIR", VARIANTS["sr_x2"])
+    assert not any("mean" in k for k in a.state_dict())
+    buf = io.BytesIO()
+    torch.save(a.state_dict(), buf)
+    buf.seek(0)
+    torch.manual_seed(1)
+    b = from_official("MambaIR", VARIANTS["sr_x2"])
+    b.load_state_dict(torch.load(buf, weights_only=True), strict=True)
+    x = torch.rand(1, 3, 6, 5)
+    with torch.no_grad():
+        assert torch.equal(a(x), b(x))
+
+
+def test_3conv_and_no_patch_norm_build() -> None:
+    model = from_official("MambaIR", tiny(resi_connection="3conv", patch_norm=False))
+    keys = model.state_dict().keys()
+    assert "layers.0.conv.4.weight" in keys and "conv_after_body.4.weight" in keys
+    assert not any(k.startswith("patch_embed.") for k in keys)
+    with torch.no_grad():
+        assert model(torch.rand(1, 3, 4, 4)).shape == (1, 3, 8, 8)
+
+
+def test_bad_options_raise() -> None:
+    with pytest.raises(ValueError, match="scale 5"):
+        from_official("MambaIR", tiny(upscale=5))
+    with pytest.raises(ValueError, match="nearest"):
+        from_official("MambaIR", tiny(upscale=4, upsampler="nearest+conv"))
+    with pytest.raises(ValueError, match="resi_connection"):
+        from_official("MambaIR", tiny(resi_connection="2conv"))
+
+
+def test_released_configs_match_official_layouts() -> None:
+    official_layouts = json.loads((Path(__file__).parents[1] / "fixtures" / "official_layouts.json").read_text())
+    for name, kwargs in RELEASED_CONFIGS.items():
+        assert official_layouts[name]["official_class"] == "MambaIR"
+        assert kwargs == official_layouts[name]["kwargs"], name
+    v1 = {n for n, e in official_layouts.items() if e["official_class"] == "MambaIR"}
+    assert v1 == set(RELEASED_CONFIGS)
+
+
+def test_bfloat16_forward_runs() -> None:
+    """The scan runs in float32 inside a reduced-precision model, as upstream; output keeps the dtype."""
+    model = from_official("MambaIR", VARIANTS["sr_x2"]).to(torch.bfloat16)
+    with torch.no_grad():
+        y = model(torch.rand(1, 3, 5, 4, dtype=torch.bfloat16))
+    assert y.dtype == torch.bfloat16 and y.shape == (1, 3, 10, 8) and torch.isfinite(y.float()).all()

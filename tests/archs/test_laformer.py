@@ -23,7 +23,7 @@ def tiny(seed: int = 0, **overrides: object) -> LAformer:
     return LAformer.variant("tiny", **overrides).eval()
 
 
-def test_registry_builds_acl() -> None:
+def test_registry_builds_laformer() -> None:
     assert get_arch("LAformer") is LAformer
     assert isinstance(build("LAformer", **VARIANTS["tiny"]), LAformer)
     with pytest.raises(ValueError, match="unknown LAformer variant"):

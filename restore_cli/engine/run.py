@@ -14,10 +14,11 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .ensemble import ensemble
 from .model import LoadedModel
-from .tiling import Tile, blend_window, plan_tiles
+from .tiling import Tile, official_partition, plan_tiles, tile_window
 
 ProgressFn = Callable[[int, int], None]
 
@@ -75,32 +76,43 @@ def _tiled(
     _, c, h, w = x.shape
     s = model.scale
     tiles = plan_tiles(h, w, tile, overlap)
+    # The tile windows sum to exactly one over the output, so the weighted sum is the blended image.
     out = torch.zeros(1, c, h * s, w * s)
-    total_weight = torch.zeros(1, 1, h * s, w * s)
     done = 0
     # Group tiles of equal size so each group can go through the model as one batch.
     groups: dict[tuple[int, int], list[Tile]] = {}
     for t in tiles:
         groups.setdefault((t.y1 - t.y0, t.x1 - t.x0), []).append(t)
-    for (th, tw), members in groups.items():
+    for members in groups.values():
         for start in range(0, len(members), batch_size):
             chunk = members[start : start + batch_size]
             batch = torch.cat([x[:, :, t.y0 : t.y1, t.x0 : t.x1] for t in chunk])
             result = forward(model, batch, self_ensemble=self_ensemble)
             for t, r in zip(chunk, result, strict=True):
-                weight = torch.from_numpy(
-                    blend_window(
-                        th, tw, overlap, s,
-                        at_top=t.y0 == 0, at_bottom=t.y1 == h, at_left=t.x0 == 0, at_right=t.x1 == w,
-                    )
-                )
+                weight = torch.from_numpy(tile_window(t, s))
                 ys, xs = slice(t.y0 * s, t.y1 * s), slice(t.x0 * s, t.x1 * s)
                 out[0, :, ys, xs] += r * weight
-                total_weight[0, 0, ys, xs] += weight
             done += len(chunk)
             if progress is not None:
                 progress(done, len(tiles))
-    return out / total_weight.clamp_min(1e-12)
+    return out
+
+
+def _official(model: LoadedModel, x: torch.Tensor, *, self_ensemble: bool, progress: ProgressFn | None) -> torch.Tensor:
+    """The official MambaIR test procedure: reflect-pad, ~200 px pieces with 10% overlap, hard paste."""
+    _, c, h, w = x.shape
+    plan = official_partition(h, w, model.scale)
+    padded = F.pad(x, (0, plan.pad_right, 0, plan.pad_bottom), mode="reflect") if (
+        plan.pad_right or plan.pad_bottom) else x
+    canvas = torch.zeros(1, c, plan.padded_h * model.scale, plan.padded_w * model.scale)
+    for i, piece in enumerate(plan.pieces):
+        r = piece.crop
+        out = forward(model, padded[:, :, r.y0 : r.y1, r.x0 : r.x1], self_ensemble=self_ensemble)
+        canvas[:, :, piece.dst.y0 : piece.dst.y1, piece.dst.x0 : piece.dst.x1] = (
+            out[:, :, piece.src.y0 : piece.src.y1, piece.src.x0 : piece.src.x1])
+        if progress is not None:
+            progress(i + 1, len(plan.pieces))
+    return canvas[:, :, : plan.out_h, : plan.out_w]
 
 
 def restore_tensor(
@@ -112,6 +124,7 @@ def restore_tensor(
     self_ensemble: bool = False,
     batch_size: int | None = None,
     progress: ProgressFn | None = None,
+    official_tiling: bool = False,
 ) -> torch.Tensor:
     """Restore a (1, C, H, W) float32 CPU tensor in [0, 1]; returns (1, C, H*s, W*s) float32 on the CPU.
 
@@ -123,6 +136,8 @@ def restore_tensor(
         self_ensemble: average the 8 flips/rotations (x8 slower, often +0.1 dB).
         batch_size: tiles per forward pass; None = 4 on CUDA, 1 on the CPU.
         progress: called with (tiles done, tiles total).
+        official_tiling: use the official test partition (to reproduce published numbers) instead
+            of blended tiles; ``tile`` and ``overlap`` are then ignored.
 
     Raises:
         torch.OutOfMemoryError: when even the smallest tile does not fit.
@@ -131,6 +146,8 @@ def restore_tensor(
         raise ValueError(f"expected a (1, C, H, W) tensor, got {tuple(x.shape)}")
     x = x.float().cpu()
     _, _, h, w = x.shape
+    if official_tiling:
+        return _official(model, x, self_ensemble=self_ensemble, progress=progress)
     if tile is None:
         tile = auto_tile(model, h, w)
     if batch_size is None:

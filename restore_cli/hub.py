@@ -181,7 +181,8 @@ def _remove(path: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def _verify(path: Path, source: Source, db: ChecksumDB) -> tuple[str, bool]:
+def _verify(path: Path, source: Source, db: ChecksumDB,
+            notify: Callable[[str], None] | None = None) -> tuple[str, bool]:
     """Check size and sha256 of a downloaded file; record them on first use.
 
     Returns:
@@ -201,7 +202,12 @@ def _verify(path: Path, source: Source, db: ChecksumDB) -> tuple[str, bool]:
     expected, origin = _expected_sha(source, db)
     if expected is None:
         db.record_source(source.key, sha, size)
-        log.warning("recorded sha256 %s for %s (no published checksum; trusted on first use)", sha, source.key)
+        message = (f"recorded sha256 {sha} for {source.key}: no checksum is published, so this first download "
+                   "is trusted and every later copy must match it")
+        if notify is not None:
+            notify(message)
+        else:
+            log.warning("%s", message)
         return sha, True
     if sha != expected:
         _remove(path)
@@ -377,7 +383,8 @@ def _unavailable(card: ModelCard, attempts: list[str], offline: bool) -> Weights
 
 # ------------------------------------------------------------------------------------ public API
 def fetch_weights(card: ModelCard, *, settings: Settings, offline: bool = False,
-                  progress: ProgressFn | None = None, layout: LayoutFn | None = None) -> FetchResult:
+                  progress: ProgressFn | None = None, layout: LayoutFn | None = None,
+                  notify: Callable[[str], None] | None = None) -> FetchResult:
     """Like :func:`resolve_weights`, but says where the weights came from and whether a digest was recorded."""
     offline = offline or settings.offline
     if card.bundled is not None:
@@ -404,7 +411,7 @@ def fetch_weights(card: ModelCard, *, settings: Settings, offline: bool = False,
             attempts.append(f"{source.describe()} ({exc})")
             log.info("source failed: %s (%s)", source.describe(), exc)
             continue
-        sha, recorded = _verify(original, source, db)
+        sha, recorded = _verify(original, source, db, notify)
         path = converted_path(card, sha, settings)
         if not path.is_file():
             path = _convert(card, original, source, sha, settings, db, layout)
@@ -414,7 +421,8 @@ def fetch_weights(card: ModelCard, *, settings: Settings, offline: bool = False,
 
 
 def resolve_weights(card: ModelCard, *, settings: Settings, offline: bool = False,
-                    progress: ProgressFn | None = None, layout: LayoutFn | None = None) -> Path:
+                    progress: ProgressFn | None = None, layout: LayoutFn | None = None,
+                    notify: Callable[[str], None] | None = None) -> Path:
     """A local, verified ``.safetensors`` file with the card's weights, downloading them the first time.
 
     Args:
@@ -425,6 +433,8 @@ def resolve_weights(card: ModelCard, *, settings: Settings, offline: bool = Fals
             huggingface_hub's own bar).
         layout: returns the expected ``{key: shape}`` for a card; default builds the card's
             architecture on the meta device.
+        notify: receives the one-line notice when a first download's sha256 is recorded
+            (default: a ``logging`` warning on the ``restore.hub`` logger).
 
     Returns:
         Path to a ``.safetensors`` file (our converted copy, or the bundled file).
@@ -435,7 +445,8 @@ def resolve_weights(card: ModelCard, *, settings: Settings, offline: bool = Fals
         CheckpointMismatchError: the downloaded checkpoint does not fit the card's architecture.
         UnknownCheckpointError: the download is not a loadable checkpoint.
     """
-    return fetch_weights(card, settings=settings, offline=offline, progress=progress, layout=layout).path
+    return fetch_weights(card, settings=settings, offline=offline, progress=progress, layout=layout,
+                         notify=notify).path
 
 
 def verify_cached(card: ModelCard, *, settings: Settings) -> CacheStatus:

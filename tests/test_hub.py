@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -369,3 +370,36 @@ def test_import_refuses_wrong_arch_and_needs_task_for_denoisers(tmp_path):
 def test_verify_reports_missing(tmp_path):
     card = write_card(tmp_path, sources=[hub_source()])
     assert hub.verify_cached(card, settings=Settings.in_folder(tmp_path)).state == "missing"
+
+
+# ------------------------------------------------------------------------------------- settings
+def test_settings_from_env(tmp_path):
+    env = {"HOME": str(tmp_path), "RESTORE_HOME": str(tmp_path / "r"), "HF_HOME": str(tmp_path / "hf"),
+           "HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://mirror.local/", "RESTORE_MAX_PIXELS": "1000"}
+    s = Settings.from_env(env)
+    assert (s.cache_dir, s.cards_dir, s.hub_cache_dir) == (tmp_path / "r", tmp_path / "r" / "cards",
+                                                           tmp_path / "hf" / "hub")
+    assert s.offline and s.hf_endpoint == "http://mirror.local" and s.max_pixels == 1000
+    assert s.weights_dir == tmp_path / "r" / "weights" and s.checksum_db == tmp_path / "r" / "checksums.json"
+    s = Settings.from_env({**env, "HF_HUB_CACHE": str(tmp_path / "hc"), "HF_HUB_OFFLINE": "0",
+                           "RESTORE_CACHE_DIR": str(tmp_path / "c")})
+    assert s.hub_cache_dir == tmp_path / "hc" and not s.offline and s.cache_dir == tmp_path / "c"
+    assert Settings.from_env({"HOME": str(tmp_path), "RESTORE_OFFLINE": "yes"}).offline
+    with pytest.raises(UsageError, match="RESTORE_MAX_PIXELS"):
+        Settings.from_env({"HOME": str(tmp_path), "RESTORE_MAX_PIXELS": "lots"})
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.offline = True  # type: ignore[misc]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="XDG folders are the Linux defaults")
+def test_settings_defaults_follow_xdg(tmp_path):
+    s = Settings.from_env({"HOME": str(tmp_path)})
+    assert s.cache_dir == tmp_path / ".cache" / "restore"
+    assert s.cards_dir == tmp_path / ".config" / "restore" / "cards"
+    assert s.hub_cache_dir == tmp_path / ".cache" / "huggingface" / "hub"
+    assert s.hf_endpoint is None and not s.offline
+    s = Settings.from_env({"HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "xc"),
+                           "XDG_CONFIG_HOME": str(tmp_path / "xg")})
+    assert s.cache_dir == tmp_path / "xc" / "restore" and s.cards_dir == tmp_path / "xg" / "restore" / "cards"

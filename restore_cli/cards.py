@@ -424,6 +424,11 @@ def read_card(path: str | Path, *, origin: str = "file") -> ModelCard:
     return parse_card(data, path=path, origin=origin)
 
 
+def load_card_file(path: str | Path) -> ModelCard:
+    """Read a card named on the command line (``--model-card FILE``); same as :func:`read_card`."""
+    return read_card(path, origin="file")
+
+
 def packaged_cards_dir() -> Path:
     """The catalog folder: ``_cards`` inside an installed wheel, else the checkout's ``models/``."""
     inside = PACKAGE_DIR / "_cards"
@@ -628,6 +633,7 @@ __all__ = [
     "bundled_fallback",
     "default_card",
     "find_card",
+    "load_card_file",
     "load_cards",
     "packaged_cards",
     "packaged_cards_dir",

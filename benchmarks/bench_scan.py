@@ -1,0 +1,149 @@
+"""Time the selective-scan backends against the per-step reference on MambaIR-sized inputs.
+
+Prints one row per (backend, shape): the median of ``--repeats`` timed calls (after one warm-up), the
+speed-up over the reference timed in the same run, and the maximum error relative to the reference's
+largest output (``max|y - y_ref| / max|y_ref|``). Inputs follow MambaIR's initialisation (``A = -[1..N]``,
+Mamba's ``dt`` bias, ``delta_softplus=True``, D = 1) so decays span the range trained models see.
+
+    python benchmarks/bench_scan.py                  # CPU: reference and chunked PyTorch
+    python benchmarks/bench_scan.py --device cuda    # also Triton and mamba-ssm (when installed)
+
+The CPU timings are wall-clock with torch's default thread count; on a machine shared with other
+busy processes, multi-threaded ops wait for cores, so compare rows of one run only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import math
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from restore_cli.ops.scan import mamba_available, triton_available
+from restore_cli.ops.scan.reference import selective_scan_reference
+from restore_cli.ops.scan.torch_chunked import selective_scan_chunked
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One benchmark case: MambaIR v1 (four directions, G = 4) or v2 (G = 1)."""
+
+    name: str
+    batch: int
+    dim: int
+    n_state: int
+    length: int
+    groups: int
+
+    def __str__(self) -> str:
+        return f"{self.name} b{self.batch} d{self.dim} N{self.n_state} L{self.length} G{self.groups}"
+
+
+SHAPES = (
+    Shape("v1", 1, 1440, 16, 4096, 4),  # MambaIR classic SR: 4 x d_inner 360, one 64x64 window
+    Shape("v2", 1, 348, 16, 4096, 1),  # MambaIRv2-like
+)
+
+
+def make_inputs(shape: Shape, *, dtype: torch.dtype, device: str, seed: int = 0) -> dict:
+    """Random inputs with MambaIR's parameter initialisation (see the module docstring)."""
+    gen = torch.Generator().manual_seed(seed)
+    b, d, n, length, g = shape.batch, shape.dim, shape.n_state, shape.length, shape.groups
+
+    def randn(*size: int, scale: float = 1.0) -> torch.Tensor:
+        return torch.randn(*size, generator=gen) * scale
+
+    dt_init = torch.exp(torch.rand(d, generator=gen) * (math.log(0.1) - math.log(1e-3)) + math.log(1e-3))
+    inputs = {
+        "u": randn(b, d, length).to(dtype),
+        "delta": randn(b, d, length, scale=0.5).to(dtype),
+        "A": -torch.arange(1, n + 1, dtype=torch.float32).repeat(d, 1),
+        "B": randn(b, g, n, length).to(dtype) if g > 1 else randn(b, n, length).to(dtype),
+        "C": randn(b, g, n, length).to(dtype) if g > 1 else randn(b, n, length).to(dtype),
+        "D": torch.ones(d),
+        "delta_bias": dt_init + torch.log(-torch.expm1(-dt_init)),  # inverse softplus, as Mamba does
+        "delta_softplus": True,
+    }
+    return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
+
+
+def backends(device: str) -> dict[str, Callable[..., torch.Tensor]]:
+    """The backends that can run on ``device``, by name."""
+    found: dict[str, Callable[..., torch.Tensor]] = {
+        "reference": selective_scan_reference,
+        "torch": selective_scan_chunked,
+    }
+    if device == "cuda" and triton_available():
+        from restore_cli.ops.scan.triton import selective_scan_triton
+
+        found["triton"] = selective_scan_triton
+    if device == "cuda" and mamba_available():
+        from restore_cli.ops.scan import selective_scan
+
+        found["mamba"] = lambda *a, **k: selective_scan(*a, **k, backend="mamba")
+    return found
+
+
+def time_call(
+    fn: Callable[[], torch.Tensor], repeats: int, device: str, *, warmup: bool = True
+) -> tuple[float, torch.Tensor]:
+    """Median wall time in ms of ``repeats`` calls (after one warm-up call if asked), and the last output."""
+    if warmup:  # first calls pay for Triton compilation and allocator growth
+        fn()
+    times = []
+    for _ in range(repeats):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        out = fn()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times), out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse options, time every backend on every shape, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
+    parser.add_argument("--repeats", type=int, default=5, help="timed calls per backend (median shown)")
+    parser.add_argument("--ref-repeats", type=int, default=1, help="timed calls of the slow reference")
+    parser.add_argument("--length", type=int, default=4096, help="sequence length L")
+    args = parser.parse_args(argv)
+    dtype = getattr(torch, args.dtype)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda needs a CUDA device")
+
+    print(f"torch {torch.__version__}, {args.device}, threads {torch.get_num_threads()}, {args.dtype}")
+    if hasattr(os, "getloadavg"):
+        print(f"load average {os.getloadavg()[0]:.2f} (other busy processes slow multi-threaded rows)")
+    header = f"{'backend':<10} {'shape':<30} {'median ms':>10} {'speed-up':>9} {'max rel err':>12}"
+    print(header)
+    print("-" * len(header))
+    for base in SHAPES:
+        shape = Shape(base.name, base.batch, base.dim, base.n_state, args.length, base.groups)
+        inputs = make_inputs(shape, dtype=dtype, device=args.device)
+        ref_ms = ref = None
+        for name, fn in backends(args.device).items():
+            repeats = args.ref_repeats if name == "reference" else args.repeats
+            warmup = name != "reference" or args.device == "cuda"
+            call = functools.partial(fn, **inputs)
+            ms, out = time_call(call, repeats, args.device, warmup=warmup)
+            if name == "reference":
+                ref_ms, ref = ms, out.float()
+            err = ((out.float() - ref).abs().max() / ref.abs().max()).item()
+            print(f"{name:<10} {shape!s:<30} {ms:>10.1f} {ref_ms / ms:>8.1f}x {err:>12.2e}")
+
+
+if __name__ == "__main__":
+    main()

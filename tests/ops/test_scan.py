@@ -1,0 +1,178 @@
+"""Every CPU scan backend against the per-step reference, plus the pure backend choice.
+
+The reference (:mod:`restore_cli.ops.scan.reference`) is the spec; the chunked scan must match it to
+~1e-5 of the output's scale in float32 whatever the chunk/block split, and bit-for-bit up to one
+rounding of the output in bf16/fp16 (both compute in float32 from the same low-precision inputs).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from restore_cli.errors import BackendUnavailableError
+from restore_cli.ops.scan import select_backend, selective_scan
+from restore_cli.ops.scan.reference import selective_scan_reference
+from restore_cli.ops.scan.torch_chunked import selective_scan_chunked
+
+TOLERANCE = {torch.float32: 1e-5, torch.bfloat16: 1e-2, torch.float16: 2e-3}
+
+
+def make_inputs(batch, dim, n_state, length, groups, *, dtype=torch.float32, softplus=True, seed=0):
+    """Random scan inputs; ``groups=None`` gives ungrouped (batch, N, L) B and C.
+
+    Without softplus, delta is drawn positive so that exp(delta * A) <= 1 as in real models.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    bc_shape = (batch, n_state, length) if groups is None else (batch, groups, n_state, length)
+    delta = torch.randn(batch, dim, length, generator=gen) * 0.5 - 1.0
+    if not softplus:
+        delta = torch.rand(batch, dim, length, generator=gen)
+    return {
+        "u": torch.randn(batch, dim, length, generator=gen).to(dtype),
+        "delta": delta.to(dtype),
+        "A": -torch.exp(torch.randn(dim, n_state, generator=gen)),
+        "B": torch.randn(*bc_shape, generator=gen).to(dtype),
+        "C": torch.randn(*bc_shape, generator=gen).to(dtype),
+    }
+
+
+def rel_err(out: torch.Tensor, ref: torch.Tensor) -> float:
+    """Max absolute error relative to the reference's largest magnitude."""
+    scale = ref.float().abs().max().clamp_min(1e-12)
+    return ((out.float() - ref.float()).abs().max() / scale).item()
+
+
+SHAPES = [  # (batch, dim, N, L, groups)
+    (2, 8, 4, 37, 2),
+    (1, 6, 3, 1, None),
+    (3, 12, 5, 100, 3),
+    (2, 16, 16, 130, None),
+    (1, 8, 4, 64, 1),
+]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "b{}-d{}-N{}-L{}-G{}".format(*s))
+@pytest.mark.parametrize(("chunk", "block"), [(16, 128), (4, 8), (1, 1), (7, 20), (64, 64)])
+def test_chunked_matches_reference_all_options(shape, chunk, block):
+    inputs = make_inputs(*shape, softplus=False)  # delta > 0: fine with and without softplus
+    dim = shape[1]
+    gen = torch.Generator().manual_seed(1)
+    D = torch.randn(dim, generator=gen)
+    bias = torch.randn(dim, generator=gen) * 0.1
+    z = torch.randn(shape[0], dim, shape[3], generator=gen)
+    for extra in ({}, {"D": D}, {"D": D, "delta_bias": bias, "delta_softplus": True}, {"z": z, "D": D}):
+        ref = selective_scan_reference(**inputs, **extra)
+        out = selective_scan_chunked(**inputs, **extra, chunk=chunk, block=block)
+        assert out.shape == ref.shape and out.dtype == ref.dtype
+        assert rel_err(out, ref) <= 1e-5, extra.keys()
+
+
+@pytest.mark.parametrize("softplus", [True, False])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16], ids=str)
+def test_dispatch_backends_match_reference(dtype, softplus):
+    inputs = make_inputs(2, 12, 8, 75, 3, dtype=dtype, softplus=softplus, seed=3)
+    gen = torch.Generator().manual_seed(4)
+    extra = {"D": torch.randn(12, generator=gen), "delta_bias": torch.randn(12, generator=gen) * 0.1}
+    ref = selective_scan_reference(**inputs, **extra, delta_softplus=softplus)
+    for backend in ("auto", "torch", "reference"):
+        out = selective_scan(**inputs, **extra, delta_softplus=softplus, backend=backend)
+        assert out.dtype == dtype
+        assert rel_err(out, ref) <= TOLERANCE[dtype], backend
+
+
+def test_half_precision_computes_in_float32():
+    """bf16 inputs give the float32 result of the same (rounded) inputs, rounded once at the end."""
+    inputs = make_inputs(1, 8, 4, 200, 2, dtype=torch.bfloat16, seed=5)
+    as_f32 = {k: v.float() for k, v in inputs.items()}
+    out = selective_scan_chunked(**inputs, delta_softplus=True, chunk=8, block=32)
+    exact = selective_scan_reference(**as_f32, delta_softplus=True)
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out, exact.to(torch.bfloat16), rtol=1e-2, atol=1e-2)
+
+
+def test_long_sequence_strong_decay_is_stable():
+    """Large |δ·A| (decays that underflow) gives no NaN/inf and still matches the reference."""
+    inputs = make_inputs(1, 4, 4, 3000, None, seed=6)
+    inputs["A"] = -torch.linspace(1.0, 60.0, 16).view(4, 4)
+    inputs["delta"] = inputs["delta"] * 4 + 3  # softplus(δ) up to ~10: single-step decays below 1e-200
+    ref = selective_scan_reference(**inputs, delta_softplus=True)
+    out = selective_scan_chunked(**inputs, delta_softplus=True, chunk=16, block=256)
+    assert torch.isfinite(out).all()
+    assert rel_err(out, ref) <= 1e-5
+
+
+def test_slow_decay_long_memory():
+    """Near-zero decay rates: the state carries across many chunks and blocks."""
+    inputs = make_inputs(1, 4, 2, 1000, None, softplus=False, seed=7)
+    inputs["delta"] = inputs["delta"] * 1e-3
+    ref = selective_scan_reference(**inputs)
+    out = selective_scan_chunked(**inputs, chunk=5, block=50)
+    assert rel_err(out, ref) <= 1e-5
+
+
+def test_empty_sequence():
+    inputs = make_inputs(2, 4, 3, 0, None)
+    assert selective_scan_chunked(**inputs).shape == (2, 4, 0)
+
+
+def test_bad_arguments_raise():
+    inputs = make_inputs(1, 6, 3, 10, 2)
+    with pytest.raises(ValueError, match="chunk"):
+        selective_scan_chunked(**inputs, chunk=0)
+    inputs["B"] = inputs["C"] = torch.randn(1, 4, 3, 10)
+    with pytest.raises(ValueError, match="divisible"):
+        selective_scan_chunked(**inputs)
+
+
+# --- select_backend: a pure function of (device type, request, what is installed) ---
+
+
+@pytest.mark.parametrize(
+    ("device", "has_triton", "has_mamba", "expected"),
+    [
+        ("cpu", False, False, "torch"),
+        ("cpu", True, True, "torch"),
+        ("cuda", True, True, "triton"),
+        ("cuda", True, False, "triton"),
+        ("cuda", False, True, "mamba"),
+        ("cuda", False, False, "torch"),
+        ("mps", True, True, "torch"),
+    ],
+)
+def test_auto_choice(device, has_triton, has_mamba, expected):
+    name, reason = select_backend(device, "auto", has_triton=has_triton, has_mamba=has_mamba)
+    assert name == expected
+    assert reason
+
+
+@pytest.mark.parametrize("requested", ["torch", "reference"])
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_portable_backends_always_honoured(device, requested):
+    assert select_backend(device, requested) == (requested, "requested")
+
+
+@pytest.mark.parametrize(
+    ("device", "requested", "has_triton", "has_mamba", "match"),
+    [
+        ("cpu", "triton", True, True, "needs CUDA"),
+        ("cpu", "mamba", True, True, "needs CUDA"),
+        ("cuda", "triton", False, True, "needs Triton"),
+        ("cuda", "mamba", True, False, "mamba-ssm"),
+        ("cuda", "cuda-magic", True, True, "unknown scan backend"),
+    ],
+)
+def test_unavailable_requests_raise(device, requested, has_triton, has_mamba, match):
+    with pytest.raises(BackendUnavailableError, match=match):
+        select_backend(device, requested, has_triton=has_triton, has_mamba=has_mamba)
+
+
+def test_available_gpu_requests_honoured():
+    assert select_backend("cuda", "triton", has_triton=True)[0] == "triton"
+    assert select_backend("cuda", "mamba", has_mamba=True)[0] == "mamba"
+
+
+def test_dispatch_refuses_gpu_backend_for_cpu_tensors():
+    inputs = make_inputs(1, 4, 2, 5, None)
+    with pytest.raises(BackendUnavailableError):
+        selective_scan(**inputs, backend="triton")

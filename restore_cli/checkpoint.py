@@ -11,6 +11,7 @@ else ``params``, else the whole object; strip a ``module.`` prefix left by DataP
 
 from __future__ import annotations
 
+import os
 import pickle
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -195,7 +196,7 @@ def save_safetensors(state: Mapping[str, torch.Tensor], path: str | Path, *,
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # per process: concurrent runs do not clash
     tensors = {k: v.detach().contiguous().cpu() for k, v in state.items()}
     save_file(tensors, str(tmp), metadata=dict(metadata or {}))
     tmp.replace(path)

@@ -57,7 +57,7 @@ def test_unwrap_and_strip(tmp_path, wrap, suffix):
 def test_safetensors_round_trip_and_sniffing(tmp_path):
     sd = _sd()
     path = save_safetensors(sd, tmp_path / "w.safetensors", metadata={"card": "x"})
-    assert not (tmp_path / "w.safetensors.tmp").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["w.safetensors"]  # no temporary file left
     assert all(torch.equal(load_state_dict(path)[k], sd[k]) for k in sd)
     odd = tmp_path / "weights.bin2"
     odd.write_bytes(path.read_bytes())

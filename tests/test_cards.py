@@ -57,7 +57,8 @@ def layout_name(card_id: str) -> str:
     return f"mambairv2_sr_{variant}_{scale}"
 
 
-PACKAGED = {c.id: c for c in packaged_cards()}
+PACKAGED = {c.id: c for c in packaged_cards() if c.bundled is None}  # the released pretrained models
+BUNDLED = [c for c in packaged_cards() if c.bundled is not None]  # trained by us, shipped in the package
 
 # Hub paths seen in public code (hub_and_scan.md §1.1): the only ones allowed `confirmed = true`.
 SEEN_ON_HUB = {
@@ -70,6 +71,13 @@ SEEN_ON_HUB = {
 def test_catalog_has_exactly_the_released_models():
     assert sorted(PACKAGED) == sorted(EXPECTED_IDS)
     assert cards.packaged_cards_dir() in (REPO / "models", Path(cards.__file__).parent / "_cards")
+
+
+@pytest.mark.parametrize("card", BUNDLED, ids=[c.id for c in BUNDLED])
+def test_bundled_packaged_cards_ship_their_weights(card):
+    assert card.id.startswith("restore-") and not card.sources
+    assert card.bundled_path() == cards.BUNDLED_WEIGHTS_DIR / card.bundled
+    assert card.bundled_path().is_file(), f"{card.bundled} is missing from restore_cli/weights/"
 
 
 @pytest.mark.parametrize("card_id", EXPECTED_IDS)
@@ -119,18 +127,22 @@ def test_metrics_are_the_papers_numbers():
 
 def test_exactly_one_default_per_task_setting():
     seen: dict[tuple[str, int | None], str] = {}
-    for card in PACKAGED.values():
+    for card in packaged_cards():  # bundled cards too: they must not steal a released model's default
         if card.default:
             key = (card.task, card.param)
             assert key not in seen, f"{card.id} and {seen[key]} are both defaults"
             seen[key] = card.id
-    assert seen == {
+    expected = {
         ("sr", 2): "mambairv2-base-x2", ("sr", 3): "mambairv2-base-x3", ("sr", 4): "mambairv2-base-x4",
         ("denoise", 15): "mambairv2-dn-color-s15", ("denoise", 25): "mambair-dn-color-s25",
         ("denoise", 50): "mambair-dn-color-s50", ("jpeg", 10): "mambairv2-jpeg-q10",
         ("jpeg", 30): "mambairv2-jpeg-q30", ("jpeg", 40): "mambairv2-jpeg-q40",
         ("realdenoise", None): "mambair-realdn", ("realsr", 4): "mambair-realsr-x4",
     }
+    assert {key: seen.get(key) for key in expected} == expected
+    # any other default is a bundled model for a setting no released model serves (derain, deblur, ...)
+    for key in set(seen) - set(expected):
+        assert seen[key].startswith("restore-"), key
 
 
 def test_every_card_builds_its_official_layout():
@@ -346,7 +358,9 @@ def test_wheel_ships_the_cards(tmp_path):
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         shipped = sorted(Path(n).stem for n in names if n.startswith("restore_cli/_cards/") and n.endswith(".toml"))
-        assert shipped == sorted(EXPECTED_IDS)
+        assert set(EXPECTED_IDS) <= set(shipped)
+        for card in BUNDLED:
+            assert f"restore_cli/weights/{card.bundled}" in names
         zf.extractall(tmp_path / "site")
     # the unpacked wheel finds its cards in restore_cli/_cards, not in a checkout
     code = ("import restore_cli.cards as c; print(c.packaged_cards_dir()); "
@@ -356,4 +370,4 @@ def test_wheel_ships_the_cards(tmp_path):
     assert run.returncode == 0, run.stderr
     folder, count, found = run.stdout.split()
     assert folder == str(tmp_path / "site" / "restore_cli" / "_cards")
-    assert int(count) == len(EXPECTED_IDS) and found == "mambairv2-base-x4"
+    assert int(count) == len(packaged_cards()) and found == "mambairv2-base-x4"

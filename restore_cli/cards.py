@@ -33,6 +33,7 @@ Card schema (unknown keys are errors, so typos are caught)::
     [arch]    class = "MambaIRv2"   [arch.kwargs] ...official constructor kwargs...
     [[sources]]  repo_id, filename, revision = "main"   | url   | path   (+ sha256, size, confirmed)
     [[metrics]]  benchmark, psnr, ssim, convention, source
+    [training]   free-form provenance of models trained with `restore train` (kept, not interpreted)
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 
 _TOP_KEYS = frozenset({
     "id", "name", "task", "scale", "sigma", "quality", "default", "variant", "license", "bundled",
-    "notes", "paper", "arch", "sources", "metrics",
+    "notes", "paper", "arch", "sources", "metrics", "training",
 })
 _SOURCE_KEYS = frozenset({"repo_id", "filename", "revision", "url", "path", "sha256", "size", "confirmed", "note"})
 _METRIC_KEYS = frozenset({"benchmark", "psnr", "ssim", "convention", "source"})
@@ -181,6 +182,7 @@ class ModelCard:
     paper_title: str | None = None
     paper_arxiv: str | None = None
     metrics: tuple[Metric, ...] = ()
+    training: Mapping[str, Any] | None = field(default=None, hash=False)
     path: Path | None = None
     origin: str = "package"
 
@@ -249,6 +251,7 @@ class ModelCard:
                 for m in self.metrics
             ],
             "notes": self.notes,
+            "training": _thaw(self.training) if self.training is not None else None,
             "card_file": str(self.path) if self.path else None,
             "origin": self.origin,
         }
@@ -285,6 +288,14 @@ def _freeze(value: Any) -> Any:
         return tuple(_freeze(v) for v in value)
     if isinstance(value, dict):
         return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
     return value
 
 
@@ -383,6 +394,7 @@ def parse_card(data: Mapping[str, Any], *, path: Path | None = None, origin: str
     paper = _get(where, data, "paper", dict, default={})
     _check_keys(where, "paper.", paper, _PAPER_KEYS)
     metrics = tuple(_parse_metric(where, i, m) for i, m in enumerate(_get(where, data, "metrics", list, default=[])))
+    training = _get(where, data, "training", dict)
     return ModelCard(
         id=card_id,
         name=_get(where, data, "name", str, default=card_id),
@@ -401,6 +413,7 @@ def parse_card(data: Mapping[str, Any], *, path: Path | None = None, origin: str
         paper_title=_get(where, paper, "title", str, prefix="paper."),
         paper_arxiv=_get(where, paper, "arxiv", str, prefix="paper."),
         metrics=metrics,
+        training=None if training is None else _freeze(training),
         path=path,
         origin=origin,
     )

@@ -208,6 +208,7 @@ def _write(tmp_path: Path, text: str, name: str = "card.toml") -> Path:
         (GOOD.split("[[sources]]")[0] + 'bundled = "../x.safetensors"', "sources"),
         (GOOD + "[[metrics]]\nbenchmark = 'Set5'\npsnr = 30\nssim = 2\n", "metrics[0].ssim"),
         (GOOD + "[[metrics]]\nbenchmark = 'Set5'\n", "metrics[0].psnr"),
+        (GOOD.replace('task = "sr"', 'task = "sr"\ntraining = 3'), "training"),
     ],
 )
 def test_schema_errors_name_file_and_field(tmp_path, text, field):
@@ -237,6 +238,8 @@ def test_good_card_defaults(tmp_path):
     assert info["sources"] == [{"repo_id": "me/models", "filename": "x.pth", "revision": "main", "sha256": None,
                                 "size": None, "confirmed": True}]
     json.dumps(info)  # serialisable
+    trained = read_card(_write(tmp_path, GOOD + "[training]\nsteps = 3\ndegradations = ['bicubic']\n", "t.toml"))
+    assert trained.training["steps"] == 3 and trained.as_json()["training"] == {"steps": 3, "degradations": ["bicubic"]}
 
 
 # --------------------------------------------------------------------------------- user cards

@@ -125,7 +125,7 @@ def test_no_n_by_n_intermediate(backend: str) -> None:
     q, k, v = rand_qkv(1, 1, n, d, d, seed=6)
     with MaxNumel() as mode:
         linear_attention(q, k, v, backend=backend)
-    assert mode.max_numel <= n * d  # an N x N map would be 256x larger
+    assert mode.max_numel <= 2 * n * d  # O(N·d); an N x N map would be 256x the N·d size
 
 
 def test_select_backend_and_errors() -> None:

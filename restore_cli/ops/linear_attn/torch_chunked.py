@@ -66,12 +66,13 @@ def linear_attention_chunked(
                 phi_k = feature_map(k[..., start:start + chunk_size, :].float(), feature_map_name)
                 s = s + phi_k.transpose(-2, -1) @ v[..., start:start + chunk_size, :].float()
                 z = z + phi_k.sum(dim=-2, keepdim=True).transpose(-2, -1)
-        s = s / n
-        z = z / n
+        # [S | z] / N: one GEMM per chunk gives numerator and normaliser together.
+        sz = torch.cat([s, z], dim=-1) / n
         outs = []
         for start in range(0, n, chunk_size):
             phi_q = feature_map(q[..., start:start + chunk_size, :].float(), feature_map_name)
-            outs.append(((phi_q @ s) / (phi_q @ z + eps)).to(out_dtype))
+            o = phi_q @ sz
+            outs.append((o[..., :-1] / (o[..., -1:] + eps)).to(out_dtype))
     return outs[0] if len(outs) == 1 else torch.cat(outs, dim=-2)
 
 

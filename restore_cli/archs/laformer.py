@@ -29,7 +29,7 @@ Our design choices (each one ours, none verified against the paper):
 5. **Block** (pre-norm Transformer): ``x = x + RELA(LN(x)); x = x + FFN(LN(x))``, LayerNorm over channels.
 6. **Sizes** (default): C = 32, encoder blocks (4, 4, 4), latent 3, decoder (4, 4, 4), refinement 4:
    4.68M parameters and 45.7 GMACs at 256 x 256 (counted by :mod:`restore_cli.ops.linear_attn.cost`),
-   the same parameter budget as our ACL (4.56M); a LAformer block costs about 0.6 of an ACL block.
+   the same parameter budget as our ACL (4.56M); a LAformer block costs about two thirds of an ACL block.
 7. **Any input size**: reflect-pad bottom/right to a multiple of 8 (replicate for tiny images), crop back.
 """
 

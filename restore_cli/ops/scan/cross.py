@@ -1,0 +1,130 @@
+"""MambaIR v1's four-route scan of an image (cross-scan, selective scan, cross-merge), in one call.
+
+MambaIR v1 (``SS2D.forward_core``, ``basicsr/archs/mambair_arch.py`` l.339–371, csguoh/MambaIR,
+Apache-2.0) scans an ``H×W`` feature map along four routes and sums the results per pixel:
+
+- route 0: row-major (pixel ``l`` is ``(l // W, l % W)``);
+- route 1: column-major, i.e. the transposed map (pixel ``l`` is ``(l % H, l // H)``);
+- routes 2 and 3: routes 0 and 1 reversed.
+
+Upstream builds the route-ordered copies with ``stack``/``transpose``/``flip``, scans ``(B, 4·E, L)``
+with grouped B/C (G = 4, one group per route), then un-flips, un-transposes and sums. The projections
+that give δ, B and C are per-pixel, so they can be computed once in image layout; the fused Triton
+kernel (:func:`.triton.selective_scan_cross_triton`) then reads every route by index arithmetic and adds
+into the merged output, so none of the route-ordered copies exist. :func:`cross_selective_scan_reference`
+is the plain PyTorch form beside it, built from :func:`cross_scan` and :func:`cross_merge`.
+
+Shapes: ``x`` (batch, E, H, W); ``delta`` (batch, 4, E, H, W); ``B``, ``C`` (batch, 4, N, H, W); ``A``
+(4·E, N); ``D``, ``delta_bias`` (4·E,); the result is (batch, E, H, W) in float32, as upstream asserts.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from . import mamba_available, select_backend, selective_scan, triton_available
+
+
+def cross_scan(x: torch.Tensor) -> torch.Tensor:
+    """(batch, X, H, W) -> (batch, 4, X, H·W): the image read along MambaIR v1's four routes."""
+    batch, channels, height, width = x.shape
+    rows = x.reshape(batch, channels, height * width)
+    cols = x.transpose(2, 3).reshape(batch, channels, height * width)
+    forward = torch.stack([rows, cols], dim=1)
+    return torch.cat([forward, forward.flip(-1)], dim=1)
+
+
+def route_order(t: torch.Tensor) -> torch.Tensor:
+    """(batch, 4, X, H, W) per-pixel values of each route -> (batch, 4, X, H·W) in that route's order."""
+    batch, routes, channels, height, width = t.shape
+    if routes != 4:
+        raise ValueError(f"expected 4 routes in dim 1, got shape {tuple(t.shape)}")
+    length = height * width
+    rows = t[:, 0::2].reshape(batch, 2, channels, length)  # routes 0 and 2, row-major
+    cols = t[:, 1::2].transpose(-1, -2).reshape(batch, 2, channels, length)  # routes 1 and 3
+    return torch.stack([rows[:, 0], cols[:, 0], rows[:, 1].flip(-1), cols[:, 1].flip(-1)], dim=1)
+
+
+def cross_merge(ys: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """(batch, 4, X, H·W) route outputs -> (batch, X, H, W): back to pixel order, summed over routes."""
+    batch, _, channels, _ = ys.shape
+    rows = ys[:, 0] + ys[:, 2].flip(-1)
+    cols = ys[:, 1] + ys[:, 3].flip(-1)
+    cols = cols.view(batch, channels, width, height).transpose(2, 3)
+    return rows.view(batch, channels, height, width) + cols
+
+
+def cross_selective_scan_reference(
+    x: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    delta_bias: torch.Tensor | None = None,
+    delta_softplus: bool = False,
+    *,
+    backend: str = "reference",
+) -> torch.Tensor:
+    """Four-route scan as upstream does it: route-ordered copies, one grouped scan, merge.
+
+    ``backend`` picks the selective scan used in the middle (see :func:`.selective_scan`).
+    """
+    batch, channels, height, width = x.shape
+    length = height * width
+    ys = selective_scan(
+        cross_scan(x).reshape(batch, 4 * channels, length),
+        route_order(delta).reshape(batch, 4 * channels, length),
+        A,
+        route_order(B),
+        route_order(C),
+        D,
+        delta_bias,
+        delta_softplus,
+        backend=backend,
+    )
+    return cross_merge(ys.float().view(batch, 4, channels, length), height, width)
+
+
+def cross_selective_scan(
+    x: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    delta_bias: torch.Tensor | None = None,
+    delta_softplus: bool = False,
+    *,
+    backend: str = "auto",
+) -> torch.Tensor:
+    """MambaIR v1's four-route scan and merge; the fused Triton kernel where it applies.
+
+    ``backend="auto"`` (or ``"triton"``) on CUDA with Triton runs the fused kernel; otherwise the
+    route-ordered copies go through :func:`.selective_scan` with the backend that
+    :func:`.select_backend` picks.
+
+    Raises:
+        BackendUnavailableError: an explicitly requested backend that cannot run here.
+    """
+    on_cuda = x.device.type == "cuda"
+    name, _ = select_backend(
+        x.device.type,
+        backend,
+        has_mamba=on_cuda and mamba_available(),
+        has_triton=on_cuda and triton_available(),
+    )
+    if name == "triton":
+        from .triton import selective_scan_cross_triton
+
+        return selective_scan_cross_triton(x, delta, A, B, C, D, delta_bias, delta_softplus)
+    return cross_selective_scan_reference(x, delta, A, B, C, D, delta_bias, delta_softplus, backend=name)
+
+
+__all__ = [
+    "cross_merge",
+    "cross_scan",
+    "cross_selective_scan",
+    "cross_selective_scan_reference",
+    "route_order",
+]

@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per backend (median shown)")
     parser.add_argument("--ref-repeats", type=int, default=1, help="timed calls of the slow reference")
     parser.add_argument("--length", type=int, default=4096, help="sequence length L")
+    parser.add_argument("--sweep", action="store_true", help="CUDA: also time Triton launch settings")
     args = parser.parse_args(argv)
     dtype = getattr(torch, args.dtype)
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -143,6 +144,51 @@ def main(argv: list[str] | None = None) -> None:
                 ref_ms, ref = ms, out.float()
             err = ((out.float() - ref).abs().max() / ref.abs().max()).item()
             print(f"{name:<10} {shape!s:<30} {ms:>10.1f} {ref_ms / ms:>8.1f}x {err:>12.2e}")
+        if args.sweep and args.device == "cuda" and triton_available():
+            sweep_triton(inputs, ref, ref_ms, shape, args.repeats)
+    if args.device == "cuda" and triton_available():
+        time_cross(dtype, args.repeats)
+
+
+def sweep_triton(inputs: dict, ref: torch.Tensor, ref_ms: float, shape: Shape, repeats: int) -> None:
+    """Time the Triton kernel over channels per program, time chunks and warps (to pick defaults)."""
+    from restore_cli.ops.scan.triton import selective_scan_triton
+
+    for block_d in (4, 8, 16, 32):
+        for n_chunks in (1, 8, 16, 32, 64):
+            for num_warps in (1, 2, 4):
+                if block_d * 16 < 32 * num_warps:  # fewer state lanes than threads
+                    continue
+                call = functools.partial(
+                    selective_scan_triton, **inputs, block_d=block_d, n_chunks=n_chunks, num_warps=num_warps
+                )
+                ms, out = time_call(call, repeats, "cuda")
+                err = ((out.float() - ref).abs().max() / ref.abs().max()).item()
+                label = f"tri d{block_d} c{n_chunks} w{num_warps}"
+                print(f"{label:<20} {shape!s:<30} {ms:>10.3f} {ref_ms / ms:>8.1f}x {err:>12.2e}")
+
+
+def time_cross(dtype: torch.dtype, repeats: int) -> None:
+    """MambaIR v1's four-route scan of a 64x64 window (E = 360): upstream's copies vs the fused kernel."""
+    from restore_cli.ops.scan.cross import cross_selective_scan, cross_selective_scan_reference
+
+    gen = torch.Generator().manual_seed(0)
+    b, e, n, h, w = 1, 360, 16, 64, 64
+    x = torch.randn(b, e, h, w, generator=gen).to(dtype).cuda()
+    delta = (torch.randn(b, 4, e, h, w, generator=gen) * 0.5 - 2).to(dtype).cuda()
+    B = torch.randn(b, 4, n, h, w, generator=gen).to(dtype).cuda()
+    C = torch.randn(b, 4, n, h, w, generator=gen).to(dtype).cuda()
+    A = -torch.arange(1, n + 1, dtype=torch.float32).repeat(4 * e, 1).cuda()
+    D = torch.ones(4 * e).cuda()
+    args = (x, delta, A, B, C, D, None, True)
+    ref = cross_selective_scan_reference(*args, backend="triton")
+    for label, fn in (
+        ("cross copies+triton", functools.partial(cross_selective_scan_reference, *args, backend="triton")),
+        ("cross fused triton", functools.partial(cross_selective_scan, *args, backend="triton")),
+    ):
+        ms, out = time_call(fn, repeats, "cuda")
+        err = ((out.float() - ref).abs().max() / ref.abs().max()).item()
+        print(f"{label:<20} {'v1 64x64 E360 N16':<30} {ms:>10.3f} {'':>9} {err:>12.2e}")
 
 
 if __name__ == "__main__":

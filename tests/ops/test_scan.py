@@ -176,3 +176,70 @@ def test_dispatch_refuses_gpu_backend_for_cpu_tensors():
     inputs = make_inputs(1, 4, 2, 5, None)
     with pytest.raises(BackendUnavailableError):
         selective_scan(**inputs, backend="triton")
+
+
+# --- MambaIR v1 four-route cross scan (the CPU side; the fused Triton kernel is in test_scan_gpu.py) ---
+
+
+def upstream_four_routes(x, delta, A, B, C, D, bias):
+    """MambaIR v1 ``SS2D.forward_core``'s data movement, written as upstream does, on per-pixel inputs."""
+    batch, _, height, width = x.shape
+    length = height * width
+
+    def routes(t):  # route k reads its own per-pixel slice in its own order
+        out = []
+        for k in range(4):
+            seq = t[:, k] if k % 2 == 0 else torch.transpose(t[:, k], 2, 3).contiguous()
+            seq = seq.reshape(batch, -1, length)
+            out.append(seq if k < 2 else torch.flip(seq, dims=[-1]))
+        return torch.stack(out, dim=1)
+
+    x_hwwh = torch.stack(
+        [x.view(batch, -1, length), torch.transpose(x, 2, 3).contiguous().view(batch, -1, length)], dim=1
+    )
+    xs = torch.cat([x_hwwh, torch.flip(x_hwwh, dims=[-1])], dim=1)
+    out_y = selective_scan_reference(
+        xs.reshape(batch, -1, length), routes(delta).reshape(batch, -1, length), A, routes(B), routes(C),
+        D, bias, True,
+    ).view(batch, 4, -1, length)  # fmt: skip
+    inv_y = torch.flip(out_y[:, 2:4], dims=[-1])
+    wh_y = torch.transpose(out_y[:, 1].reshape(batch, -1, width, height), 2, 3).reshape(batch, -1, length)
+    invwh_y = torch.transpose(inv_y[:, 1].reshape(batch, -1, width, height), 2, 3).reshape(batch, -1, length)
+    return (out_y[:, 0] + inv_y[:, 0] + wh_y + invwh_y).view(batch, -1, height, width)
+
+
+def make_cross_inputs(batch, channels, n_state, height, width, seed=0):
+    """Per-pixel, per-route inputs for the cross scan."""
+    gen = torch.Generator().manual_seed(seed)
+    return (
+        torch.randn(batch, channels, height, width, generator=gen),
+        torch.randn(batch, 4, channels, height, width, generator=gen) * 0.5 - 1,
+        -torch.exp(torch.randn(4 * channels, n_state, generator=gen)),
+        torch.randn(batch, 4, n_state, height, width, generator=gen),
+        torch.randn(batch, 4, n_state, height, width, generator=gen),
+        torch.randn(4 * channels, generator=gen),
+        torch.randn(4 * channels, generator=gen) * 0.1,
+    )
+
+
+@pytest.mark.parametrize(("height", "width"), [(4, 4), (3, 7), (1, 5), (6, 1)])
+def test_cross_reference_matches_upstream(height, width):
+    from restore_cli.ops.scan.cross import cross_selective_scan, cross_selective_scan_reference
+
+    args = make_cross_inputs(2, 5, 4, height, width, seed=height * 10 + width)
+    expected = upstream_four_routes(*args)
+    assert rel_err(cross_selective_scan_reference(*args, True), expected) <= 1e-6
+    out = cross_selective_scan(*args, True)  # auto on CPU: the chunked scan
+    assert out.dtype == torch.float32
+    assert rel_err(out, expected) <= 1e-5
+
+
+def test_cross_scan_and_merge_are_inverse_routes():
+    from restore_cli.ops.scan.cross import cross_merge, cross_scan, route_order
+
+    x = torch.randn(2, 3, 4, 6)
+    routes = cross_scan(x)
+    assert routes.shape == (2, 4, 3, 24)
+    torch.testing.assert_close(cross_merge(routes, 4, 6), 4 * x)
+    # route_order of a map repeated on the four routes is the cross scan of that map
+    torch.testing.assert_close(route_order(x[:, None].expand(2, 4, 3, 4, 6)), routes)

@@ -68,22 +68,23 @@ def cross_selective_scan_reference(
 ) -> torch.Tensor:
     """Four-route scan as upstream does it: route-ordered copies, one grouped scan, merge.
 
+    Inputs are cast to float32 first, as upstream does, so the result is float32 whatever their dtype.
     ``backend`` picks the selective scan used in the middle (see :func:`.selective_scan`).
     """
     batch, channels, height, width = x.shape
     length = height * width
-    ys = selective_scan(
-        cross_scan(x).reshape(batch, 4 * channels, length),
-        route_order(delta).reshape(batch, 4 * channels, length),
+    ys = selective_scan(  # float32 inputs, as upstream casts them
+        cross_scan(x.float()).reshape(batch, 4 * channels, length),
+        route_order(delta.float()).reshape(batch, 4 * channels, length),
         A,
-        route_order(B),
-        route_order(C),
+        route_order(B.float()),
+        route_order(C.float()),
         D,
         delta_bias,
         delta_softplus,
         backend=backend,
     )
-    return cross_merge(ys.float().view(batch, 4, channels, length), height, width)
+    return cross_merge(ys.view(batch, 4, channels, length), height, width)
 
 
 def cross_selective_scan(

@@ -76,7 +76,7 @@ _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 
 _TOP_KEYS = frozenset({
     "id", "name", "task", "scale", "sigma", "quality", "default", "variant", "license", "bundled",
-    "notes", "paper", "arch", "sources", "metrics", "training",
+    "notes", "paper", "arch", "sources", "metrics", "training", "params",
 })
 _SOURCE_KEYS = frozenset({"repo_id", "filename", "revision", "url", "path", "sha256", "size", "confirmed", "note"})
 _METRIC_KEYS = frozenset({"benchmark", "psnr", "ssim", "convention", "source"})
@@ -183,6 +183,7 @@ class ModelCard:
     paper_arxiv: str | None = None
     metrics: tuple[Metric, ...] = ()
     training: Mapping[str, Any] | None = field(default=None, hash=False)
+    params: int | None = None
     path: Path | None = None
     origin: str = "package"
 
@@ -406,6 +407,7 @@ def parse_card(data: Mapping[str, Any], *, path: Path | None = None, origin: str
         sigma=sigma,
         quality=quality,
         default=_get(where, data, "default", bool, default=False),
+        params=_get(where, data, "params", int),
         variant=_get(where, data, "variant", str),
         license=_get(where, data, "license", str),
         bundled=bundled,

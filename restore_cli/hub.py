@@ -219,6 +219,25 @@ def _verify(path: Path, source: Source, db: ChecksumDB,
 
 
 # ------------------------------------------------------------------------------------- transports
+def host_resolves(url: str) -> bool:
+    """Whether the host of ``url`` resolves in DNS.
+
+    huggingface_hub retries a failed request for about 23 s (printing a warning each time) even when
+    the host name cannot be resolved at all, which is the usual state of an air-gapped machine. A
+    failed lookup is final, so we check it first and fall through to the cache or the next source.
+    """
+    import socket
+
+    host = urlsplit(url).hostname
+    if not host:
+        return False
+    try:
+        socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return True
+
+
 def _fetch_hub(source: Source, settings: Settings, offline: bool) -> Path:
     """Download (or find in the Hub cache) one Hub file via huggingface_hub."""
     from huggingface_hub import hf_hub_download
@@ -232,6 +251,10 @@ def _fetch_hub(source: Source, settings: Settings, offline: bool) -> Path:
 
     from . import __version__
 
+    endpoint = settings.hf_endpoint or "https://huggingface.co"
+    if not offline and not host_resolves(endpoint):
+        offline = True  # no network: still serve a cached copy, without 23 s of retries
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)  # retries are reported once, by us
     try:
         path = hf_hub_download(
             source.repo_id,  # type: ignore[arg-type]
@@ -245,7 +268,8 @@ def _fetch_hub(source: Source, settings: Settings, offline: bool) -> Path:
         )
     except LocalEntryNotFoundError:  # subclass of EntryNotFoundError: must come first
         if offline:
-            raise _SourceFailed("not in the Hub cache, and offline mode is on") from None
+            raise _SourceFailed("not in the Hub cache, and offline mode is on (or the Hub host does not "
+                                "resolve)") from None
         raise _SourceFailed("not in the Hub cache, and the Hub could not be reached") from None
     except EntryNotFoundError:
         hint = " (the file name is inferred, not confirmed)" if not source.confirmed else ""

@@ -374,3 +374,8 @@ def test_wheel_ships_the_cards(tmp_path):
     folder, count, found = run.stdout.split()
     assert folder == str(tmp_path / "site" / "restore_cli" / "_cards")
     assert int(count) == len(packaged_cards()) and found == "mambairv2-base-x4"
+
+
+@pytest.mark.parametrize("card_id", sorted(EXPECTED_IDS))
+def test_card_parameter_count_matches_official(card_id):
+    assert PACKAGED[card_id].params == LAYOUTS[layout_name(card_id)]["params"]

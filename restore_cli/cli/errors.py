@@ -11,7 +11,7 @@ from rich.console import Console
 
 from ..errors import RestoreError, UsageError
 
-_console = Console(stderr=True)
+_console = Console(stderr=True, soft_wrap=True)
 
 
 @contextlib.contextmanager

@@ -89,17 +89,27 @@ def list_models(
         rows = [(c, cached_weights(c, settings=settings, db=db)) for c in catalog]
         if as_json:
             out.print_json(json.dumps([
-                {"id": c.id, "task": c.task, "param": c.param, "default": c.default, "variant": c.variant,
+                {"id": c.id, "task": c.task, "param": c.param, "params": c.params, "default": c.default,
+                 "variant": c.variant,
                  "source": _source_label(c), "cached": str(p) if p else None} for c, p in rows
             ]))
             return
         table = Table(title=f"{len(rows)} models", title_justify="left")
-        for column in ("id", "task", "params", "default", "source", "cached"):
+        table.add_column("id", no_wrap=True)
+        for column in ("task", "params", "default", "source", "cached"):
             table.add_column(column)
         for card, path in rows:
-            table.add_row(card.id, card.task, card.param_label, "yes" if card.default else "",
+            task = f"{card.task} {card.param_label}".strip()
+            table.add_row(card.id, task, _count(card.params), "yes" if card.default else "",
                           _source_label(card), "yes" if path else "no")
         out.print(table)
+
+
+def _count(n: int | None) -> str:
+    """20569575 -> '20.6M', 905016 -> '905K'."""
+    if n is None:
+        return "?"
+    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}K"
 
 
 def _info_object(card: Any, settings: Any) -> dict[str, Any]:

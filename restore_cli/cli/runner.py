@@ -23,7 +23,7 @@ from rich.table import Table
 from ..batch import TASK_METRICS, Job, find_ground_truth
 from ..errors import RestoreError
 
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _metrics(result: Any, target: Path, gt_path: Path, task: str, scale: int, mode: str | None,

@@ -1,0 +1,158 @@
+"""`restore sr|denoise|jpeg|derain|deblur` end to end on real image files with tiny local models."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from restore_cli.cli.app import app
+
+runner = CliRunner()
+
+
+def run(args, env):
+    return runner.invoke(app, [str(a) for a in args], env=env)
+
+
+def test_sr_one_file_to_named_output(photo, tmp_path, cards, env):
+    src = photo(tmp_path / "in.png")
+    r = run(["sr", "--scale", "2", "--model-card", cards["sr"], src, tmp_path / "out.png", "-q"], env)
+    assert r.exit_code == 0, r.output
+    out = Image.open(tmp_path / "out.png")
+    assert out.size == (48, 40) and out.mode == "RGB"
+
+
+def test_folder_to_folder_with_bad_file_continues_and_fails_overall(photo, tmp_path, cards, env):
+    for i in range(3):
+        photo(tmp_path / "in" / f"p{i}.png", seed=i)
+    (tmp_path / "in" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    (tmp_path / "in" / "empty.jpg").write_bytes(b"")
+    r = run(["denoise", "--model-card", cards["denoise"], tmp_path / "in", tmp_path / "out", "--json"], env)
+    assert r.exit_code == 1
+    lines = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    status = {line["source"].rsplit("/", 1)[-1]: line["status"] for line in lines}
+    assert status == {"p0.png": "ok", "p1.png": "ok", "p2.png": "ok", "broken.png": "failed", "empty.jpg": "failed"}
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p0.png", "p1.png", "p2.png"]
+    failed = [line for line in lines if line["status"] == "failed"]
+    assert all("broken.png" in f["error"] or "empty.jpg" in f["error"] for f in failed)
+
+
+def test_existing_outputs_are_skipped_then_overwritten(photo, tmp_path, cards, env):
+    src = photo(tmp_path / "a.png")
+    target = tmp_path / "a_denoised.png"
+    target.write_bytes(b"user data")
+    r = run(["denoise", "--model-card", cards["denoise"], src], env)
+    assert r.exit_code == 0, r.output
+    assert target.read_bytes() == b"user data"  # skipped: never lose what a user owns
+    assert "skipped" in r.output
+    r = run(["denoise", "--model-card", cards["denoise"], src, "--overwrite", "-q"], env)
+    assert r.exit_code == 0
+    assert Image.open(target).size == (24, 20)
+
+
+def test_glob_never_takes_the_last_image_as_output(photo, tmp_path, cards, env):
+    a, b = photo(tmp_path / "a.png"), photo(tmp_path / "b.png", seed=1)
+    before = b.read_bytes()
+    r = run(["sr", "-s", "2", "--model-card", cards["sr"], a, b, "-q"], env)
+    assert r.exit_code == 0, r.output
+    assert b.read_bytes() == before
+    assert (tmp_path / "a_x2.png").exists() and (tmp_path / "b_x2.png").exists()
+
+
+def test_never_writes_over_an_input(photo, tmp_path, cards, env):
+    src = photo(tmp_path / "a.png")
+    before = src.read_bytes()
+    r = run(["denoise", "--model-card", cards["denoise"], src, "--suffix", "", "--overwrite", "-q"], env)
+    assert r.exit_code == 1
+    assert "overwrite the input" in r.output
+    assert src.read_bytes() == before
+
+
+def test_metrics_with_ground_truth_and_reports(photo, tmp_path, cards, env):
+    photo(tmp_path / "in" / "a.png")
+    photo(tmp_path / "gt" / "a.png")
+    for report in ("r.json", "r.csv"):
+        r = run(["denoise", "--model-card", cards["denoise"], tmp_path / "in", "-o", tmp_path / "out",
+                 "--gt", tmp_path / "gt", "--report", tmp_path / report, "--overwrite"], env)
+        assert r.exit_code == 0, r.output
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["images"][0]["psnr"] > 0 and 0 < data["mean"]["ssim"] <= 1
+    rows = list(csv.DictReader((tmp_path / "r.csv").open()))
+    assert float(rows[0]["psnr"]) == pytest.approx(data["images"][0]["psnr"])
+    # the reported value is the BasicSR metric of the written file against the ground truth
+    from restore_cli import io, metrics
+
+    out = metrics.quantize(io.read_image(tmp_path / "out" / "a.png").rgb)
+    gt = metrics.quantize(io.read_image(tmp_path / "gt" / "a.png").rgb)
+    assert data["images"][0]["psnr"] == pytest.approx(metrics.psnr(out, gt), abs=1e-9)
+
+
+def test_16bit_alpha_and_gray_round_trips(tmp_path, cards, env):
+    rgba = (np.random.default_rng(0).random((20, 18, 4)) * 255).astype(np.uint8)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    gray16 = (np.random.default_rng(1).random((16, 14)) * 65535).astype(np.uint16)
+    Image.fromarray(gray16).save(tmp_path / "gray16.png")
+    r = run(["sr", "-s", "2", "--model-card", cards["sr"], tmp_path / "rgba.png", tmp_path / "gray16.png",
+             "-o", tmp_path / "out", "-q"], env)
+    assert r.exit_code == 0, r.output
+    from restore_cli import io
+
+    a = io.read_image(tmp_path / "out" / "rgba.png")
+    assert a.alpha is not None and a.rgb.shape == (40, 36, 3)
+    g = io.read_image(tmp_path / "out" / "gray16.png")
+    assert g.bit_depth == 16 and g.rgb.shape == (32, 28, 1)
+
+
+def test_gray_model_restores_luminance_of_colour_jpeg(photo, tmp_path, cards, env):
+    src = tmp_path / "c.jpg"
+    Image.open(photo(tmp_path / "c.png")).save(src, quality=30)
+    r = run(["jpeg", "--model-card", cards["jpeg"], src, tmp_path / "c_out.png", "-q"], env)
+    assert r.exit_code == 0, r.output
+    out = np.asarray(Image.open(tmp_path / "c_out.png"))
+    assert out.shape == (20, 24, 3)
+
+
+def test_shards_split_a_folder(photo, tmp_path, cards, env):
+    for i in range(6):
+        photo(tmp_path / "in" / f"{i}.png", size=(8, 8), seed=i)
+    done = []
+    for k in (1, 2):
+        out = tmp_path / f"out{k}"
+        r = run(["denoise", "--model-card", cards["denoise"], tmp_path / "in", out, "--shard", f"{k}/2", "-q"], env)
+        assert r.exit_code == 0, r.output
+        done.append({p.name for p in out.iterdir()} if out.exists() else set())
+    assert done[0].isdisjoint(done[1]) and done[0] | done[1] == {f"{i}.png" for i in range(6)}
+
+
+def test_errors_are_one_clear_line(photo, tmp_path, cards, env):
+    r = run(["sr", "--model-card", cards["sr"], tmp_path / "missing.png", "-q"], env)
+    assert r.exit_code == 1 and "missing.png" in r.output
+    r = run(["sr", "--shard", "5/2", "--model-card", cards["sr"], tmp_path], env)
+    assert r.exit_code == 2 and "--shard" in r.output
+    r = run(["sr", "--model", "no-such-model", photo(tmp_path / "x.png")], env)
+    assert r.exit_code != 0 and "no-such-model" in r.output
+    r = run(["sr", "--device", "cuda:7", "--model-card", cards["sr"], tmp_path / "x.png"], env)
+    assert r.exit_code == 2
+
+
+@pytest.mark.parametrize("task", ["derain", "deblur"])
+def test_tasks_without_a_model_say_what_is_missing(photo, tmp_path, env, task):
+    r = run([task, photo(tmp_path / "x.png")], env)
+    if r.exit_code == 0:
+        pytest.skip(f"a {task} model is available")
+    assert task in r.output.lower()
+    assert len(r.output.strip().splitlines()) <= 3
+
+
+def test_unwritable_output_folder_is_an_error_per_file(photo, tmp_path, cards, env):
+    src = photo(tmp_path / "a.png")
+    blocker = tmp_path / "out"
+    blocker.write_text("a file where a folder should be")
+    r = run(["denoise", "--model-card", cards["denoise"], src, "-o", blocker / "sub", "-q"], env)
+    assert r.exit_code == 1
+    assert blocker.read_text() == "a file where a folder should be"

@@ -1,0 +1,136 @@
+"""The engine: whole image vs blended tiles, batching, OOM retry, NaN guard, official partition."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from restore_cli.engine.model import parse_devices, wrap_module
+from restore_cli.engine.run import restore_tensor
+from restore_cli.errors import UsageError
+
+
+class LocalNet(nn.Module):
+    """A 2x upscaler with a 5x5 receptive field: tiled and whole results must agree exactly inside."""
+
+    scale = 2
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv2d(3, 12, 5, padding=2)
+
+    def forward(self, x):
+        return torch.nn.functional.pixel_shuffle(self.conv(x), 2)
+
+
+def smooth_image(h: int, w: int) -> torch.Tensor:
+    from skimage import data
+
+    img = data.astronaut()[:h, :w].astype(np.float32) / 255
+    return torch.from_numpy(img).permute(2, 0, 1)[None].contiguous()
+
+
+def test_tiles_blend_to_the_whole_image_for_a_local_model():
+    model = wrap_module(LocalNet(), arch="test", device=torch.device("cpu"))
+    x = smooth_image(70, 90)
+    whole = restore_tensor(model, x, tile=0)
+    tiled = restore_tensor(model, x, tile=32, overlap=8, batch_size=3)
+    assert whole.shape == tiled.shape == (1, 3, 140, 180)
+    # Inside the overlaps every tile sees at least 2 px of context beyond its ramp: identical to 1e-5.
+    assert (whole - tiled).abs().max() < 1e-5
+
+
+def test_tiled_mambair_agrees_closely_with_whole_image():
+    from restore_cli.archs import from_official
+
+    torch.manual_seed(0)
+    net = from_official("MambaIR", dict(upscale=2, in_chans=3, embed_dim=30, depths=[1], d_state=4,
+                                        mlp_ratio=1.0, upsampler="pixelshuffledirect"))
+    model = wrap_module(net, arch="MambaIR", device=torch.device("cpu"))
+    x = smooth_image(48, 64)
+    whole = restore_tensor(model, x, tile=0)
+    tiled = restore_tensor(model, x, tile=32, overlap=16)
+    # The scan is global, so tiles differ a little; blending keeps it small and seam-free.
+    assert (whole - tiled).abs().mean() < 0.01
+    assert (whole - tiled).abs().max() < 0.1
+
+
+def test_official_partition_equals_whole_for_a_pointwise_model():
+    model = wrap_module(nn.Conv2d(3, 3, 1), arch="test", device=torch.device("cpu"))
+    x = torch.rand(1, 3, 230, 410)
+    assert torch.allclose(restore_tensor(model, x, official_tiling=True), restore_tensor(model, x, tile=0), atol=1e-6)
+
+
+class OOMAbove(nn.Module):
+    """Raises CUDA-style out-of-memory for inputs larger than ``limit`` pixels per batch."""
+
+    scale = 1
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.sizes: list[tuple[int, ...]] = []
+
+    def forward(self, x):
+        self.sizes.append(tuple(x.shape))
+        if x.shape[0] * x.shape[2] * x.shape[3] > self.limit:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return x * 0.5
+
+
+def test_out_of_memory_retries_with_smaller_tiles():
+    net = OOMAbove(limit=40 * 40)
+    model = wrap_module(net, arch="test", device=torch.device("cpu"))
+    x = torch.rand(1, 3, 100, 100)
+    out = restore_tensor(model, x, tile=0)
+    assert torch.allclose(out, x * 0.5, atol=1e-6)
+    assert max(s[2] for s in net.sizes[-3:]) <= 40
+
+
+def test_out_of_memory_at_the_smallest_tile_is_raised():
+    model = wrap_module(OOMAbove(limit=1), arch="test", device=torch.device("cpu"))
+    with pytest.raises(torch.OutOfMemoryError):
+        restore_tensor(model, torch.rand(1, 3, 64, 64), tile=0)
+
+
+def test_nan_output_is_an_error_not_a_black_image():
+    class NaNNet(nn.Module):
+        scale = 1
+
+        def forward(self, x):
+            return x * float("nan")
+
+    model = wrap_module(NaNNet(), arch="test", device=torch.device("cpu"))
+    with pytest.raises(FloatingPointError, match="fp32"):
+        restore_tensor(model, torch.rand(1, 3, 8, 8))
+
+
+def test_self_ensemble_of_an_equivariant_model_is_the_model():
+    model = wrap_module(nn.Conv2d(3, 3, 1), arch="test", device=torch.device("cpu"))
+    x = torch.rand(1, 3, 9, 13)
+    assert torch.allclose(restore_tensor(model, x, self_ensemble=True), restore_tensor(model, x), atol=1e-6)
+
+
+def test_progress_reports_every_tile():
+    model = wrap_module(LocalNet(), arch="test", device=torch.device("cpu"))
+    calls = []
+    restore_tensor(model, smooth_image(64, 64), tile=24, overlap=4, progress=lambda d, t: calls.append((d, t)))
+    assert calls[-1][0] == calls[-1][1] > 1
+
+
+def test_parse_devices():
+    assert parse_devices("cpu") == [torch.device("cpu")]
+    assert parse_devices("auto")[0].type in ("cpu", "cuda")
+    with pytest.raises(UsageError):
+        parse_devices("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(UsageError, match="CUDA"):
+            parse_devices("cuda:0,cuda:1")
+
+
+def test_fp16_on_cpu_is_refused():
+    with pytest.raises(UsageError, match="fp16"):
+        wrap_module(nn.Conv2d(3, 3, 1), arch="t", device=torch.device("cpu"), precision="fp16")

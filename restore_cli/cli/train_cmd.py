@@ -120,7 +120,7 @@ def train(
             score = f"; PSNR {v.psnr:.2f} dB / SSIM {v.ssim:.4f} ({v.convention})" if v else ""
             state = "finished" if result.completed else f"paused ({result.reason}), run again to resume"
             typer.echo(f"{state} at step {result.step}/{result.total} in {result.elapsed_s / 60:.1f} min{score}")
-            if result.export:
+            if result.export and quiet:  # otherwise the log already said so
                 typer.echo(f"exported {result.export[0]} and {result.export[1]}")
 
 
@@ -135,7 +135,7 @@ class _Reporter:
         from rich.console import Console
 
         self.enabled = enabled
-        self.console = Console(stderr=True)
+        self.console = Console(stderr=True, soft_wrap=True)
         self.live = enabled and self.console.is_terminal
         self.bar = None
         self.task_id = None

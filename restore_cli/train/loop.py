@@ -44,7 +44,7 @@ import torch.distributed as dist
 from torch import nn
 
 from ..degrade import imresize, parse_degradation
-from ..errors import UsageError
+from ..errors import BackendUnavailableError, UsageError
 from .data import (
     PairedPatches,
     StepBatchSampler,
@@ -774,11 +774,19 @@ class _Session:
             for lq, gt in loader:
                 lq = lq.to(self.device, non_blocking=True)
                 gt = gt.to(self.device, non_blocking=True)
-                with autocast():
-                    out = self.ddp(lq)
-                loss = loss_fn(out.float(), gt)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                try:
+                    with autocast():
+                        out = self.ddp(lq)
+                    loss = loss_fn(out.float(), gt)
+                    self.optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                except RuntimeError as exc:
+                    if "automatic differentiation" in str(exc) or "does not require grad" in str(exc):
+                        raise BackendUnavailableError(
+                            f"the network's kernels on {self.device.type} support inference only ({exc}); "
+                            "training needs a differentiable selective-scan backend"
+                        ) from exc
+                    raise
                 if cfg.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
                 self.optimizer.step()

@@ -206,11 +206,8 @@ def test_a_few_steps_validate_export_and_load(photos, tmp_path):
 
     from restore_cli import cards
 
-    data = tomllib.loads(card_path.read_text())
-    try:
-        parsed = cards.parse_card(data, path=card_path, origin="file")
-    except Exception:  # the catalog schema may not know [training] yet
-        parsed = cards.parse_card({k: v for k, v in data.items() if k != "training"}, path=card_path, origin="file")
+    parsed = cards.parse_card(tomllib.loads(card_path.read_text()), path=card_path, origin="file")
+    assert parsed.training["steps"] == 3 and parsed.variant == "bundled"
     assert parsed.bundled == weights.name and parsed.arch_class == "MambaIR" and parsed.scale == 2
 
 
@@ -255,6 +252,42 @@ def test_mambairv2_light_trains_with_gumbel_routing(photos, tmp_path):
     assert card["arch"]["class"] == "MambaIRv2Light"
     with torch.no_grad():
         assert module(torch.rand(1, 3, 8, 8)).shape == (1, 3, 16, 16)
+
+
+class TinyConv(torch.nn.Module):
+    """A custom network, built through ``--arch package.module:Class``."""
+
+    def __init__(self, in_chans: int = 3, upscale: int = 1, width: int = 8) -> None:
+        super().__init__()
+        self.scale = upscale
+        self.body = torch.nn.Sequential(torch.nn.Conv2d(in_chans, width, 3, padding=1), torch.nn.ReLU(),
+                                        torch.nn.Conv2d(width, in_chans, 3, padding=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class InferenceOnly(TinyConv):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.empty_like(x)
+        torch.mul(x, self.body[0].bias.sum(), out=out)  # out= is not differentiable
+        return out
+
+
+def test_custom_network_by_import_path(photos, tmp_path):
+    cfg = _cfg(photos, tmp_path, task="denoise", scale=1, arch=f"{__name__}:TinyConv", arch_kwargs={"width": 4},
+               steps=2, export=True)
+    result = train(cfg)
+    module, card = load_exported(result.export[1])
+    assert isinstance(module, TinyConv) and card["arch"]["kwargs"]["width"] == 4
+
+
+def test_inference_only_kernels_are_a_clear_error(photos, tmp_path):
+    from restore_cli.errors import BackendUnavailableError
+
+    cfg = _cfg(photos, tmp_path, task="denoise", scale=1, arch=f"{__name__}:InferenceOnly", steps=2)
+    with pytest.raises(BackendUnavailableError, match="differentiable"):
+        train(cfg)
 
 
 # ------------------------------------------------------------------------------------------------ DDP

@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ref-repeats", type=int, default=1, help="timed calls of the slow reference")
     parser.add_argument("--length", type=int, default=4096, help="sequence length L")
     parser.add_argument("--sweep", action="store_true", help="CUDA: also time Triton launch settings")
+    parser.add_argument("--sweep-cross", action="store_true", help="CUDA: time fused cross-scan settings")
     args = parser.parse_args(argv)
     dtype = getattr(torch, args.dtype)
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.sweep and args.device == "cuda" and triton_available():
             sweep_triton(inputs, ref, ref_ms, shape, args.repeats)
     if args.device == "cuda" and triton_available():
-        time_cross(dtype, args.repeats)
+        time_cross(dtype, args.repeats, sweep=args.sweep_cross)
 
 
 def sweep_triton(inputs: dict, ref: torch.Tensor, ref_ms: float, shape: Shape, repeats: int) -> None:
@@ -168,7 +169,7 @@ def sweep_triton(inputs: dict, ref: torch.Tensor, ref_ms: float, shape: Shape, r
                 print(f"{label:<20} {shape!s:<30} {ms:>10.3f} {ref_ms / ms:>8.1f}x {err:>12.2e}")
 
 
-def time_cross(dtype: torch.dtype, repeats: int) -> None:
+def time_cross(dtype: torch.dtype, repeats: int, *, sweep: bool = False) -> None:
     """MambaIR v1's four-route scan of a 64x64 window (E = 360): upstream's copies vs the fused kernel."""
     from restore_cli.ops.scan.cross import cross_selective_scan, cross_selective_scan_reference
 
@@ -182,10 +183,18 @@ def time_cross(dtype: torch.dtype, repeats: int) -> None:
     D = torch.ones(4 * e).cuda()
     args = (x, delta, A, B, C, D, None, True)
     ref = cross_selective_scan_reference(*args, backend="triton")
-    for label, fn in (
+    cases = [
         ("cross copies+triton", functools.partial(cross_selective_scan_reference, *args, backend="triton")),
         ("cross fused triton", functools.partial(cross_selective_scan, *args, backend="triton")),
-    ):
+    ]
+    if sweep:
+        from restore_cli.ops.scan.triton import selective_scan_cross_triton
+
+        for block_d in (8, 16, 32):
+            for n_chunks in (8, 32, 64):
+                fused = functools.partial(selective_scan_cross_triton, *args, block_d=block_d, n_chunks=n_chunks)
+                cases.append((f"fused d{block_d} c{n_chunks}", fused))
+    for label, fn in cases:
         ms, out = time_call(fn, repeats, "cuda")
         err = ((out.float() - ref).abs().max() / ref.abs().max()).item()
         print(f"{label:<20} {'v1 64x64 E360 N16':<30} {ms:>10.3f} {'':>9} {err:>12.2e}")

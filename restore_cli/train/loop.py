@@ -112,9 +112,31 @@ def resolve_arch(arch: str, arch_kwargs: Mapping[str, Any], *, task: str, scale:
     if arch in ARCH_PRESETS:
         class_name, kwargs = ARCH_PRESETS[arch](task, scale, channels)
     else:
-        class_name, kwargs = arch, {"in_chans": channels, "upscale": scale}
+        class_name, kwargs = arch, _task_kwargs(arch, channels, scale)
     kwargs.update(arch_kwargs)
     return class_name, kwargs
+
+
+def _task_kwargs(class_name: str, channels: int, scale: int) -> dict[str, Any]:
+    """The task's channel count and scale, spelled the way ``class_name``'s constructor spells them.
+
+    MambaIR/MambaIRv2 take ``in_chans``/``upscale``; the U-Nets (MambaIRUNet, ACL, LAformer) take
+    ``inp_channels``/``out_channels`` and have no scale.
+    """
+    if ":" in class_name:
+        return {"in_chans": channels, "upscale": scale}
+    from ..archs import constructor_arguments
+
+    accepted = set(constructor_arguments(class_name))
+    kwargs: dict[str, Any] = {}
+    for name in ("in_chans", "inp_channels", "out_channels"):
+        if name in accepted:
+            kwargs[name] = channels
+    if "upscale" in accepted:
+        kwargs["upscale"] = scale
+    elif scale != 1:
+        raise UsageError(f"--arch {class_name} restores at the same size; it cannot do SR x{scale}")
+    return kwargs
 
 
 def build_network(class_name: str, kwargs: Mapping[str, Any]) -> nn.Module:
@@ -130,7 +152,7 @@ def build_network(class_name: str, kwargs: Mapping[str, Any]) -> nn.Module:
 
     try:
         return archs.build(class_name, **dict(kwargs))
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise UsageError(f"--arch {class_name}: bad constructor arguments ({exc}); check --arch-kwargs") from exc
 
 

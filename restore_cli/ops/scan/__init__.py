@@ -63,7 +63,9 @@ def select_backend(
             return "mamba", "CUDA tensors and mamba-ssm installed"
         return "torch", "chunked PyTorch scan (no GPU kernel applies)"
     if requested in ("triton", "mamba") and not on_cuda:
-        raise BackendUnavailableError(f"the {requested} scan backend needs CUDA tensors; use --device cuda or backend 'torch'")
+        raise BackendUnavailableError(
+            f"the {requested} scan backend needs CUDA tensors; use --device cuda or backend 'torch'"
+        )
     if requested == "triton" and not has_triton:
         raise BackendUnavailableError("the triton scan backend needs Triton (shipped with PyTorch's CUDA builds)")
     if requested == "mamba" and not has_mamba:

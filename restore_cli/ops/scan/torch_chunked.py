@@ -15,8 +15,9 @@ chunks form a *block*, processed at once:
    ``running_decay · carried_state`` to every position.
 5. Contract with C as a batched matrix product; D and the ``silu(z)`` gate act on ``(batch, dim, L)``.
 
-Memory is ``O(block · dim · N)`` whatever ``L`` is: the whole-sequence ``(dim, L, N)`` tensor that the
-reference builds twice (2 × 377 MB for one 64×64 MambaIR tile) never exists. The layout keeps
+Working memory is ``O(block · dim · N)`` plus a few time-major ``(dim, L)`` copies of the inputs: the
+whole-sequence ``(dim, L, N)`` tensor that the reference builds twice (2 × 377 MB for one 64×64 MambaIR
+tile) never exists. The layout keeps
 ``dim // G`` (hundreds of channels) innermost, so every elementwise op runs over long contiguous rows;
 with ``N`` innermost, broadcasting made the same ops several times slower on the CPU.
 """

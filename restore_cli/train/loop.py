@@ -618,6 +618,12 @@ def train(config: TrainConfig, *, on_progress: ProgressFn | None = None, on_log:
     cfg = config.resolved()
     info = DistInfo.from_env()
     device = _pick_device(cfg.device, info)
+    if device.type == "cuda":
+        # Patches have a fixed size, so cuDNN's autotuner pays off at once; without it the depthwise
+        # and dilated convolutions of these models fall back to slow kernels in their backward pass.
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     started_pg = False
     if info.world > 1 and not dist.is_initialized():
         if device.type == "cuda":

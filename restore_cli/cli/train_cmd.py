@@ -83,6 +83,8 @@ def train(
     export_id: Annotated[str | None, typer.Option(help="Card id (default restore-<task>[-x<scale>]).")] = None,
     export_name: Annotated[str | None, typer.Option(help="Human-readable card name.")] = None,
     export_fp16: Annotated[bool, typer.Option(help="Store exported weights in float16.")] = True,
+    export_on_stop: Annotated[bool, typer.Option(help="Also validate and export when --max-minutes ends the run "
+                                                "(the checkpoint still resumes).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the final line.")] = False,
 ) -> None:
     """Train a network for a task, on clean photos degraded on the fly or on paired folders."""
@@ -111,6 +113,7 @@ def train(
             out_dir=str(out or Path("runs") / (f"sr-x{s}" if task == "sr" else task)),
             resume=resume, max_minutes=max_minutes, seed=seed, device=device, precision=precision, workers=workers,
             export=export, export_id=export_id, export_name=export_name, export_fp16=export_fp16,
+            export_on_stop=export_on_stop,
         )
         main_rank = int(os.environ.get("RANK", "0")) == 0
         with _Reporter(enabled=main_rank and not quiet) as report:

@@ -209,13 +209,14 @@ class TrainConfig:
     export_id: str | None = None
     export_name: str | None = None
     export_fp16: bool = True
+    export_on_stop: bool = False  # also validate and export when the time budget ends the run
     license: str = "Apache-2.0"
 
     # Fields that may change between a run and its resumption (where and how long, not what).
     RUNTIME_FIELDS = frozenset({
         "data", "lq", "gt", "val", "val_limit", "val_tile", "val_every", "ckpt_every", "log_every", "out_dir",
         "resume", "max_minutes", "stop_after", "device", "workers", "export", "export_id", "export_name",
-        "export_fp16", "license",
+        "export_fp16", "export_on_stop", "license",
     })
 
     def resolved(self) -> TrainConfig:
@@ -862,13 +863,14 @@ class _Session:
 
         completed = self.step >= cfg.steps
         export_paths = None
-        if completed:
+        final = completed or (cfg.export_on_stop and reason == "time budget")
+        if final:
             last_val = self._validate() or last_val
         path = self._save(elapsed())
         if not completed:
             self.log(f"stopped at step {self.step}/{cfg.steps} ({reason}); checkpoint {path}; "
                      "run the same command to resume")
-        elif cfg.export and self.info.main:
+        if final and cfg.export and self.info.main:
             from .export import export_run
 
             export_paths = export_run(self.ckpt_path, self.out_dir / "export")

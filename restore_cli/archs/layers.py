@@ -110,7 +110,9 @@ class RestorationNet(nn.Module):
         self.conv_first = nn.Conv2d(in_chans, embed_dim, 3, 1, 1)
         self.conv_after_body = nn.Conv2d(embed_dim, embed_dim, 3, 1, 1)
         if upsampler == "pixelshuffle":
-            self.conv_before_upsample = nn.Sequential(nn.Conv2d(embed_dim, num_feat, 3, 1, 1), nn.LeakyReLU(inplace=True))
+            self.conv_before_upsample = nn.Sequential(
+                nn.Conv2d(embed_dim, num_feat, 3, 1, 1), nn.LeakyReLU(inplace=True)
+            )
             self.upsample = Upsample(upscale, num_feat)
             self.conv_last = nn.Conv2d(num_feat, in_chans, 3, 1, 1)
         elif upsampler == "pixelshuffledirect":
@@ -118,7 +120,9 @@ class RestorationNet(nn.Module):
         elif upsampler == "nearest+conv" and allow_nearest_conv:
             if upscale != 4:
                 raise ValueError("the 'nearest+conv' upsampler supports only upscale=4")
-            self.conv_before_upsample = nn.Sequential(nn.Conv2d(embed_dim, num_feat, 3, 1, 1), nn.LeakyReLU(inplace=True))
+            self.conv_before_upsample = nn.Sequential(
+                nn.Conv2d(embed_dim, num_feat, 3, 1, 1), nn.LeakyReLU(inplace=True)
+            )
             self.conv_up1 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
             self.conv_up2 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
             self.conv_hr = nn.Conv2d(num_feat, num_feat, 3, 1, 1)

@@ -14,7 +14,7 @@ def expand_groups(BC: torch.Tensor, dim: int) -> torch.Tensor:
     """Return B or C as (batch, dim, N, L): channel ``c`` uses group ``c // (dim // G)``."""
     if BC.dim() == 3:  # (batch, N, L): one group shared by all channels
         return BC[:, None].expand(BC.shape[0], dim, BC.shape[1], BC.shape[2])
-    batch, groups, n_state, length = BC.shape
+    groups = BC.shape[1]
     if dim % groups:
         raise ValueError(f"dim {dim} is not divisible by the number of groups {groups}")
     return BC.repeat_interleave(dim // groups, dim=1)

@@ -106,3 +106,24 @@ def test_cross_triton_matches_reference(height, width, dtype):
     out = cross_selective_scan(x, delta, A, B, C, D, bias, True, backend="triton")
     assert out.dtype == torch.float32 and out.shape == (batch, channels, height, width)
     assert rel_err(out, ref) <= 2e-5
+
+
+@pytest.mark.slow
+def test_triton_offsets_do_not_overflow_past_2_to_the_31():
+    """dim * L > 2**31 (a 2048 px MambaIRUNet level): int32 channel offsets used to fault."""
+    from restore_cli.ops.scan.torch_chunked import selective_scan_chunked
+    from restore_cli.ops.scan.triton import selective_scan_triton
+
+    dim, n_state, length = 520, 4, 1 << 22  # 2.18e9 elements per (dim, L) tensor
+    if torch.cuda.get_device_properties(0).total_memory < 40 * 2**30:
+        pytest.skip("needs about 20 GiB of GPU memory")
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    u = torch.randn(1, dim, length, device="cuda", dtype=torch.bfloat16, generator=gen)
+    delta = torch.full_like(u, -2.0)
+    A = -torch.ones(dim, n_state, device="cuda")
+    B = torch.randn(1, n_state, length, device="cuda", dtype=torch.bfloat16, generator=gen)
+    C = torch.randn(1, n_state, length, device="cuda", dtype=torch.bfloat16, generator=gen)
+    y = selective_scan_triton(u, delta, A, B, C, None, None, True)
+    last = slice(dim - 2, dim)  # the channels whose offsets overflowed int32
+    ref = selective_scan_chunked(u[:, last], delta[:, last], A[last], B, C, None, None, True)
+    assert rel_err(y[:, last].float(), ref.float()) < TOLERANCE[torch.bfloat16]

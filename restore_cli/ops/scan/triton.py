@@ -73,7 +73,8 @@ def _scan_chunk_kernel(
     pid_b = tl.program_id(0).to(tl.int64)
     pid_d = tl.program_id(1)
     pid_c = tl.program_id(2)
-    offs_d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)
+    # int64 channel offsets: channel * stride exceeds 2**31 once dim * L does (e.g. 576 x 2048^2).
+    offs_d = (pid_d * BLOCK_D + tl.arange(0, BLOCK_D)).to(tl.int64)
     offs_n = tl.arange(0, N_PAD)
     mask_d = offs_d < dim
     mask_dn = mask_d[:, None] & (offs_n < N)[None, :]
@@ -152,7 +153,7 @@ def _carry_kernel(
 ):  # fmt: skip
     """State entering each chunk: ``h0[k+1] = exp2(A·log2 e·Σδ_k) · h0[k] + h_end[k]``, ``h0[0] = 0``."""
     pid_b = tl.program_id(0).to(tl.int64)
-    offs_d = tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)
+    offs_d = (tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)).to(tl.int64)
     offs_n = tl.arange(0, N_PAD)
     mask_d = offs_d < dim
     mask_dn = mask_d[:, None] & (offs_n < N)[None, :]

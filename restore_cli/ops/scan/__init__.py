@@ -99,6 +99,10 @@ def selective_scan(
 
     Returns:
         (batch, dim, L) in ``u``'s dtype; the state is always accumulated in float32.
+
+    When autograd records and an input requires grad, the ``torch`` and ``triton`` backends run through
+    :class:`.autograd.SelectiveScanFn` (same forward, analytic chunked backward); ``reference`` and
+    ``mamba`` backpropagate on their own.
     """
     on_cuda = u.device.type == "cuda"
     name, _ = select_backend(
@@ -108,6 +112,12 @@ def selective_scan(
         has_triton=on_cuda and triton_available(),
     )
     args = (u, delta, A, B, C, D, delta_bias, delta_softplus)
+    if name in ("torch", "triton") and torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (u, delta, A, B, C, D, delta_bias, z)
+    ):  # training: the same forward, with the analytic backward of .autograd
+        from .autograd import selective_scan_fn
+
+        return selective_scan_fn(*args, z=z, backend=name)
     if name == "reference":
         return selective_scan_reference(*args, z=z)
     if name == "mamba":

@@ -248,7 +248,7 @@ def test_user_cards_join_the_catalog_and_may_set_defaults(tmp_path):
     settings.cards_dir.mkdir(parents=True)
     _write(settings.cards_dir, GOOD.replace("scale = 2", "scale = 2\ndefault = true"), "mine.toml")
     pool = load_cards(settings)
-    assert len(pool) == len(EXPECTED_IDS) + 1
+    assert len(pool) == len(EXPECTED_IDS) + len(BUNDLED) + 1
     mine = find_card("my-model", settings=settings)
     assert mine.origin == "user"
     assert default_card("sr", 2, settings=settings).id == "my-model"  # user default wins

@@ -9,7 +9,7 @@ minutes=${1:-8}
 steps=${2:-3000}
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 mkdir -p runs
-common=(--arch mambair-light --data corpus --batch-size 16 --max-steps "$steps" --max-minutes "$minutes"
+common=(--arch mambair-light --data "${CORPUS:-corpus}" --batch-size 16 --max-steps "$steps" --max-minutes "$minutes"
         --export-on-stop --val-every 1000 --val-crop 256 --workers 2)
 for s in 2 3 4; do
   python -m restore_cli train --task sr --scale "$s" --patch $((48 * s)) "${common[@]}" \

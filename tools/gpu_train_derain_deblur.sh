@@ -13,7 +13,7 @@ mkdir -p runs
 for spec in "derain ACL" "derain LAformer" "deblur ACL" "deblur LAformer"; do
   set -- $spec
   id="restore-$1-$(echo "$2" | tr '[:upper:]' '[:lower:]')"
-  python -m restore_cli train --task "$1" --arch "$2" --data corpus --patch 128 --batch-size 8 \
+  python -m restore_cli train --task "$1" --arch "$2" --data "${CORPUS:-corpus}" --patch 128 --batch-size 8 \
     --max-steps "$([ "$2" = ACL ] && echo "$acl_steps" || echo "$laformer_steps")" --export-on-stop --max-minutes "$minutes" --val-every 1000 --val-crop 256 --workers 3 \
     --out "runs/$1-$2" --export-id "$id" > "runs/$1-$2.log" 2>&1 &
 done

@@ -368,9 +368,11 @@ def selective_scan_backward(
 
 
 class SelectiveScanFn(torch.autograd.Function):
-    """Selective scan with the fast forward of ``backend`` and :func:`selective_scan_backward`.
+    """Selective scan with the fast forward of ``backend`` and an analytic backward.
 
-    Only the inputs are saved; the backward recomputes the states it needs in chunks.
+    Only the inputs are saved; the backward recomputes the states it needs in chunks. With the
+    ``triton`` backend the backward is :mod:`.triton_backward`'s kernels, else (and for float64)
+    :func:`selective_scan_backward` in PyTorch ops.
     """
 
     @staticmethod
@@ -390,13 +392,17 @@ class SelectiveScanFn(torch.autograd.Function):
         """Run the backend's forward (autograd is off here) and keep the inputs for the backward."""
         ctx.save_for_backward(u, delta, A, B, C, D, delta_bias, z)
         ctx.delta_softplus = delta_softplus
+        ctx.backend = backend
         return _forward_fast(u, delta, A, B, C, D, delta_bias, delta_softplus, z, backend)
 
     @staticmethod
     def backward(ctx, dout: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         """Analytic gradients; None for inputs that do not need one."""
         u, delta, A, B, C, D, delta_bias, z = ctx.saved_tensors
-        grads = selective_scan_backward(dout, u, delta, A, B, C, D, delta_bias, ctx.delta_softplus, z)
+        backward = selective_scan_backward
+        if ctx.backend == "triton" and u.dtype != torch.float64:
+            from .triton_backward import selective_scan_backward_triton as backward
+        grads = backward(dout, u, delta, A, B, C, D, delta_bias, ctx.delta_softplus, z)
         return *(g if need else None for g, need in zip(grads, ctx.needs_input_grad[:8], strict=True)), None, None
 
 

@@ -43,7 +43,7 @@ LOG2E = math.log2(math.e)
 #: Tokens per chunk: the inner loops run ``chunk - 1`` steps, each over all chunks of a block.
 DEFAULT_CHUNK = {"cpu": 16, "cuda": 32}
 #: Elements of one ``(block, batch, dim, N)`` working buffer; the backward holds four of them.
-DEFAULT_BUDGET = {"cpu": 1 << 22, "cuda": 1 << 26}
+DEFAULT_BUDGET = {"cpu": 1 << 21, "cuda": 1 << 26}
 
 
 def _grouped(BC: torch.Tensor, dim: int) -> torch.Tensor:

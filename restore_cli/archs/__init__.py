@@ -60,10 +60,23 @@ def from_official(class_name: str, kwargs: Mapping[str, Any]) -> nn.Module:
     return model.eval()
 
 
+def configure_scan(model: nn.Module, *, backend: str | None = None, fused_cross_scan: bool | None = None) -> None:
+    """Set the selective-scan backend (and MambaIR v1's fused four-route kernel) on every block of ``model``.
+
+    These are runtime switches, not weights: the reference benchmark path uses ``backend="torch"`` or
+    ``fused_cross_scan=False`` to compute the way the official code does.
+    """
+    for module in model.modules():
+        if backend is not None and hasattr(module, "scan_backend"):
+            module.scan_backend = backend
+        if fused_cross_scan is not None and hasattr(module, "fused_cross_scan"):
+            module.fused_cross_scan = fused_cross_scan
+
+
 def constructor_arguments(class_name: str) -> tuple[str, ...]:
     """Names of the explicit constructor parameters of ``class_name``."""
     sig = inspect.signature(get_arch(class_name).__init__)
     return tuple(p for p in sig.parameters if p not in ("self", "kwargs"))
 
 
-__all__ = ["ARCH_NAMES", "build", "constructor_arguments", "from_official", "get_arch"]
+__all__ = ["ARCH_NAMES", "build", "configure_scan", "constructor_arguments", "from_official", "get_arch"]

@@ -102,6 +102,10 @@ class SS2D(nn.Module):
         self.d_inner = int(expand * d_model)
         self.dt_rank = math.ceil(d_model / 16) if dt_rank == "auto" else int(dt_rank)
         k, e, n, r = NUM_DIRECTIONS, self.d_inner, self.d_state, self.dt_rank
+        # Runtime switches (not weights): the scan backend, and whether CUDA inference may use the fused
+        # four-route kernel instead of the official route-ordered copies (see ``forward_core_fused``).
+        self.scan_backend = "auto"
+        self.fused_cross_scan = True
 
         # Parameters are registered before the submodules so the state_dict order is the official one.
         self.x_proj_weight = nn.Parameter(torch.empty(k, r + 2 * n, e))
@@ -137,6 +141,8 @@ class SS2D(nn.Module):
 
     def forward_core(self, x: torch.Tensor) -> torch.Tensor:
         """Scan the four directions of ``x`` (B, E, H, W) and merge them: returns (B, E, H*W) float32."""
+        if x.is_cuda and self.fused_cross_scan and not torch.is_grad_enabled():
+            return self.forward_core_fused(x)
         b, e, h, w = x.shape
         length = h * w
         xs = cross_scan(x)  # (B, 4, E, L)
@@ -153,8 +159,36 @@ class SS2D(nn.Module):
             self.Ds.float(),
             delta_bias=self.dt_projs_bias.float().reshape(-1),
             delta_softplus=True,
+            backend=self.scan_backend,
         )
         return cross_merge(y.reshape(b, NUM_DIRECTIONS, e, length), h, w)
+
+    def forward_core_fused(self, x: torch.Tensor) -> torch.Tensor:
+        """The same function without the four route-ordered copies (GPU inference path).
+
+        The projections to delta, B and C act on each pixel alone, so projecting in pixel order and
+        reading each route by index arithmetic (:func:`restore_cli.ops.scan.cross.cross_selective_scan`,
+        one fused Triton kernel that also merges the routes) equals projecting the route-ordered copies.
+        Under autocast the projections run in bf16/fp16; the scan state is always float32.
+        """
+        from ..ops.scan.cross import cross_selective_scan
+
+        b, e, h, w = x.shape
+        x_dbl = torch.einsum("bdl,kcd->bkcl", x.reshape(b, e, h * w), self.x_proj_weight.to(x.dtype))
+        dts, Bs, Cs = torch.split(x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=2)
+        dts = torch.einsum("bkrl,kdr->bkdl", dts, self.dt_projs_weight.to(dts.dtype))
+        y = cross_selective_scan(
+            x.contiguous(),
+            dts.reshape(b, NUM_DIRECTIONS, e, h, w),
+            -torch.exp(self.A_logs.float()),
+            Bs.reshape(b, NUM_DIRECTIONS, self.d_state, h, w),
+            Cs.reshape(b, NUM_DIRECTIONS, self.d_state, h, w),
+            self.Ds.float(),
+            delta_bias=self.dt_projs_bias.float().reshape(-1),
+            delta_softplus=True,
+            backend=self.scan_backend,
+        )
+        return y.reshape(b, e, h * w)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, H, W, D) channel-last -> (B, H, W, D)."""

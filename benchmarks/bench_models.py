@@ -1,0 +1,32 @@
+"""Time every catalog architecture on a GPU: fast path vs the official computation pattern.
+
+    python benchmarks/bench_models.py [--repeats 3] [--quick]
+
+Prints a markdown table (see restore_cli/bench.py for what each path means).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from restore_cli.bench import DEFAULT_CASES, format_table, run_benchmark
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="only the 720p cases")
+    args = parser.parse_args()
+    if not torch.cuda.is_available():
+        print("no CUDA device: nothing to benchmark")
+        return 0
+    cases = [c for c in DEFAULT_CASES if not args.quick or "4K" not in c[0]]
+    rows = run_benchmark(cases, repeats=args.repeats)
+    print(format_table(rows, torch.cuda.get_device_name()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,54 @@
+"""Parity on a GPU: the fused CUDA path and bf16 mode against the official outputs (skipped on CPU)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from restore_cli.archs import configure_scan, from_official
+
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "parity"
+CASES = json.loads((FIXTURES / "cases.json").read_text())
+
+
+@pytest.fixture(autouse=True)
+def no_tf32():
+    old = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    yield
+    torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = old
+
+
+def load(case: str):
+    spec = CASES[case]
+    model = from_official(spec["official_class"], spec["kwargs"])
+    weights = load_file(FIXTURES / f"{case}.weights.safetensors")
+    state = {k: (v.float() if v.is_floating_point() else v) for k, v in weights.items()}
+    model.load_state_dict(state, strict=True)
+    io = load_file(FIXTURES / f"{case}.io.safetensors")
+    return model.cuda().eval(), io["input"].cuda(), io["output"].cuda()
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("fused", [True, False])
+def test_gpu_fp32_matches_official(case, fused):
+    model, x, expected = load(case)
+    configure_scan(model, fused_cross_scan=fused)
+    with torch.inference_mode():
+        out = model(x)
+    assert (out - expected).abs().max().item() <= 1e-4 * max(1.0, expected.abs().max().item())
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_gpu_bf16_is_finite_and_close(case):
+    model, x, expected = load(case)
+    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16):
+        out = model(x).float()
+    assert torch.isfinite(out).all()
+    assert ((out - expected).norm() / expected.norm()).item() < 3e-2

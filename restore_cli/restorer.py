@@ -87,8 +87,10 @@ class Restorer:
         self_ensemble: bool = False,
         batch_size: int | None = None,
         seed: int | None = None,
+        official_tiling: bool = False,
     ) -> None:
         self.model = model
+        self.official_tiling = official_tiling
         self.tile = tile
         self.tile_overlap = tile_overlap
         self.self_ensemble = self_ensemble
@@ -212,6 +214,7 @@ class Restorer:
         out = restore_tensor(
             self.model, to_tensor(img), tile=self.tile, overlap=self.tile_overlap,
             self_ensemble=self.self_ensemble, batch_size=self.batch_size, progress=progress,
+            official_tiling=self.official_tiling,
         )
         return to_numpy(out)
 

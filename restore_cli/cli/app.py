@@ -50,6 +50,25 @@ def version() -> None:
     typer.echo(f"restore {__version__} (Python {platform.python_version()})")
 
 
+@app.command()
+def bench(
+    repeats: int = typer.Option(3, help="Timed runs per case (after two warm-ups)."),
+    quick: bool = typer.Option(False, help="Only the 720p cases (skip the 4K ones)."),
+) -> None:
+    """Time every catalog architecture on this GPU: fast path vs the official computation pattern."""
+    with error_boundary():
+        import torch
+
+        from ..bench import DEFAULT_CASES, format_table, run_benchmark
+        from ..errors import UsageError
+
+        if not torch.cuda.is_available():
+            raise UsageError("restore bench needs a CUDA device; on the CPU run benchmarks/bench_cpu_models.py")
+        cases = [c for c in DEFAULT_CASES if not quick or "4K" not in c[0]]
+        rows = run_benchmark(cases, repeats=repeats, log=lambda line: typer.echo(line, err=True))
+        typer.echo(format_table(rows, torch.cuda.get_device_name()))
+
+
 _register_subcommands()
 
 

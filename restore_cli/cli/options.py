@@ -77,3 +77,8 @@ NoFallback = Annotated[
     bool, typer.Option(help="Fail instead of using the bundled model when the default's weights are unavailable.")
 ]
 MaxPixels = Annotated[int | None, typer.Option(help="Refuse inputs with more pixels than this.")]
+OfficialTiling = Annotated[
+    bool,
+    typer.Option(help="The official test procedure (~200 px pieces, 10% overlap, hard paste): use it to "
+                 "reproduce published numbers; --tile is then ignored."),
+]

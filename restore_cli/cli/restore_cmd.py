@@ -48,6 +48,7 @@ class TaskRequest:
     offline: bool = False
     no_fallback: bool = False
     max_pixels: int | None = None
+    official_tiling: bool = False
     extra: dict = field(default_factory=dict)
 
     def default_suffix(self) -> str:
@@ -67,7 +68,8 @@ def _load_restorers(req: TaskRequest, notify) -> list:
     settings = Settings.from_env()
     devices = parse_devices(req.device)
     opts = dict(tile=req.tile, tile_overlap=req.tile_overlap, self_ensemble=req.self_ensemble,
-                batch_size=req.batch_size, seed=req.seed, precision=req.precision)
+                batch_size=req.batch_size, seed=req.seed, precision=req.precision,
+                official_tiling=req.official_tiling)
     task = "realdenoise" if req.extra.get("real") else req.task
     if req.model_card is not None:
         card = cards.load_card_file(req.model_card)
@@ -134,7 +136,8 @@ def run_task(req: TaskRequest) -> int:
 
 def _common(task: str, paths, output, model, weights, model_card, recursive, suffix, ext, overwrite, device,
             precision, tile, tile_overlap, batch_size, self_ensemble, seed, routing, gt, report, metric,
-            crop_border, quiet, json, shard, offline, no_fallback, max_pixels, **task_args) -> None:
+            crop_border, quiet, json, shard, offline, no_fallback, max_pixels, official_tiling,
+            **task_args) -> None:
     extra = {k: v for k, v in task_args.items() if k not in ("scale", "sigma", "quality")}
     req = TaskRequest(task=task, paths=paths, output=output, model=model, weights=weights,
                       model_card=model_card, recursive=recursive, suffix=suffix, ext=ext, overwrite=overwrite,
@@ -142,7 +145,7 @@ def _common(task: str, paths, output, model, weights, model_card, recursive, suf
                       batch_size=batch_size, self_ensemble=self_ensemble, seed=seed, routing=routing, gt=gt,
                       report=report, metric=metric, crop_border=crop_border, quiet=quiet, json=json,
                       shard=shard, offline=offline, no_fallback=no_fallback, max_pixels=max_pixels,
-                      scale=task_args.get("scale"), sigma=task_args.get("sigma"),
+                      official_tiling=official_tiling, scale=task_args.get("scale"), sigma=task_args.get("sigma"),
                       quality=task_args.get("quality"), extra=extra)
     with error_boundary():
         status = run_task(req)
@@ -165,7 +168,7 @@ def register(app: typer.Typer) -> None:
         routing: o.Routing = "argmax", gt: o.Gt = None, report: o.Report = None, metric: o.MetricMode = None,
         crop_border: o.CropBorder = None, quiet: o.Quiet = False, json: o.Json = False,
         shard: o.ShardOpt = None, offline: o.Offline = False, no_fallback: o.NoFallback = False,
-        max_pixels: o.MaxPixels = None,
+        max_pixels: o.MaxPixels = None, official_tiling: o.OfficialTiling = False,
     ) -> None:
         """Super-resolution: upscale images x2, x3 or x4 (default model: MambaIRv2 Base)."""
         _common("sr", **{k: v for k, v in locals().items()})
@@ -183,7 +186,7 @@ def register(app: typer.Typer) -> None:
         routing: o.Routing = "argmax", gt: o.Gt = None, report: o.Report = None, metric: o.MetricMode = None,
         crop_border: o.CropBorder = None, quiet: o.Quiet = False, json: o.Json = False,
         shard: o.ShardOpt = None, offline: o.Offline = False, no_fallback: o.NoFallback = False,
-        max_pixels: o.MaxPixels = None,
+        max_pixels: o.MaxPixels = None, official_tiling: o.OfficialTiling = False,
     ) -> None:
         """Denoising: remove Gaussian noise of a known level, or real camera noise with --real."""
         _common("denoise", **{k: v for k, v in locals().items()})
@@ -201,7 +204,7 @@ def register(app: typer.Typer) -> None:
         routing: o.Routing = "argmax", gt: o.Gt = None, report: o.Report = None, metric: o.MetricMode = None,
         crop_border: o.CropBorder = None, quiet: o.Quiet = False, json: o.Json = False,
         shard: o.ShardOpt = None, offline: o.Offline = False, no_fallback: o.NoFallback = False,
-        max_pixels: o.MaxPixels = None,
+        max_pixels: o.MaxPixels = None, official_tiling: o.OfficialTiling = False,
     ) -> None:
         """JPEG artefact removal (the models restore luminance; colour is kept)."""
         _common("jpeg", **{k: v for k, v in locals().items()})
@@ -221,7 +224,7 @@ def _register_simple(app: typer.Typer, name: str, doc: str) -> None:
         routing: o.Routing = "argmax", gt: o.Gt = None, report: o.Report = None, metric: o.MetricMode = None,
         crop_border: o.CropBorder = None, quiet: o.Quiet = False, json: o.Json = False,
         shard: o.ShardOpt = None, offline: o.Offline = False, no_fallback: o.NoFallback = False,
-        max_pixels: o.MaxPixels = None,
+        max_pixels: o.MaxPixels = None, official_tiling: o.OfficialTiling = False,
     ) -> None:
         _common(name, **{k: v for k, v in locals().items() if k != "name"})
 

@@ -156,3 +156,19 @@ def test_unwritable_output_folder_is_an_error_per_file(photo, tmp_path, cards, e
     r = run(["denoise", "--model-card", cards["denoise"], src, "-o", blocker / "sub", "-q"], env)
     assert r.exit_code == 1
     assert blocker.read_text() == "a file where a folder should be"
+
+
+def test_bundled_derain_runs_offline_out_of_the_box(photo, tmp_path, env):
+    src = photo(tmp_path / "rainy.png", size=(32, 24))
+    r = run(["derain", src, "-q", "--device", "cpu"], env)
+    assert r.exit_code == 0, r.output
+    assert Image.open(tmp_path / "rainy_derained.png").size == (32, 24)
+
+
+def test_bench_needs_a_gpu(env):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    r = run(["bench"], env)
+    assert r.exit_code == 2 and "CUDA" in r.output

@@ -1,0 +1,61 @@
+"""End to end on the CPU: our models with the chunked scan vs the same models with the per-step scan.
+
+    python benchmarks/bench_cpu_models.py [--repeats 3]
+
+The official code can only run on a CPU with mamba-ssm's per-step reference scan; the sizes are the ones
+quoted for it (MambaIR-light x4 on 64x64, classic MambaIR x4 on 48x48, MambaIRv2-light x4 on 64x64).
+Weights are the architectures' own seeded initialisation; the input is a real photo crop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+from skimage import data
+
+from restore_cli.archs import configure_scan, from_official
+from restore_cli.cards import find_card
+
+CASES = (("MambaIR light x4", "mambair-light-x4", 64), ("MambaIR classic x4", "mambair-sr-x4", 48),
+         ("MambaIRv2 light x4", "mambairv2-light-x4", 64))
+
+
+def timed(model: torch.nn.Module, x: torch.Tensor, repeats: int) -> tuple[float, torch.Tensor]:
+    times = []
+    with torch.inference_mode():
+        for _ in range(repeats):
+            start = time.perf_counter()
+            out = model(x)
+            times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; median of {args.repeats} "
+          "(the per-step path once)\n")
+    print("| model | input | per-step scan | chunked scan | speed-up | max abs diff |")
+    print("|---|---|---|---|---|---|")
+    for label, card_id, size in CASES:
+        card = find_card(card_id)
+        torch.manual_seed(0)
+        model = from_official(card.arch_class, card.kwargs_dict())
+        img = data.astronaut()[100 : 100 + size, 180 : 180 + size].astype(np.float32) / 255
+        x = torch.from_numpy(img).permute(2, 0, 1)[None].contiguous()
+        configure_scan(model, backend="reference")
+        slow, ref = timed(model, x, 1)
+        configure_scan(model, backend="torch")
+        fast, out = timed(model, x, args.repeats)
+        print(f"| {label} | {size}x{size} | {slow:.2f} s | {fast:.2f} s | {slow / fast:.1f}x | "
+              f"{(out - ref).abs().max().item():.1e} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -17,8 +17,16 @@ step by step, in three launches:
    and the chunk's share of ``∂A``.
 
 Partial sums (per channel block for B and C, per chunk for A) are reduced afterwards by PyTorch, so
-the result is deterministic (no atomics). Triton is imported here only, by :mod:`.autograd`, for CUDA
-tensors.
+the result is deterministic (no atomics). The scratch buffer is ``(batch, L, dim, N)`` float32 while a
+backward runs (0.7 GB for a MambaIR-light layer at batch 16 on 48x48 patches).
+
+Measured on an H100 at that layer's shape (batch 16, 4 x 120 channels, N = 10, L = 2304): 3.0 ms,
+against 19 ms for the PyTorch backward on CUDA and 0.9 ms for the Triton forward; a whole MambaIR-light
+x4 training step (batch 16, bf16 autocast) went from 507 ms to 188 ms. Sweeping ``block_d`` in
+{16, 32}, ``num_warps`` in {1, 2} and 6 or 48 chunks moved the backward between 2.7 and 4.0 ms: one
+warp and 32 channels (the defaults) were best; 48 chunks beat the default 6 by about 10%.
+
+Triton is imported here only, by :mod:`.autograd`, for CUDA tensors.
 """
 
 from __future__ import annotations

@@ -103,9 +103,10 @@ class SS2D(nn.Module):
         self.dt_rank = math.ceil(d_model / 16) if dt_rank == "auto" else int(dt_rank)
         k, e, n, r = NUM_DIRECTIONS, self.d_inner, self.d_state, self.dt_rank
         # Runtime switches (not weights): the scan backend, and whether CUDA inference may use the fused
-        # four-route kernel instead of the official route-ordered copies (see ``forward_core_fused``).
+        # four-route kernel instead of the official route-ordered copies (see ``forward_core_fused``); off by
+        # default: on an H100 it halves the scan memory but is slower than the copies at full image size.
         self.scan_backend = "auto"
-        self.fused_cross_scan = True
+        self.fused_cross_scan = False  # measured slower than the copies at full size (benchmarks/bench_models.py)
 
         # Parameters are registered before the submodules so the state_dict order is the official one.
         self.x_proj_weight = nn.Parameter(torch.empty(k, r + 2 * n, e))

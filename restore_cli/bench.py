@@ -5,8 +5,9 @@ For each architecture, in one run on one device:
 - ``reference``: float32, MambaIR v1's four route-ordered copies and merge, the plain (unfused) scan
   kernel: the way the official code computes (its mamba-ssm CUDA scan is replaced by our Triton scan,
   which runs the same recurrence; mamba-ssm is not installable on the benchmark machine);
-- ``fast-fp32``: the default CUDA path (fused four-route scan for v1), float32;
-- ``fast-bf16``: the same under bf16 autocast (scan state and normalisations stay float32).
+- ``fused-fp32``: MambaIR v1's fused four-route Triton kernel (no route-ordered copies), float32
+  (identical to the reference for the other families);
+- ``bf16``: the default path under bf16 autocast (scan state and normalisations stay float32).
 
 Weights are seeded random draws (the architecture's own initialisation), inputs are a real photo crop.
 Reported: median ms after warm-up, output megapixels/s, peak memory, speed-up over the reference, and the
@@ -32,7 +33,7 @@ DEFAULT_CASES: tuple[tuple[str, str, int, int, int], ...] = (
     ("MambaIR classic SR x4, 4K out (tiles 270)", "mambair-sr-x4", 540, 960, 270),
     ("MambaIRv2 Base SR x4, 4K out (tiles 270)", "mambairv2-base-x4", 540, 960, 270),
 )
-PATHS = ("reference", "fast-fp32", "fast-bf16")
+PATHS = ("reference", "fused-fp32", "bf16")
 
 
 @dataclass
@@ -98,8 +99,8 @@ def run_benchmark(cases=DEFAULT_CASES, *, repeats: int = 3, device: str = "cuda"
         ref_out = None
         ref_ms = None
         for path in PATHS:
-            configure_scan(net, backend="triton", fused_cross_scan=path != "reference")
-            model = wrap_module(net, arch=card_id, device=dev, precision="bf16" if path == "fast-bf16" else "fp32")
+            configure_scan(net, backend="triton", fused_cross_scan=path == "fused-fp32")
+            model = wrap_module(net, arch=card_id, device=dev, precision="bf16" if path == "bf16" else "fp32")
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(dev)
 

@@ -632,6 +632,9 @@ def bundled_fallback(task: str, *, scale: int | None = None, sigma: int | None =
     pool = _cards_or_load(cards, settings, extra_files)
     param = _param_value(task, scale, sigma, quality)
     hits = [c for c in pool if c.bundled is not None and _serves(c, task, param)]
+    if not hits and task in ("denoise", "jpeg"):
+        # Bundled denoising/JPEG models are blind (trained over a range of levels): any one serves.
+        hits = [c for c in pool if c.bundled is not None and c.task == task]
     if not hits:
         return None
     hits.sort(key=lambda c: (not c.default, _ORIGIN_RANK.get(c.origin, 3), c.id))

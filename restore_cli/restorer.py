@@ -171,7 +171,7 @@ class Restorer:
                                  settings=settings)
         try:
             return cls.from_card(card, settings=settings, **options)
-        except WeightsUnavailableError as exc:
+        except WeightsUnavailableError:
             if not fallback or model is not None or options.get("weights") is not None:
                 raise
             bundled = cards.bundled_fallback(task, scale=scale, sigma=sigma, quality=quality,
@@ -179,8 +179,8 @@ class Restorer:
             if bundled is None:
                 raise
             if notify is not None:
-                notify(f"weights for {card.id} are unavailable ({exc.__class__.__name__}); "
-                       f"using the bundled model {bundled.id}")
+                notify(f"{card.id} is not cached and cannot be downloaded now; using the bundled model "
+                       f"{bundled.id} (smaller; `restore models download {card.id}` once online)")
             return cls.from_card(bundled, settings=settings, **options)
 
     # ----------------------------------------------------------------------------------- running

@@ -172,3 +172,13 @@ def test_bench_needs_a_gpu(env):
         pytest.skip("a GPU is present")
     r = run(["bench"], env)
     assert r.exit_code == 2 and "CUDA" in r.output
+
+
+def test_offline_fresh_install_falls_back_to_the_bundled_model(photo, tmp_path, env):
+    src = photo(tmp_path / "p.png", size=(16, 12))
+    r = run(["sr", "--scale", "4", src, "--device", "cpu"], env)
+    assert r.exit_code == 0, r.output
+    assert "restore-sr-x4" in r.output and "bundled" in r.output
+    assert Image.open(tmp_path / "p_x4.png").size == (64, 48)
+    r = run(["sr", "--scale", "4", src, "--device", "cpu", "--no-fallback", "--overwrite"], env)
+    assert r.exit_code == 1 and "mambairv2-base-x4" in r.output

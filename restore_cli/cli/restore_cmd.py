@@ -6,8 +6,10 @@ which plans the batch, loads the model once per device and runs the files.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -134,99 +136,76 @@ def run_task(req: TaskRequest) -> int:
     return summarise(results, quiet=req.quiet, with_metrics=req.gt is not None, report=req.report)
 
 
-def _common(task: str, paths, output, model, weights, model_card, recursive, suffix, ext, overwrite, device,
-            precision, tile, tile_overlap, batch_size, self_ensemble, seed, routing, gt, report, metric,
-            crop_border, quiet, json, shard, offline, no_fallback, max_pixels, official_tiling,
-            **task_args) -> None:
-    extra = {k: v for k, v in task_args.items() if k not in ("scale", "sigma", "quality")}
-    req = TaskRequest(task=task, paths=paths, output=output, model=model, weights=weights,
-                      model_card=model_card, recursive=recursive, suffix=suffix, ext=ext, overwrite=overwrite,
-                      device=device, precision=precision, tile=tile, tile_overlap=tile_overlap,
-                      batch_size=batch_size, self_ensemble=self_ensemble, seed=seed, routing=routing, gt=gt,
-                      report=report, metric=metric, crop_border=crop_border, quiet=quiet, json=json,
-                      shard=shard, offline=offline, no_fallback=no_fallback, max_pixels=max_pixels,
-                      official_tiling=official_tiling, scale=task_args.get("scale"), sigma=task_args.get("sigma"),
-                      quality=task_args.get("quality"), extra=extra)
+# Options every task command takes: (parameter name, annotated type, default). Declared once; each
+# command's signature is generated from this list plus its own task options, so they cannot drift apart.
+COMMON_OPTIONS: tuple[tuple[str, object, object], ...] = (
+    ("output", o.Output, None), ("model", o.Model, None), ("weights", o.Weights, None),
+    ("model_card", o.ModelCardOpt, None), ("recursive", o.Recursive, False), ("suffix", o.Suffix, None),
+    ("ext", o.Ext, None), ("overwrite", o.Overwrite, False), ("device", o.Device, "auto"),
+    ("precision", o.Precision, "fp32"), ("tile", o.Tile, None), ("tile_overlap", o.TileOverlap, 32),
+    ("batch_size", o.BatchSize, None), ("self_ensemble", o.SelfEnsemble, False), ("seed", o.Seed, None),
+    ("routing", o.Routing, "argmax"), ("gt", o.Gt, None), ("report", o.Report, None),
+    ("metric", o.MetricMode, None), ("crop_border", o.CropBorder, None), ("quiet", o.Quiet, False),
+    ("json", o.Json, False), ("shard", o.ShardOpt, None), ("offline", o.Offline, False),
+    ("no_fallback", o.NoFallback, False), ("max_pixels", o.MaxPixels, None),
+    ("official_tiling", o.OfficialTiling, False),
+)
+
+Scale = Annotated[int, typer.Option("--scale", "-s", help="Upscaling factor: 2, 3 or 4.")]
+Sigma = Annotated[int, typer.Option(help="Gaussian noise level of the input (0-255 scale): 15, 25 or 50.")]
+Real = Annotated[bool, typer.Option(help="Real camera noise (MambaIR UNet trained on SIDD).")]
+Quality = Annotated[
+    int, typer.Option(help="JPEG quality the images were saved at (10, 30, 40; other values take the nearest model).")
+]
+
+# task -> (help, task options, examples)
+TASKS: dict[str, tuple[str, tuple[tuple[str, object, object], ...], tuple[str, ...]]] = {
+    "sr": ("Super-resolution: upscale images x2, x3 or x4 (default model: MambaIRv2 Base).",
+           (("scale", Scale, 4),),
+           ("restore sr --scale 4 input/ out/", "restore sr photo.png photo_x4.png",
+            "restore sr -m light --scale 2 *.jpg -o big/")),
+    "denoise": ("Denoising: remove Gaussian noise of a known level, or real camera noise with --real.",
+                (("sigma", Sigma, 25), ("real", Real, False)),
+                ("restore denoise --sigma 25 scans/ clean/", "restore denoise --real phone.jpg")),
+    "jpeg": ("JPEG artefact removal (the models restore luminance; colour is kept).",
+             (("quality", Quality, 30),),
+             ("restore jpeg --quality 10 old_photos/ fixed/",)),
+    "derain": ("Deraining: remove rain streaks.", (),
+               ("restore derain photo.png", "restore derain -r inbox/ -o out/")),
+    "deblur": ("Deblurring: remove motion blur.", (),
+               ("restore deblur photo.png", "restore deblur -r shaky/ -o sharp/")),
+}
+
+
+def _run_command(task: str, **options: object) -> None:
+    """The body of every task command: options -> TaskRequest -> run_task -> exit status."""
+    fields = {name: options.pop(name) for name in list(options) if name in TaskRequest.__dataclass_fields__}
+    req = TaskRequest(task=task, extra=options, **fields)  # leftovers (e.g. --real) go to extra
     with error_boundary():
         status = run_task(req)
     raise typer.Exit(status)
 
 
+def _make_command(task: str):
+    """Build the Typer callback of one task with a real signature (Typer reads names, types, defaults)."""
+    doc, task_options, _ = TASKS[task]
+    params = [inspect.Parameter("paths", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=o.Paths)]
+    for name, annotation, default in (*task_options, *COMMON_OPTIONS):
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                        annotation=annotation))
+
+    def command(**options: object) -> None:
+        _run_command(task, **options)
+
+    command.__name__ = task
+    command.__doc__ = doc
+    command.__signature__ = inspect.Signature(params, return_annotation=None)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    return command
+
+
 def register(app: typer.Typer) -> None:
     """Add the five task commands to ``app``."""
-
-    @app.command(epilog="Examples:\n\n  restore sr --scale 4 input/ out/\n\n  restore sr photo.png photo_x4.png\n\n"
-                 "  restore sr -m light --scale 2 *.jpg -o big/")
-    def sr(
-        paths: o.Paths,
-        scale: int = typer.Option(4, "--scale", "-s", help="Upscaling factor: 2, 3 or 4."),
-        output: o.Output = None, model: o.Model = None, weights: o.Weights = None,
-        model_card: o.ModelCardOpt = None, recursive: o.Recursive = False, suffix: o.Suffix = None,
-        ext: o.Ext = None, overwrite: o.Overwrite = False, device: o.Device = "auto",
-        precision: o.Precision = "fp32", tile: o.Tile = None, tile_overlap: o.TileOverlap = 32,
-        batch_size: o.BatchSize = None, self_ensemble: o.SelfEnsemble = False, seed: o.Seed = None,
-        routing: o.Routing = "argmax", gt: o.Gt = None, report: o.Report = None, metric: o.MetricMode = None,
-        crop_border: o.CropBorder = None, quiet: o.Quiet = False, json: o.Json = False,
-        shard: o.ShardOpt = None, offline: o.Offline = False, no_fallback: o.NoFallback = False,
-        max_pixels: o.MaxPixels = None, official_tiling: o.OfficialTiling = False,
-    ) -> None:
-        """Super-resolution: upscale images x2, x3 or x4 (default model: MambaIRv2 Base)."""
-        _common("sr", **{k: v for k, v in locals().items()})
-
-    @app.command(epilog="Examples:\n\n  restore denoise --sigma 25 scans/ clean/\n\n  restore denoise --real phone.jpg")
-    def denoise(
-        paths: o.Paths,
-        sigma: int = typer.Option(25, "--sigma", help="Gaussian noise level of the input (0-255 scale): 15, 25 or 50."),
-        real: bool = typer.Option(False, "--real", help="Real camera noise (MambaIR UNet trained on SIDD)."),
-        output: o.Output = None, model: o.Model = None, weights: o.Weights = None,
-        model_card: o.ModelCardOpt = None, recursive: o.Recursive = False, suffix: o.Suffix = None,
-        ext: o.Ext = None, overwrite: o.Overwrite = False, device: o.Device = "auto",
-        precision: o.Precision = "fp32", tile: o.Tile = None, tile_overlap: o.TileOverlap = 32,
-        batch_size: o.BatchSize = None, self_ensemble: o.SelfEnsemble = False, seed: o.Seed = None,
-        routing: o.Routing = "argmax", gt: o.Gt = None, report: o.Report = None, metric: o.MetricMode = None,
-        crop_border: o.CropBorder = None, quiet: o.Quiet = False, json: o.Json = False,
-        shard: o.ShardOpt = None, offline: o.Offline = False, no_fallback: o.NoFallback = False,
-        max_pixels: o.MaxPixels = None, official_tiling: o.OfficialTiling = False,
-    ) -> None:
-        """Denoising: remove Gaussian noise of a known level, or real camera noise with --real."""
-        _common("denoise", **{k: v for k, v in locals().items()})
-
-    @app.command(epilog="Examples:\n\n  restore jpeg --quality 10 old_photos/ fixed/")
-    def jpeg(
-        paths: o.Paths,
-        quality: int = typer.Option(30, "--quality", help="JPEG quality the images were saved at (10, 30, 40; "
-                                    "other values take the nearest model)."),
-        output: o.Output = None, model: o.Model = None, weights: o.Weights = None,
-        model_card: o.ModelCardOpt = None, recursive: o.Recursive = False, suffix: o.Suffix = None,
-        ext: o.Ext = None, overwrite: o.Overwrite = False, device: o.Device = "auto",
-        precision: o.Precision = "fp32", tile: o.Tile = None, tile_overlap: o.TileOverlap = 32,
-        batch_size: o.BatchSize = None, self_ensemble: o.SelfEnsemble = False, seed: o.Seed = None,
-        routing: o.Routing = "argmax", gt: o.Gt = None, report: o.Report = None, metric: o.MetricMode = None,
-        crop_border: o.CropBorder = None, quiet: o.Quiet = False, json: o.Json = False,
-        shard: o.ShardOpt = None, offline: o.Offline = False, no_fallback: o.NoFallback = False,
-        max_pixels: o.MaxPixels = None, official_tiling: o.OfficialTiling = False,
-    ) -> None:
-        """JPEG artefact removal (the models restore luminance; colour is kept)."""
-        _common("jpeg", **{k: v for k, v in locals().items()})
-
-    for name, doc in (("derain", "Deraining: remove rain streaks."), ("deblur", "Deblurring: remove motion blur.")):
-        _register_simple(app, name, doc)
-
-
-def _register_simple(app: typer.Typer, name: str, doc: str) -> None:
-    def command(
-        paths: o.Paths,
-        output: o.Output = None, model: o.Model = None, weights: o.Weights = None,
-        model_card: o.ModelCardOpt = None, recursive: o.Recursive = False, suffix: o.Suffix = None,
-        ext: o.Ext = None, overwrite: o.Overwrite = False, device: o.Device = "auto",
-        precision: o.Precision = "fp32", tile: o.Tile = None, tile_overlap: o.TileOverlap = 32,
-        batch_size: o.BatchSize = None, self_ensemble: o.SelfEnsemble = False, seed: o.Seed = None,
-        routing: o.Routing = "argmax", gt: o.Gt = None, report: o.Report = None, metric: o.MetricMode = None,
-        crop_border: o.CropBorder = None, quiet: o.Quiet = False, json: o.Json = False,
-        shard: o.ShardOpt = None, offline: o.Offline = False, no_fallback: o.NoFallback = False,
-        max_pixels: o.MaxPixels = None, official_tiling: o.OfficialTiling = False,
-    ) -> None:
-        _common(name, **{k: v for k, v in locals().items() if k != "name"})
-
-    command.__doc__ = doc
-    app.command(name, epilog=f"Examples:\n\n  restore {name} photo.png\n\n  restore {name} -r inbox/ -o out/")(command)
+    for task, (_, _, examples) in TASKS.items():
+        epilog = "Examples:\n\n" + "\n\n".join(f"  {e}" for e in examples)
+        app.command(task, epilog=epilog)(_make_command(task))

@@ -125,6 +125,18 @@ class LinearAttentionUNet(nn.Module):
 
     scale = 1  # same-size restoration
     pad_multiple = PAD_MULTIPLE
+    #: Named configurations of the subclass ("default", "tiny", ...), set below each subclass.
+    VARIANTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
+
+    @classmethod
+    def variant(cls, name: str, **overrides: Any) -> LinearAttentionUNet:
+        """Build a named configuration from the class's :attr:`VARIANTS`, with keyword overrides."""
+        try:
+            config = dict(cls.VARIANTS[name])
+        except KeyError:
+            raise ValueError(f"unknown {cls.__name__} variant {name!r}; known: {', '.join(cls.VARIANTS)}") from None
+        config.update(overrides)
+        return cls(**config)
 
     def build_unet(
         self,
@@ -311,16 +323,6 @@ class ACL(LinearAttentionUNet):
             num_dec_blocks=num_dec_blocks, num_refinement_blocks=num_refinement_blocks, make_stage=make_stage,
         )
 
-    @classmethod
-    def variant(cls, name: str, **overrides: Any) -> ACL:
-        """Build a named configuration from :data:`VARIANTS`, with keyword overrides."""
-        try:
-            config = dict(VARIANTS[name])
-        except KeyError:
-            raise ValueError(f"unknown ACL variant {name!r}; known: {', '.join(VARIANTS)}") from None
-        config.update(overrides)
-        return cls(**config)
-
 
 # Named configurations. "default" equals the constructor defaults (near the published 4.6M parameters);
 # "tiny" is for tests (seconds on a CPU).
@@ -331,5 +333,6 @@ VARIANTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
         "expand": 1.0, "head_dim": 8, "mdc_ratio": 1.0,
     }),
 })
+ACL.VARIANTS = VARIANTS
 
 __all__ = ["ACL", "LAMA", "MDC", "VARIANTS", "LAMABlock", "LinearAttentionUNet", "pad_to_multiple"]

@@ -180,16 +180,6 @@ class LAformer(LinearAttentionUNet):
             num_dec_blocks=num_dec_blocks, num_refinement_blocks=num_refinement_blocks, make_stage=make_stage,
         )
 
-    @classmethod
-    def variant(cls, name: str, **overrides: Any) -> LAformer:
-        """Build a named configuration from :data:`VARIANTS`, with keyword overrides."""
-        try:
-            config = dict(VARIANTS[name])
-        except KeyError:
-            raise ValueError(f"unknown LAformer variant {name!r}; known: {', '.join(VARIANTS)}") from None
-        config.update(overrides)
-        return cls(**config)
-
 
 # Named configurations. "default" equals the constructor defaults; "tiny" is for tests.
 VARIANTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
@@ -199,5 +189,7 @@ VARIANTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
         "head_dim": 8,
     }),
 })
+
+LAformer.VARIANTS = VARIANTS
 
 __all__ = ["RELA", "VARIANTS", "GatedConvFFN", "LAformer", "LAformerBlock", "LayerNorm2d"]

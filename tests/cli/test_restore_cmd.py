@@ -182,3 +182,22 @@ def test_offline_fresh_install_falls_back_to_the_bundled_model(photo, tmp_path, 
     assert Image.open(tmp_path / "p_x4.png").size == (64, 48)
     r = run(["sr", "--scale", "4", src, "--device", "cpu", "--no-fallback", "--overwrite"], env)
     assert r.exit_code == 1 and "mambairv2-base-x4" in r.output
+
+
+@pytest.mark.parametrize("flags", [["--self-ensemble"], ["--official-tiling"], ["--precision", "bf16"],
+                                   ["--tile", "16", "--tile-overlap", "4", "--batch-size", "2"]])
+def test_run_options_produce_the_same_size(photo, tmp_path, cards, env, flags):
+    src = photo(tmp_path / "a.png", size=(40, 30))
+    r = run(["sr", "-s", "2", "--model-card", cards["sr"], src, tmp_path / "o.png", "-q", *flags], env)
+    assert r.exit_code == 0, r.output
+    assert Image.open(tmp_path / "o.png").size == (80, 60)
+
+
+def test_exif_orientation_is_applied(photo, tmp_path, cards, env):
+    img = Image.open(photo(tmp_path / "a.png", size=(24, 16)))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise on display
+    img.save(tmp_path / "r.jpg", exif=exif.tobytes(), quality=95)
+    r = run(["denoise", "--model-card", cards["denoise"], tmp_path / "r.jpg", tmp_path / "r_out.png", "-q"], env)
+    assert r.exit_code == 0, r.output
+    assert Image.open(tmp_path / "r_out.png").size == (16, 24)  # upright, as a viewer shows it

@@ -63,3 +63,13 @@ def test_restore_file_round_trip(tmp_path):
     res = r.restore_file(tmp_path / "a.png", tmp_path / "b.png")
     assert res.status == "ok" and (res.width, res.height) == (24, 20)
     assert r.restore_file(tmp_path / "a.png", tmp_path / "b.png").status == "skipped"
+
+
+def test_package_exports_restorer_lazily():
+    import subprocess
+    import sys
+
+    code = ("import sys, restore_cli; assert 'torch' not in sys.modules; "
+            "from restore_cli import Restorer; print(Restorer.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "Restorer"

@@ -552,8 +552,13 @@ def default_card(task: str, param: int | None = None, *, settings: Settings | No
         raise ModelCardError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}.")
     pool = _cards_or_load(cards, settings, extra_files)
     candidates = [c for c in pool if c.default and _serves(c, task, param)]
+    offered = sorted({c.param for c in pool if c.task == task and c.default and c.param is not None})
+    if not candidates and param is not None and offered and task in ("denoise", "jpeg"):
+        # A noise level or JPEG quality between the trained ones: the nearest model serves; on a tie the
+        # stronger one (higher sigma, lower quality), since under-restoring leaves the artefacts in.
+        nearest = min(offered, key=lambda v: (abs(v - param), -v if task == "denoise" else v))
+        candidates = [c for c in pool if c.default and _serves(c, task, nearest)]
     if not candidates:
-        offered = sorted({c.param for c in pool if c.task == task and c.default and c.param is not None})
         what = TASK_PARAMETER.get(task, "parameter")
         if offered:
             raise ModelCardError(

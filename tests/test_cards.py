@@ -287,8 +287,9 @@ def test_default_card_needs_the_parameter_when_ambiguous():
     pool = list(PACKAGED.values())
     with pytest.raises(ModelCardError, match="needs a scale: one of 2, 3, 4"):
         default_card("sr", cards=pool)
-    with pytest.raises(ModelCardError, match="available: 15, 25, 50"):
-        default_card("denoise", 30, cards=pool)
+    with pytest.raises(ModelCardError, match="available: 2, 3, 4"):
+        default_card("sr", 8, cards=pool)
+    assert default_card("denoise", 30, cards=pool).id == "mambair-dn-color-s25"  # nearest level
     with pytest.raises(ModelCardError, match="no pretrained model for task 'derain'"):
         default_card("derain", cards=pool)
     assert default_card("realdenoise", cards=pool).id == "mambair-realdn"
@@ -379,3 +380,18 @@ def test_wheel_ships_the_cards(tmp_path):
 @pytest.mark.parametrize("card_id", sorted(EXPECTED_IDS))
 def test_card_parameter_count_matches_official(card_id):
     assert PACKAGED[card_id].params == LAYOUTS[layout_name(card_id)]["params"]
+
+
+@pytest.mark.parametrize(("task", "value", "expected"), [
+    ("jpeg", 20, "mambairv2-jpeg-q10"), ("jpeg", 35, "mambairv2-jpeg-q30"), ("jpeg", 90, "mambairv2-jpeg-q40"),
+    ("denoise", 20, "mambair-dn-color-s25"), ("denoise", 10, "mambairv2-dn-color-s15"),
+    ("denoise", 70, "mambair-dn-color-s50"),
+])
+def test_levels_between_trained_ones_take_the_nearest_model(task, value, expected):
+    kw = {"quality": value} if task == "jpeg" else {"sigma": value}
+    assert select_card(task, **kw).id == expected
+
+
+def test_sr_scale_has_no_nearest_model():
+    with pytest.raises(ModelCardError, match="available: 2, 3, 4"):
+        select_card("sr", scale=5)

@@ -38,23 +38,14 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .torch_chunked import _as_grouped
+
 LOG2E = math.log2(math.e)
 
 #: Tokens per chunk: the inner loops run ``chunk - 1`` steps, each over all chunks of a block.
 DEFAULT_CHUNK = {"cpu": 16, "cuda": 32}
 #: Elements of one ``(block, batch, dim, N)`` working buffer; the backward holds four of them.
 DEFAULT_BUDGET = {"cpu": 1 << 21, "cuda": 1 << 26}
-
-
-def _grouped(BC: torch.Tensor, dim: int) -> torch.Tensor:
-    """B or C as (batch, G, N, L); ungrouped (batch, N, L) is one group shared by all channels."""
-    if BC.dim() == 3:
-        return BC[:, None]
-    if BC.dim() != 4:
-        raise ValueError(f"B and C must be (batch, N, L) or (batch, G, N, L), got shape {tuple(BC.shape)}")
-    if dim % BC.shape[1]:
-        raise ValueError(f"dim {dim} is not divisible by the number of groups {BC.shape[1]}")
-    return BC
 
 
 def _time_major(x: torch.Tensor, padded: int, dtype: torch.dtype) -> torch.Tensor:
@@ -108,7 +99,7 @@ class _Scan:
     ) -> None:
         self.batch, self.dim, self.length = u.shape
         self.n_state = A.shape[1]
-        Bg, Cg = _grouped(B, self.dim), _grouped(C, self.dim)
+        Bg, Cg = _as_grouped(B, self.dim), _as_grouped(C, self.dim)
         self.groups = Bg.shape[1]
         self.per_group = self.dim // self.groups
         self.dtype = torch.float64 if u.dtype == torch.float64 else torch.float32

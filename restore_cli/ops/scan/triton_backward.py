@@ -31,21 +31,12 @@ Triton is imported here only, by :mod:`.autograd`, for CUDA tensors.
 
 from __future__ import annotations
 
-import functools
-
 import torch
 import torch.nn.functional as F
 import triton
 import triton.language as tl
 
-
-@triton.jit
-def _softplus(x):
-    """``log1p(exp(x))`` below 20, ``x`` above (torch's threshold); ``log1p`` via Goldberg's formula."""
-    e = tl.exp(tl.minimum(x, 20.0))
-    w = 1.0 + e
-    log1p_e = tl.where(w == 1.0, e, tl.log(w) * (e / (w - 1.0)))
-    return tl.where(x <= 20.0, log1p_e, x)
+from .triton import _sm_count, _softplus  # shared with the forward kernel
 
 
 @triton.jit
@@ -223,12 +214,6 @@ def _carry_kernel(
         tl.store(rin_ptr + offs, r, mask=mask_dn)
         dt_sum = tl.load(dtsum_ptr + (pid_b * dim + offs_d) * n_chunks + k, mask=mask_d, other=0.0)
         r = tl.exp2(dt_sum[:, None] * A2) * r + tl.load(rloc_ptr + offs, mask=mask_dn, other=0.0)
-
-
-@functools.cache
-def _sm_count(device_index: int) -> int:
-    """Streaming multiprocessors of a CUDA device (cached: the query is not free)."""
-    return torch.cuda.get_device_properties(device_index).multi_processor_count
 
 
 def selective_scan_backward_triton(

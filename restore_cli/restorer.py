@@ -204,8 +204,9 @@ class Restorer:
                 chroma = np.stack([_resize(chroma[:, :, i], h * s, w * s) for i in range(2)], axis=2)
             out = ycc_to_rgb(np.concatenate([y, chroma], axis=2))
         elif self.model.in_channels == 3 and c == 1:
-            out = self._run(np.repeat(img, 3, axis=2), progress)
-            out = (out @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[:, :, None]
+            from .io import rgb_to_y
+
+            out = rgb_to_y(self._run(np.repeat(img, 3, axis=2), progress))
         else:
             out = self._run(img, progress)
         return np.clip(out, 0.0, 1.0)

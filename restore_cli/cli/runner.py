@@ -33,25 +33,17 @@ def _metrics(result: Any, target: Path, gt_path: Path, task: str, scale: int, mo
     channel, crop_is_scale = TASK_METRICS.get(task, ("rgb", False))
     channel = mode or channel
     border = crop if crop is not None else (scale if crop_is_scale else 0)
-    out = metrics.quantize(io.read_image(target).rgb)
-    ref = metrics.quantize(io.read_image(gt_path).rgb)
-    h, w = min(out.shape[0], ref.shape[0]), min(out.shape[1], ref.shape[1])
-    out, ref = out[:h, :w], ref[:h, :w]
+    out, ref = io.read_image(target).rgb, io.read_image(gt_path).rgb
     if out.shape[2] != ref.shape[2]:  # compare gray with gray (BT.601 luminance)
-        out, ref = (x if x.shape[2] == 1 else _gray_u8(x) for x in (out, ref))
+        out, ref = io.rgb_to_y(out), io.rgb_to_y(ref)
+    h, w = min(out.shape[0], ref.shape[0]), min(out.shape[1], ref.shape[1])
+    out, ref = (metrics.quantize(x[:h, :w]) for x in (out, ref))
     out, ref = (x[:, :, 0] if x.shape[2] == 1 else x for x in (out, ref))
     kw = {"crop_border": border, "y_channel": channel != "rgb"}
     if channel == "y-matlab":
         kw["y_matlab"] = True
     result.psnr = float(metrics.psnr(out, ref, **kw))
     result.ssim = float(metrics.ssim(out, ref, **kw))
-
-
-def _gray_u8(rgb: Any) -> Any:
-    import numpy as np
-
-    y = rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
-    return np.clip(np.round(y), 0, 255).astype(np.uint8)[:, :, None]
 
 
 def run_jobs(

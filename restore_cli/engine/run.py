@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from .ensemble import ensemble
 from .model import LoadedModel
-from .tiling import Tile, official_partition, plan_tiles, tile_window
+from .tiling import BlendCanvas, Tile, official_partition, plan_tiles
 
 ProgressFn = Callable[[int, int], None]
 
@@ -77,7 +77,7 @@ def _tiled(
     s = model.scale
     tiles = plan_tiles(h, w, tile, overlap)
     # The tile windows sum to exactly one over the output, so the weighted sum is the blended image.
-    out = torch.zeros(1, c, h * s, w * s)
+    canvas = BlendCanvas(h, w, c, s)
     done = 0
     # Group tiles of equal size so each group can go through the model as one batch.
     groups: dict[tuple[int, int], list[Tile]] = {}
@@ -89,13 +89,11 @@ def _tiled(
             batch = torch.cat([x[:, :, t.y0 : t.y1, t.x0 : t.x1] for t in chunk])
             result = forward(model, batch, self_ensemble=self_ensemble)
             for t, r in zip(chunk, result, strict=True):
-                weight = torch.from_numpy(tile_window(t, s))
-                ys, xs = slice(t.y0 * s, t.y1 * s), slice(t.x0 * s, t.x1 * s)
-                out[0, :, ys, xs] += r * weight
+                canvas.add(t, r.numpy())
             done += len(chunk)
             if progress is not None:
                 progress(done, len(tiles))
-    return out
+    return torch.from_numpy(canvas.image)[None]
 
 
 def _official(model: LoadedModel, x: torch.Tensor, *, self_ensemble: bool, progress: ProgressFn | None) -> torch.Tensor:

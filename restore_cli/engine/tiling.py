@@ -9,8 +9,7 @@ Two plans live here:
   :func:`tile_window` turns them into weights that form an exact **partition of unity**: over the
   whole output the windows of all tiles add up to 1 (up to float round-off), with a raised-cosine
   cross-fade inside each overlap and weight 1 on the image borders. Seams vanish and no division by a
-  weight canvas is needed. (:func:`blend_window` is the simpler size-only window for callers that
-  accumulate a weight canvas and divide by it.)
+  weight canvas is needed; :class:`BlendCanvas` accumulates them (the engine's output canvas).
 * :func:`official_partition`, the MambaIR "200 px" test-time partition (``MambaIRModel.test`` in
   csguoh/MambaIR ``basicsr/models/mambair_model.py``): reflect pad right/bottom, ``h // 200 + 1``
   pieces per axis, a ``split // 10`` shave, hard paste. Published benchmark numbers were produced with
@@ -38,7 +37,6 @@ __all__ = [
     "Rect",
     "Tile",
     "blend",
-    "blend_window",
     "official_partition",
     "plan_tiles",
     "tile_window",
@@ -228,53 +226,10 @@ def tile_window(tile: Tile, scale: int = 1, dtype: type = np.float32) -> np.ndar
     return np.outer(wy, wx).astype(dtype)
 
 
-def blend_window(
-    th: int,
-    tw: int,
-    overlap: int,
-    scale: int = 1,
-    *,
-    at_top: bool = False,
-    at_bottom: bool = False,
-    at_left: bool = False,
-    at_right: bool = False,
-    dtype: type = np.float32,
-) -> np.ndarray:
-    """A stand-alone blend window from the tile size alone, for accumulate-then-normalise blending.
-
-    A raised-cosine ramp over the first/last ``overlap * scale`` output pixels on every side that is
-    not on the image border, 1 elsewhere. Every value is strictly positive, so the sum of the windows
-    of any covering is positive everywhere and dividing by it is safe. Unlike :func:`tile_window` the
-    windows do not sum to one by themselves (neighbours overlap by more than ``overlap`` when tiles are
-    spread), so callers must keep a weight canvas and divide by it.
-
-    Args:
-        th, tw: tile size in input pixels.
-        overlap: ramp length in input pixels (0 gives a flat window).
-        scale: model scale; the window has shape ``(th * scale, tw * scale)``.
-        at_top, at_bottom, at_left, at_right: the tile touches that image border (no ramp there).
-    """
-    ramp = max(0, overlap) * scale
-
-    def axis(n: int, at_start: bool, at_end: bool) -> np.ndarray:
-        q = np.arange(n, dtype=np.float64) + 0.5
-        w = np.ones(n)
-        if ramp > 0 and not at_start:
-            w *= np.sin(0.5 * np.pi * np.clip(q / ramp, 0.0, 1.0)) ** 2
-        if ramp > 0 and not at_end:
-            w *= np.sin(0.5 * np.pi * np.clip((n - q) / ramp, 0.0, 1.0)) ** 2
-        return w
-
-    wy = axis(th * scale, at_top, at_bottom)
-    wx = axis(tw * scale, at_left, at_right)
-    return np.outer(wy, wx).astype(dtype)
-
-
 class BlendCanvas:
     """Accumulates windowed tile outputs into a channels-first float32 canvas (numpy reference).
 
-    The engine may do the same with tensors (``canvas[..., ys, xs] += out * window``); this class is the
-    specification and serves CPU numpy callers.
+    The engine keeps its output canvas here, on the CPU, so device memory stays bounded by the tiles.
     """
 
     def __init__(self, h: int, w: int, channels: int, scale: int = 1) -> None:

@@ -10,7 +10,6 @@ import pytest
 from restore_cli.engine.tiling import (
     BlendCanvas,
     blend,
-    blend_window,
     official_partition,
     plan_tiles,
     tile_window,
@@ -113,40 +112,6 @@ def test_blend_reconstructs_a_pointwise_model(scale):
     for t, o in zip(tiles, outs, strict=True):
         canvas.add(t, o)
     np.testing.assert_allclose(canvas.image, model(img), atol=2e-6)
-
-
-def test_blend_window_positive_and_flat_at_borders():
-    for th, tw, ov, s in itertools.product((4, 7, 16), (5, 16), (0, 1, 3, 6), (1, 2)):
-        for flags in itertools.product((False, True), repeat=4):
-            top, bottom, left, right = flags
-            w = blend_window(th, tw, ov, s, at_top=top, at_bottom=bottom, at_left=left, at_right=right)
-            assert w.shape == (th * s, tw * s) and w.dtype == np.float32
-            assert (w > 0).all() and (w <= 1).all()
-            if top:
-                np.testing.assert_array_equal(w[0], w[min(ov * s, th * s - 1)] * 0 + w[0])
-            if ov == 0:
-                np.testing.assert_array_equal(w, 1.0)
-    w = blend_window(8, 8, 2, 1, at_top=True, at_bottom=True, at_left=True, at_right=True)
-    np.testing.assert_array_equal(w, 1.0)
-    w = blend_window(8, 8, 2, 1)
-    assert w[4, 4] == 1.0 and w[0, 4] < 0.5 and w[7, 4] < 0.5
-
-
-def test_normalised_blend_window_reconstructs():
-    """The size-only windows, normalised by their sum, reproduce a per-pixel model too."""
-    h, w, s, tile, ov = 30, 41, 2, 12, 4
-    img = np.random.default_rng(1).random((h, w)).astype(np.float64)
-    up = np.repeat(np.repeat(img, s, 0), s, 1)
-    acc = np.zeros((h * s, w * s))
-    wsum = np.zeros_like(acc)
-    for t in plan_tiles(h, w, tile, ov):
-        win = blend_window(t.y1 - t.y0, t.x1 - t.x0, ov, s, at_top=t.y0 == 0, at_bottom=t.y1 == h,
-                           at_left=t.x0 == 0, at_right=t.x1 == w)
-        ys, xs = t.out_rect(s).slices
-        acc[ys, xs] += win * up[ys, xs]
-        wsum[ys, xs] += win
-    assert wsum.min() > 0
-    np.testing.assert_allclose(acc / wsum, up, atol=1e-6)
 
 
 # ------------------------------------------------------------------------------ official partition

@@ -229,7 +229,7 @@ def test_motion_blur_kernel_and_output():
 @pytest.mark.parametrize("spec,expected", [
     ("noise:0-50", "noise:0-50"), ("noise:25", "noise:25"), ("noise", "noise:0-50"),
     ("jpeg:10-50", "jpeg:10-50"), ("JPEG:20", "jpeg:20"), ("rain:heavy", "rain:heavy"), ("rain", "rain:light"),
-    ("blur", "blur:8-28"), ("bicubic", "bicubic"), ("noise:2.5-7.5", "noise:2.5-7.5"),
+    ("blur", "blur:4-16"), ("bicubic", "bicubic"), ("noise:2.5-7.5", "noise:2.5-7.5"),
 ])
 def test_parse_round_trip(spec, expected):
     d = D.parse_degradation(spec)

@@ -149,7 +149,11 @@ class SS2D(nn.Module):
         xs = cross_scan(x)  # (B, 4, E, L)
         x_dbl = torch.einsum("bkdl,kcd->bkcl", xs, self.x_proj_weight)
         dts, Bs, Cs = torch.split(x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=2)
-        dts = torch.einsum("bkrl,kdr->bkdl", dts, self.dt_projs_weight)
+        # The rank-r (r = 4 for light models) delta projection stays float32: under bf16 autocast its
+        # 8-byte rows miss the tensor cores' alignment and its weight gradient fell back to a slow kernel
+        # (0.8 ms per layer on an H100); in float32 it is cheap, and the scan reads float32 deltas anyway.
+        with torch.autocast(x.device.type, enabled=False):
+            dts = torch.einsum("bkrl,kdr->bkdl", dts.float(), self.dt_projs_weight.float())
         # The official forward runs the scan in float32 whatever the model dtype.
         y = selective_scan(
             xs.float().reshape(b, -1, length),

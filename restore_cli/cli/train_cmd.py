@@ -27,6 +27,9 @@ _EPILOG = """Examples:
 
   restore train --task jpeg --degrade jpeg:10-50 --data corpus/ --max-minutes 25   (run again to resume)
 
+  restore train --task sr --scale 2 --init runs/sr-x4/export/restore-sr-x4.safetensors --data corpus/
+  (fine-tune: the x4 body starts the x2 model)
+
   restore train --task sr --scale 2 --lq DIV2K/LR_bicubic/X2 --gt DIV2K/HR --arch MambaIR --arch-kwargs '{...}'
 
   torchrun --nproc_per_node 4 -m restore_cli train --task sr --scale 4 --data corpus/   (4 GPUs, DDP)
@@ -73,7 +76,12 @@ def train(
     resume: Annotated[bool, typer.Option(help="Continue the run in --out if it has a checkpoint.")] = True,
     max_minutes: Annotated[float, typer.Option(help="Stop with a checkpoint after this many minutes "
                                                "(0 = no limit); run again to resume.")] = 0.0,
+    stop_after: Annotated[int, typer.Option(help="Stop with a checkpoint after this many steps of this session "
+                                            "(0 = no limit); the schedule still spans --max-steps.")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of initial weights, patches and degradations.")] = 0,
+    init: Annotated[Path | None, typer.Option(help="Start from these weights (.safetensors/.pth, or an exported "
+                                              "card .toml): fine-tuning. Tensors whose name and shape fit are "
+                                              "copied, the rest keep their random init.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N (under torchrun: one GPU per process).")]
     = "auto",
     precision: Annotated[str, typer.Option(help="bf16 (autocast on CUDA) or fp32.")] = "bf16",
@@ -83,7 +91,8 @@ def train(
     export_id: Annotated[str | None, typer.Option(help="Card id (default restore-<task>[-x<scale>]).")] = None,
     export_name: Annotated[str | None, typer.Option(help="Human-readable card name.")] = None,
     export_fp16: Annotated[bool, typer.Option(help="Store exported weights in float16.")] = True,
-    export_on_stop: Annotated[bool, typer.Option(help="Also validate and export when --max-minutes ends the run "
+    export_on_stop: Annotated[bool, typer.Option(help="Also validate and export when --max-minutes or --stop-after "
+                                                "ends the run "
                                                 "(the checkpoint still resumes).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the final line.")] = False,
 ) -> None:
@@ -111,7 +120,9 @@ def train(
             weight_decay=weight_decay, loss=loss, ema_decay=ema, grad_clip=grad_clip, val_every=val_every,
             ckpt_every=ckpt_every, log_every=log_every,
             out_dir=str(out or Path("runs") / (f"sr-x{s}" if task == "sr" else task)),
-            resume=resume, max_minutes=max_minutes, seed=seed, device=device, precision=precision, workers=workers,
+            resume=resume, max_minutes=max_minutes, stop_after=stop_after, seed=seed, init=_str(init), device=device,
+            precision=precision,
+            workers=workers,
             export=export, export_id=export_id, export_name=export_name, export_fp16=export_fp16,
             export_on_stop=export_on_stop,
         )

@@ -163,6 +163,7 @@ def build_card(state: Mapping[str, Any], *, model_id: str, name: str | None, wei
         "grad_clip": cfg.grad_clip,
         "precision": cfg.precision,
         "seed": cfg.seed,
+        **({"init": cfg.init} if cfg.init else {}),
         "device": str(state.get("device", "")),
         "time_minutes": round(float(state.get("elapsed_s", 0.0)) / 60.0, 2),
     }

@@ -211,6 +211,31 @@ def test_a_few_steps_validate_export_and_load(photos, tmp_path):
     assert parsed.bundled == weights.name and parsed.arch_class == "MambaIR" and parsed.scale == 2
 
 
+def test_init_fine_tunes_from_a_relatives_weights(photos, tmp_path):
+    """--init: an x2 run starts from an exported x4 model's body; its new SR head keeps the random init."""
+    x4 = train(_cfg(photos, tmp_path / "x4", scale=4, patch=16, steps=2, export=True, export_id="restore-t-x4"))
+    weights, card_path = x4.export
+    exported = load_exported(card_path)[0].state_dict()
+    for spec in (weights, card_path):  # a weights file, or the card beside its weights
+        logs: list[str] = []
+        cfg = _cfg(photos, tmp_path / f"x2-{spec.suffix[1:]}", steps=1, init=str(spec))
+        from restore_cli.train.loop import _Session
+
+        session = _Session(cfg.resolved(), DistInfo(), torch.device("cpu"), None, logs.append)
+        session._build()
+        line = next(m for m in logs if m.startswith("initialised"))
+        assert "keep their random init (upsample" in line
+        started = session.model.state_dict()
+        body = [k for k in started if not k.startswith("upsample")]
+        assert body and all(torch.equal(started[k], exported[k].float()) for k in body)
+        assert not torch.equal(started["upsample.0.weight"][:4].flatten(), exported["upsample.0.weight"][:4].flatten())
+    assert train(_cfg(photos, tmp_path / "x2-run", steps=1, init=str(weights))).completed
+    other = tmp_path / "other.pt"
+    torch.save({"params": {"conv.weight": torch.zeros(3, 3)}}, other)
+    with pytest.raises(UsageError, match="none of its 1 tensors fits"):
+        train(_cfg(photos, tmp_path / "bad", steps=1, init=str(other)))
+
+
 def test_resume_is_exact(photos, tmp_path):
     straight = _cfg(photos, tmp_path / "a", steps=4)
     assert train(straight).completed

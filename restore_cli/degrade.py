@@ -454,7 +454,7 @@ def add_rain(
 def motion_blur_kernel(
     rng: np.random.Generator,
     *,
-    size: int = 31,
+    size: int | None = None,
     length: Range = (4.0, 16.0),
     steps: int = 256,
     inertia: float = 0.85,
@@ -465,12 +465,21 @@ def motion_blur_kernel(
     The camera position follows a random walk with inertia: each step keeps ``inertia`` of its velocity
     and adds a random push, and with probability ``shake_prob`` takes a sudden jerk (the ideas of
     Boracchi and Foi 2012, "Modeling the performance of image restoration from motion blur"). The path is
-    scaled to a drawn extent ``length`` (pixels, at most ``size - 3``), centred, and every position is
-    splatted into the kernel with bilinear weights, so sub-pixel motion gives smooth kernels.
+    scaled to a drawn extent ``length`` (pixels) and every position is splatted into the kernel with
+    bilinear weights, so sub-pixel motion gives smooth kernels.
+
+    The path is centred on its time average, so the kernel's centre of mass is the kernel's centre: the
+    blurred image is not displaced on average, as with a real exposure whose sharp reference is the mid-
+    exposure frame (GoPro-style data). Centring the bounding box instead shifted images by about 1 px
+    (median) in a random direction the network cannot know, which stalled deblurring training.
+    ``size`` (odd) defaults to the smallest that holds any path of that extent, ``2 * ceil(extent) + 3``;
+    a smaller one shrinks the extent to fit.
     """
+    extent = _draw(length, rng)
+    if size is None:
+        size = 2 * math.ceil(extent) + 3
     if size < 3 or size % 2 == 0:
         raise ValueError(f"kernel size must be odd and at least 3, got {size}")
-    extent = min(_draw(length, rng), size - 3.0)
     velocity = complex(*rng.standard_normal(2))
     pos = 0j
     path = np.empty(steps, dtype=np.complex128)
@@ -481,17 +490,19 @@ def motion_blur_kernel(
         velocity = inertia * velocity + (1.0 - inertia) * push * 4.0
         pos += velocity
         path[i] = pos
-    path -= (path.real.min() + path.real.max()) / 2 + 1j * (path.imag.min() + path.imag.max()) / 2
     span = max(np.ptp(path.real), np.ptp(path.imag), 1e-9)
-    path *= extent / span
+    path = (path - path.mean()) * (extent / span)
+    reach = max(np.abs(path.real).max(), np.abs(path.imag).max(), 1e-9)
+    half = (size - 3) / 2.0  # the bilinear splat needs one pixel of margin on each side
+    if reach > half:
+        path *= half / reach
     c = (size - 1) / 2.0
     xs, ys = path.real + c, path.imag + c
     kernel = np.zeros((size, size), dtype=np.float64)
     x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
     fx, fy = xs - x0, ys - y0
     for dx, dy, wgt in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
-        xi, yi = np.clip(x0 + dx, 0, size - 1), np.clip(y0 + dy, 0, size - 1)
-        np.add.at(kernel, (yi, xi), wgt)
+        np.add.at(kernel, (y0 + dy, x0 + dx), wgt)
     kernel /= kernel.sum()
     return kernel.astype(np.float32)
 
@@ -500,7 +511,7 @@ def motion_blur(
     img: np.ndarray,
     rng: np.random.Generator,
     *,
-    size: int = 31,
+    size: int | None = None,
     length: Range = (4.0, 16.0),
     noise_sigma: Range = (0.5, 2.0),
     kernel: np.ndarray | None = None,
@@ -510,7 +521,7 @@ def motion_blur(
     Args:
         img: clean image in [0, 1], RGB or gray.
         rng: source of the kernel and the noise.
-        size: kernel size (odd); the trajectory fits inside it.
+        size: kernel size (odd; default: fitted to the drawn extent); the trajectory fits inside it.
         length: trajectory extent in pixels, fixed or a range.
         noise_sigma: noise level on the 0-255 scale after blurring, fixed or a range (0 for none).
         kernel: use this kernel instead of drawing one (it is normalised to sum 1).

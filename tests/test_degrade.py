@@ -205,10 +205,10 @@ def test_vertical_rain_makes_vertical_streaks():
 
 
 def test_motion_blur_kernel_and_output():
-    k = D.motion_blur_kernel(np.random.default_rng(0))
+    k = D.motion_blur_kernel(np.random.default_rng(0), size=31)
     assert k.shape == (31, 31) and k.min() >= 0 and abs(k.sum() - 1) < 1e-5
     assert (k > 0).sum() > 5  # a path, not a point
-    np.testing.assert_array_equal(k, D.motion_blur_kernel(np.random.default_rng(0)))
+    np.testing.assert_array_equal(k, D.motion_blur_kernel(np.random.default_rng(0), size=31))
     const = np.full((40, 40, 3), 0.6, np.float32)
     blurred, kk = D.motion_blur(const, np.random.default_rng(1), noise_sigma=0)
     np.testing.assert_allclose(blurred, 0.6, atol=1e-5)
@@ -220,6 +220,22 @@ def test_motion_blur_kernel_and_output():
     np.testing.assert_allclose(same, img, atol=1e-6)
     noisy, _ = D.motion_blur(img, np.random.default_rng(0), noise_sigma=2)
     assert noisy.shape == img.shape and np.abs(noisy - img).mean() > 0.01
+
+
+def test_motion_blur_does_not_displace_the_image():
+    """The kernel's centre of mass is its centre (sub-pixel), for any extent: blur, not blur + shift."""
+    rng = np.random.default_rng(3)
+    for length in (4.0, 16.0, 28.0, (4.0, 16.0)):
+        for _ in range(20):
+            k = D.motion_blur_kernel(rng, length=length).astype(np.float64)
+            n = k.shape[0]
+            assert n % 2 == 1 and n >= 2 * math.ceil(length if isinstance(length, float) else 4.0) + 3
+            ys, xs = np.mgrid[:n, :n]
+            c = (n - 1) / 2
+            assert abs((k * ys).sum() - c) < 1e-3 and abs((k * xs).sum() - c) < 1e-3
+            assert k[0].sum() == k[-1].sum() == k[:, 0].sum() == k[:, -1].sum() == 0  # nothing clipped
+    small = D.motion_blur_kernel(np.random.default_rng(4), size=9, length=28.0)
+    assert small.shape == (9, 9) and abs(small.sum() - 1) < 1e-5
 
 
 # ---------------------------------------------------------------------------------------------

@@ -172,7 +172,8 @@ TASKS: dict[str, tuple[str, tuple[tuple[str, object, object], ...], tuple[str, .
              ("restore jpeg --quality 10 old_photos/ fixed/",)),
     "derain": ("Deraining: remove rain streaks.", (),
                ("restore derain photo.png", "restore derain -r inbox/ -o out/")),
-    "deblur": ("Deblurring: remove motion blur.", (),
+    "deblur": ("Deblurring: remove camera-shake motion blur (the bundled model is trained on blur trails of up "
+               "to about 16 px; downscale a photo with a longer trail first).", (),
                ("restore deblur photo.png", "restore deblur -r shaky/ -o sharp/")),
 }
 

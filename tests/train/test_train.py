@@ -266,6 +266,17 @@ def test_time_budget_stops_with_a_checkpoint_and_settings_must_match(photos, tmp
         train(_cfg(photos, tmp_path, task="denoise", scale=1, patch=8, steps=50, resume=False))
 
 
+def test_stop_after_exports_on_stop_and_resumes_on_the_same_schedule(photos, tmp_path):
+    cfg = _cfg(photos, tmp_path, steps=4, stop_after=2, export=True, export_on_stop=True, export_id="restore-t-x2")
+    first = train(cfg)
+    assert not first.completed and first.reason == "stop_after" and first.step == 2
+    assert first.export is not None and first.export[0].is_file() and first.validation is not None
+    assert load_exported(first.export[1])[1]["training"]["steps"] == 2
+    second = train(cfg)
+    assert second.step == 4 and second.completed
+    assert torch.load(checkpoint_path(cfg.out_dir), weights_only=True)["scheduler"]["last_epoch"] == 4
+
+
 def test_mambairv2_light_trains_with_gumbel_routing(photos, tmp_path):
     kw = {"embed_dim": 16, "depths": [1], "num_heads": [2], "window_size": 8, "inner_rank": 8, "num_tokens": 8,
           "d_state": 4}

@@ -92,8 +92,7 @@ def train(
     export_name: Annotated[str | None, typer.Option(help="Human-readable card name.")] = None,
     export_fp16: Annotated[bool, typer.Option(help="Store exported weights in float16.")] = True,
     export_on_stop: Annotated[bool, typer.Option(help="Also validate and export when --max-minutes or --stop-after "
-                                                "ends the run "
-                                                "(the checkpoint still resumes).")] = False,
+                                                "ends the run (the checkpoint still resumes).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the final line.")] = False,
 ) -> None:
     """Train a network for a task, on clean photos degraded on the fly or on paired folders."""
@@ -120,9 +119,8 @@ def train(
             weight_decay=weight_decay, loss=loss, ema_decay=ema, grad_clip=grad_clip, val_every=val_every,
             ckpt_every=ckpt_every, log_every=log_every,
             out_dir=str(out or Path("runs") / (f"sr-x{s}" if task == "sr" else task)),
-            resume=resume, max_minutes=max_minutes, stop_after=stop_after, seed=seed, init=_str(init), device=device,
-            precision=precision,
-            workers=workers,
+            resume=resume, max_minutes=max_minutes, stop_after=stop_after, seed=seed, init=_str(init),
+            device=device, precision=precision, workers=workers,
             export=export, export_id=export_id, export_name=export_name, export_fp16=export_fp16,
             export_on_stop=export_on_stop,
         )

@@ -42,7 +42,9 @@ report() {
     [[ -e "$f" ]] || continue
     printf '%-22s %s\n' "$(basename "$f" .log)" "$(grep -E 'step|PSNR|Error|error' "$f" | tail -n 1 | cut -c1-150)"
   done
-  nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader
+  if command -v nvidia-smi > /dev/null; then
+    nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader
+  fi
 }
 
 pack() {
@@ -64,9 +66,11 @@ EOF
 }
 
 watch() {
-  local seconds=$1 dest=$2 t0=$SECONDS
-  while (( SECONDS - t0 < seconds )) && (( $(running) > 0 )); do
-    sleep 60
+  # Polls every $POLL seconds (default 60) and never sleeps past the deadline, so the packing that
+  # follows (about 10 s per run) starts on time: give it a minute inside the command's limit.
+  local seconds=$1 dest=$2 t0=$SECONDS poll=${POLL:-60} left
+  while left=$(( seconds - (SECONDS - t0) )); (( left > 0 )) && (( $(running) > 0 )); do
+    sleep $(( left < poll ? left : poll ))
     echo "--- $(( (SECONDS - t0) / 60 )) min, $(running) job(s) running"
     report
   done

@@ -152,52 +152,57 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def sweep_triton(inputs: dict, ref: torch.Tensor, ref_ms: float, shape: Shape, repeats: int) -> None:
-    """Time the Triton kernel over channels per program, time chunks and warps (to pick defaults)."""
+    """Time the Triton kernel over warps per program (32 channels each) and time chunks (to pick defaults)."""
     from restore_cli.ops.scan.triton import selective_scan_triton
 
-    for block_d in (4, 8, 16, 32):
-        for n_chunks in (1, 8, 16, 32, 64):
-            for num_warps in (1, 2, 4):
-                if block_d * 16 < 32 * num_warps:  # fewer state lanes than threads
-                    continue
-                call = functools.partial(
-                    selective_scan_triton, **inputs, block_d=block_d, n_chunks=n_chunks, num_warps=num_warps
-                )
-                ms, out = time_call(call, repeats, "cuda")
-                err = ((out.float() - ref).abs().max() / ref.abs().max()).item()
-                label = f"tri d{block_d} c{n_chunks} w{num_warps}"
-                print(f"{label:<20} {shape!s:<30} {ms:>10.3f} {ref_ms / ms:>8.1f}x {err:>12.2e}")
+    for num_warps in (1, 2, 4):
+        for n_chunks in (1, 8, 16, 32, 64, 128):
+            call = functools.partial(selective_scan_triton, **inputs, n_chunks=n_chunks, num_warps=num_warps)
+            ms, out = time_call(call, repeats, "cuda")
+            err = ((out.float() - ref).abs().max() / ref.abs().max()).item()
+            label = f"tri w{num_warps} c{n_chunks}"
+            print(f"{label:<20} {shape!s:<30} {ms:>10.3f} {ref_ms / ms:>8.1f}x {err:>12.2e}")
 
 
 def time_cross(dtype: torch.dtype, repeats: int, *, sweep: bool = False) -> None:
-    """MambaIR v1's four-route scan of a 64x64 window (E = 360): upstream's copies vs the fused kernel."""
-    from restore_cli.ops.scan.cross import cross_selective_scan, cross_selective_scan_reference
+    """MambaIR v1's four-route scan at the 720p-output x4 size (180x320, E = 360): upstream's copies vs the
+    fused kernel reading channel-last operands in place."""
+    from restore_cli.ops.scan.cross import cross_selective_scan_reference, cross_selective_scan_tokens
 
     gen = torch.Generator().manual_seed(0)
-    b, e, n, h, w = 1, 360, 16, 64, 64
-    x = torch.randn(b, e, h, w, generator=gen).to(dtype).cuda()
-    delta = (torch.randn(b, 4, e, h, w, generator=gen) * 0.5 - 2).to(dtype).cuda()
-    B = torch.randn(b, 4, n, h, w, generator=gen).to(dtype).cuda()
-    C = torch.randn(b, 4, n, h, w, generator=gen).to(dtype).cuda()
+    b, e, n, r, h, w = 1, 360, 16, 12, 180, 320
+    length = h * w
+    tokens = torch.randn(b, length, e, generator=gen).to(dtype).cuda()
+    delta = (torch.randn(b, length, 4 * e, generator=gen) * 0.5 - 2).to(dtype).cuda()
+    proj = torch.randn(b, length, 4, r + 2 * n, generator=gen).to(dtype).cuda()
     A = -torch.arange(1, n + 1, dtype=torch.float32).repeat(4 * e, 1).cuda()
     D = torch.ones(4 * e).cuda()
-    args = (x, delta, A, B, C, D, None, True)
-    ref = cross_selective_scan_reference(*args, backend="triton")
+    B, C = proj[..., r : r + n], proj[..., r + n :]
+
+    def image(t: torch.Tensor, *routes: int) -> torch.Tensor:
+        return t.reshape(b, h, w, -1).permute(0, 3, 1, 2).reshape(b, *routes, -1, h, w)
+
+    copies = (image(tokens), image(delta, 4), A, image(B, 4), image(C, 4), D, None, True)
+    ref = cross_selective_scan_reference(*copies, backend="triton").flatten(2).transpose(1, 2)
+    tokens_args = (tokens, delta, A, B, C, D, None, True)
     cases = [
-        ("cross copies+triton", functools.partial(cross_selective_scan_reference, *args, backend="triton")),
-        ("cross fused triton", functools.partial(cross_selective_scan, *args, backend="triton")),
+        ("cross copies+triton", functools.partial(cross_selective_scan_reference, *copies, backend="triton")),
+        ("cross fused tokens", functools.partial(cross_selective_scan_tokens, *tokens_args, height=h, width=w)),
     ]
     if sweep:
-        from restore_cli.ops.scan.triton import selective_scan_cross_triton
+        from restore_cli.ops.scan.triton import selective_scan_cross_tokens_triton
 
-        for block_d in (8, 16, 32):
-            for n_chunks in (8, 32, 64):
-                fused = functools.partial(selective_scan_cross_triton, *args, block_d=block_d, n_chunks=n_chunks)
-                cases.append((f"fused d{block_d} c{n_chunks}", fused))
+        for num_warps in (1, 2, 4):
+            for n_chunks in (8, 16, 32, 64, 128):
+                fused = functools.partial(selective_scan_cross_tokens_triton, *tokens_args, width=w,
+                                          n_chunks=n_chunks, num_warps=num_warps)
+                cases.append((f"fused w{num_warps} c{n_chunks}", fused))
     for label, fn in cases:
         ms, out = time_call(fn, repeats, "cuda")
+        if out.dim() == 4:
+            out = out.flatten(2).transpose(1, 2)
         err = ((out.float() - ref).abs().max() / ref.abs().max()).item()
-        print(f"{label:<20} {'v1 64x64 E360 N16':<30} {ms:>10.3f} {'':>9} {err:>12.2e}")
+        print(f"{label:<20} {'v1 180x320 E360 N16':<30} {ms:>10.3f} {'':>9} {err:>12.2e}")
 
 
 if __name__ == "__main__":

@@ -102,11 +102,11 @@ class SS2D(nn.Module):
         self.d_inner = int(expand * d_model)
         self.dt_rank = math.ceil(d_model / 16) if dt_rank == "auto" else int(dt_rank)
         k, e, n, r = NUM_DIRECTIONS, self.d_inner, self.d_state, self.dt_rank
-        # Runtime switches (not weights): the scan backend, and whether CUDA inference may use the fused
-        # four-route kernel instead of the official route-ordered copies (see ``forward_core_fused``); off by
-        # default: on an H100 it halves the scan memory but is slower than the copies at full image size.
+        # Runtime switches (not weights): the scan backend, and whether CUDA inference takes the fused
+        # channel-last path (``forward_fused``) instead of the official route-ordered copies (the
+        # reference benchmark path turns it off).
         self.scan_backend = "auto"
-        self.fused_cross_scan = False  # measured slower than the copies at full size (benchmarks/bench_models.py)
+        self.fused_cross_scan = True
 
         # Parameters are registered before the submodules so the state_dict order is the official one.
         self.x_proj_weight = nn.Parameter(torch.empty(k, r + 2 * n, e))
@@ -142,8 +142,6 @@ class SS2D(nn.Module):
 
     def forward_core(self, x: torch.Tensor) -> torch.Tensor:
         """Scan the four directions of ``x`` (B, E, H, W) and merge them: returns (B, E, H*W) float32."""
-        if x.is_cuda and self.fused_cross_scan and not torch.is_grad_enabled():
-            return self.forward_core_fused(x)
         b, e, h, w = x.shape
         length = h * w
         xs = cross_scan(x)  # (B, 4, E, L)
@@ -168,35 +166,56 @@ class SS2D(nn.Module):
         )
         return cross_merge(y.reshape(b, NUM_DIRECTIONS, e, length), h, w)
 
-    def forward_core_fused(self, x: torch.Tensor) -> torch.Tensor:
-        """The same function without the four route-ordered copies (GPU inference path).
+    def forward_fused(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` for CUDA inference: channel-last throughout, no route-ordered copies.
 
-        The projections to delta, B and C act on each pixel alone, so projecting in pixel order and
-        reading each route by index arithmetic (:func:`restore_cli.ops.scan.cross.cross_selective_scan`,
-        one fused Triton kernel that also merges the routes) equals projecting the route-ordered copies.
-        Under autocast the projections run in bf16/fp16; the scan state is always float32.
+        The projections to delta, B and C act on each pixel alone, so projecting once in pixel order and
+        reading each route by index arithmetic equals projecting the four route-ordered copies. Everything
+        stays channel-last (B, H·W, channels): the depthwise conv runs in ``channels_last`` memory format,
+        the four x-projections are one GEMM, the four rank-R delta projections one GEMM with a
+        block-diagonal weight (4x the flops of four small GEMMs, still negligible, and it writes the
+        (B, L, 4E) layout the kernel reads), and the fused Triton kernel
+        (:func:`restore_cli.ops.scan.cross.cross_selective_scan_tokens`) reads every operand through
+        strides and merges the routes into a float32 (B, L, E) output that ``out_norm`` takes as is.
+        Under autocast the GEMMs and the conv run in bf16/fp16; the scan state is always float32.
         """
-        from ..ops.scan.cross import cross_selective_scan
+        from ..ops.scan.cross import cross_selective_scan_tokens
 
-        b, e, h, w = x.shape
-        x_dbl = torch.einsum("bdl,kcd->bkcl", x.reshape(b, e, h * w), self.x_proj_weight.to(x.dtype))
-        dts, Bs, Cs = torch.split(x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=2)
-        dts = torch.einsum("bkrl,kdr->bkdl", dts, self.dt_projs_weight.to(dts.dtype))
-        y = cross_selective_scan(
-            x.contiguous(),
-            dts.reshape(b, NUM_DIRECTIONS, e, h, w),
+        b, h, w, _ = x.shape
+        e, n, r, length = self.d_inner, self.d_state, self.dt_rank, h * w
+        x, z = self.in_proj(x).chunk(2, dim=-1)
+        x = self.conv2d(x.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last))
+        tokens = F.silu(x).permute(0, 2, 3, 1).reshape(b, length, e)
+        # Per route the projection rows are reordered to [B, C, delta rank, zero padding] with a row count
+        # that is a multiple of 8, so B and C start on 16-byte boundaries and the kernel reads each as
+        # whole vectors.
+        width = -(-(2 * n + r) // 8) * 8
+        weight = self.x_proj_weight
+        pad = weight.new_zeros(NUM_DIRECTIONS, width - 2 * n - r, e)
+        weight = torch.cat([weight[:, r:], weight[:, :r], pad], dim=1).reshape(-1, e)
+        proj = F.linear(tokens, weight).view(b, length, NUM_DIRECTIONS, width)
+        delta_low = proj[..., 2 * n : 2 * n + r].reshape(b, length, NUM_DIRECTIONS * r)
+        delta = F.linear(delta_low, torch.block_diag(*self.dt_projs_weight))
+        y = cross_selective_scan_tokens(
+            tokens,
+            delta,
             -torch.exp(self.A_logs.float()),
-            Bs.reshape(b, NUM_DIRECTIONS, self.d_state, h, w),
-            Cs.reshape(b, NUM_DIRECTIONS, self.d_state, h, w),
+            proj[..., :n],
+            proj[..., n : 2 * n],
             self.Ds.float(),
             delta_bias=self.dt_projs_bias.float().reshape(-1),
             delta_softplus=True,
+            height=h,
+            width=w,
             backend=self.scan_backend,
         )
-        return y.reshape(b, e, h * w)
+        y = self.out_norm(y.view(b, h, w, e)) * F.silu(z)
+        return self.out_proj(y)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, H, W, D) channel-last -> (B, H, W, D)."""
+        if x.is_cuda and self.fused_cross_scan and not torch.is_grad_enabled():
+            return self.forward_fused(x)
         b, h, w, _ = x.shape
         x, z = self.in_proj(x).chunk(2, dim=-1)
         x = F.silu(self.conv2d(x.permute(0, 3, 1, 2).contiguous()))
@@ -262,7 +281,10 @@ class VSSBlock(nn.Module):
         b, length, c = x.shape
         x = x.reshape(b, x_size[0], x_size[1], c)
         x = x * self.skip_scale + self.self_attention(self.ln_1(x))
-        conv = self.conv_blk(self.ln_2(x).permute(0, 3, 1, 2).contiguous()).permute(0, 2, 3, 1)
+        # On CUDA the CAB convs run in channels_last memory format (no copy in, none out); the CPU keeps the
+        # official NCHW copy, which its convolutions prefer.
+        layout = torch.channels_last if x.is_cuda else torch.contiguous_format
+        conv = self.conv_blk(self.ln_2(x).permute(0, 3, 1, 2).contiguous(memory_format=layout)).permute(0, 2, 3, 1)
         x = x * self.skip_scale2 + conv
         return x.reshape(b, length, c)
 

@@ -234,6 +234,27 @@ def test_cross_reference_matches_upstream(height, width):
     assert rel_err(out, expected) <= 1e-5
 
 
+@pytest.mark.parametrize(("height", "width"), [(4, 4), (3, 7)])
+def test_cross_tokens_entry_matches_upstream_on_channel_last_operands(height, width):
+    """The channel-last entry (CUDA's fused path) computes the same four-route scan as upstream."""
+    from restore_cli.ops.scan.cross import cross_selective_scan_tokens
+
+    x, delta, A, B, C, D, bias = make_cross_inputs(2, 5, 4, height, width, seed=height + width)
+    expected = upstream_four_routes(x, delta, A, B, C, D, bias)
+
+    def tokens(t: torch.Tensor) -> torch.Tensor:  # (batch, [4,] X, H, W) -> (batch, H·W, [4,] X)
+        return t.flatten(-2).movedim(-1, 1)
+
+    proj = torch.cat([tokens(B), tokens(C)], dim=-1)  # (batch, L, 4, 2N): B and C as strided slices
+    out = cross_selective_scan_tokens(tokens(x), tokens(delta).flatten(2), A, proj[..., :4], proj[..., 4:], D, bias,
+                                      True, height=height, width=width, backend="torch")
+    assert out.shape == (2, height * width, 5)
+    assert rel_err(out, tokens(expected)) <= 1e-5
+    with pytest.raises(ValueError, match="do not tile"):
+        cross_selective_scan_tokens(tokens(x), tokens(delta).flatten(2), A, proj[..., :4], proj[..., 4:],
+                                    height=height + 1, width=width)
+
+
 def test_cross_scan_and_merge_are_inverse_routes():
     from restore_cli.ops.scan.cross import cross_merge, cross_scan, route_order
 

@@ -108,6 +108,29 @@ def test_cross_triton_matches_reference(height, width, dtype):
     assert rel_err(out, ref) <= 2e-5
 
 
+@pytest.mark.parametrize(("height", "width"), [(8, 8), (5, 13), (1, 9), (33, 47)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16], ids=str)
+def test_cross_tokens_triton_reads_strided_channel_last_operands(height, width, dtype):
+    """The channel-last entry reads B and C as slices of one projection output, with no copies."""
+    pytest.importorskip("triton")
+    from restore_cli.ops.scan.cross import cross_selective_scan_tokens
+
+    gen = torch.Generator().manual_seed(height * 17 + width)
+    batch, channels, n_state, rank = 2, 24, 16, 3
+    length = height * width
+    tokens = torch.randn(batch, length, 2 * channels, generator=gen).to(dtype).cuda()[..., :channels]  # strided
+    proj = torch.randn(batch, length, 4, rank + 2 * n_state, generator=gen).to(dtype).cuda()
+    delta = (torch.randn(batch, length, 4 * channels, generator=gen) * 0.5 - 1).to(dtype).cuda()
+    A = -torch.exp(torch.randn(4 * channels, n_state, generator=gen)).cuda()
+    D = torch.randn(4 * channels, generator=gen).cuda()
+    bias = (torch.randn(4 * channels, generator=gen) * 0.1).cuda()
+    args = (tokens, delta, A, proj[..., rank : rank + n_state], proj[..., rank + n_state :], D, bias, True)
+    ref = cross_selective_scan_tokens(*args, height=height, width=width, backend="reference")
+    out = cross_selective_scan_tokens(*args, height=height, width=width, backend="triton")
+    assert out.dtype == torch.float32 and out.shape == (batch, length, channels)
+    assert rel_err(out, ref) <= 2e-5
+
+
 @pytest.mark.slow
 def test_triton_offsets_do_not_overflow_past_2_to_the_31():
     """dim * L > 2**31 (a 2048 px MambaIRUNet level): int32 channel offsets used to fault."""

@@ -122,10 +122,64 @@ def cross_selective_scan(
     return cross_selective_scan_reference(x, delta, A, B, C, D, delta_bias, delta_softplus, backend=name)
 
 
+def cross_selective_scan_tokens(
+    tokens: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    delta_bias: torch.Tensor | None = None,
+    delta_softplus: bool = False,
+    *,
+    height: int,
+    width: int,
+    backend: str = "auto",
+) -> torch.Tensor:
+    """:func:`cross_selective_scan` on channel-last operands, as the projections produce them.
+
+    Args:
+        tokens: (batch, H·W, E) pixels in row-major order.
+        delta: (batch, H·W, 4·E), route ``k``'s channels at ``k·E .. k·E + E - 1``.
+        B, C: (batch, H·W, 4, N); strided views (slices of one projection output) are read in place.
+        A: (4·E, N). D, delta_bias: (4·E,) or None.
+        height, width: the image the tokens tile.
+
+    Returns:
+        (batch, H·W, E) float32.
+
+    On CUDA with Triton nothing is copied (the fused kernel reads through strides); elsewhere the operands
+    are moved to the image layout and scanned by :func:`cross_selective_scan_reference`.
+    """
+    batch, length = tokens.shape[:2]
+    if length != height * width:
+        raise ValueError(f"{length} tokens do not tile a {height}x{width} image")
+    on_cuda = tokens.device.type == "cuda"
+    name, _ = select_backend(
+        tokens.device.type,
+        backend,
+        has_mamba=on_cuda and mamba_available(),
+        has_triton=on_cuda and triton_available(),
+    )
+    if name == "triton":
+        from .triton import selective_scan_cross_tokens_triton
+
+        return selective_scan_cross_tokens_triton(tokens, delta, A, B, C, D, delta_bias, delta_softplus, width=width)
+
+    def image(t: torch.Tensor, *routes: int) -> torch.Tensor:  # (batch, L, [4,] X) -> (batch, [4,] X, H, W)
+        t = t.reshape(batch, height, width, -1).permute(0, 3, 1, 2)
+        return t.reshape(batch, *routes, -1, height, width)
+
+    y = cross_selective_scan_reference(image(tokens), image(delta, 4), A, image(B, 4), image(C, 4), D, delta_bias,
+                                       delta_softplus, backend=name)
+    return y.flatten(2).transpose(1, 2)
+
+
 __all__ = [
     "cross_merge",
     "cross_scan",
     "cross_selective_scan",
     "cross_selective_scan_reference",
+    "cross_selective_scan_tokens",
     "route_order",
 ]

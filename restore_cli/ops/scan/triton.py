@@ -1,14 +1,21 @@
 """Forward-only selective scan as a Triton kernel (CUDA), with the launcher beside it.
 
 Same maths and signature as :func:`.reference.selective_scan_reference` (mamba-ssm's
-``selective_scan_ref``). Each program owns one batch element, a block of ``block_d`` channels and one
-time chunk; it keeps the ``(block_d, N)`` float32 state in registers and walks its chunk step by step:
-load δ, u and its group's ``B_t``/``C_t`` (any of fp32/bf16/fp16), add the bias, softplus, update the
-state with ``exp2(δ·A·log2 e)`` (as mamba-ssm's CUDA kernel does), contract with ``C_t``, add ``D·u``,
-gate with ``silu(z)`` and store in ``u``'s dtype.
+``selective_scan_ref``). Each program owns one batch element, a block of ``block_d`` channels of one
+B/C group and one time chunk; it keeps the ``(N, block_d)`` float32 state in registers and walks its
+chunk step by step: load δ and u for its channels and the group's ``B_t``/``C_t`` (any of
+fp32/bf16/fp16), add the bias, softplus, update the state with ``exp2(δ·A·log2 e)`` (as mamba-ssm's CUDA
+kernel does), contract with ``C_t``, add ``D·u``, gate with ``silu(z)`` and store in ``u``'s dtype.
+
+The tile is laid out states × channels, with ``block_d = 32 · num_warps``: Triton spreads a tile's last
+axis over the threads, so every thread owns one channel and all N of its states. The per-channel work
+(loads of u and δ, the softplus, the gate) is then done once per channel, and the contraction with
+``C_t`` is a sum inside one thread. (The channels × states tile this kernel used before put 16 threads on
+each channel, each redoing that channel's softplus: 3.5x slower at MambaIR sizes on an H200.) One B/C
+group per program makes ``B_t`` and ``C_t`` one vector that the whole warp reads from the same address.
 
 A sequential walk over all of L leaves most of the GPU idle at MambaIR sizes (batch 1, ~1.4k channels:
-a few hundred programs, each waiting on a load every step). So L is split into chunks, in three launches:
+a few dozen programs, each waiting on a load every step). So L is split into chunks, in three launches:
 
 1. every (batch, channel block, chunk) scans its chunk from a zero state and stores the final state and
    ``Σδ`` of the chunk (no output);
@@ -50,7 +57,7 @@ def _softplus(x):
 def _scan_chunk_kernel(
     u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, D_ptr, bias_ptr, z_ptr, y_ptr,
     h0_ptr, hend_ptr, dtsum_ptr,
-    dim, length, per_group, chunk_len, n_chunks, width,
+    dim, length, per_group, blocks_per_group, chunk_len, n_chunks, width,
     s_ub, s_ud, s_ul,
     s_tb, s_td, s_tl,
     s_Ad, s_An,
@@ -62,88 +69,95 @@ def _scan_chunk_kernel(
     HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_Z: tl.constexpr,
     LOAD_H0: tl.constexpr, STORE_Y: tl.constexpr, STORE_END: tl.constexpr, CROSS: tl.constexpr,
 ):  # fmt: skip
-    """Scan one time chunk of one (batch, channel block); see the module docstring for the passes.
+    """Scan one time chunk of one (batch, group, channel block); see the module docstring for the passes.
 
-    With ``CROSS`` (MambaIR v1's four routes over an image of ``length = height · width`` pixels), channel
-    ``c`` belongs to route ``k = c // per_group`` and reads image channel ``c % per_group``; its step ``t``
-    visits pixel ``t`` (k = 0, row-major), the column-major pixel ``(t % height, t // height)`` (k = 1), or
-    the same two with ``t`` reversed (k = 2, 3). u is the image (batch, per_group, length), delta, B and C
-    are given per pixel, and the output, per pixel too, is the sum over the four routes (atomic adds).
+    With ``CROSS`` (MambaIR v1's four routes over an image of ``length = height · width`` pixels), group
+    ``k`` is route ``k``, and its channel ``c`` reads image channel ``c``; step ``t`` visits pixel ``t``
+    (k = 0, row-major), the column-major pixel ``(t % height, t // height)`` (k = 1), or the same two with
+    ``t`` reversed (k = 2, 3). u is the image (batch, per_group, length), delta, B and C are given per
+    pixel, and the output, per pixel too, is the sum over the four routes (atomic adds).
     """
     pid_b = tl.program_id(0).to(tl.int64)
-    pid_d = tl.program_id(1)
+    pid_g = tl.program_id(1)
     pid_c = tl.program_id(2)
+    group = pid_g // blocks_per_group
+    in_group = (pid_g % blocks_per_group) * BLOCK_D + tl.arange(0, BLOCK_D)
+    mask_d = in_group < per_group
     # int64 channel offsets: channel * stride exceeds 2**31 once dim * L does (e.g. 576 x 2048^2).
-    offs_d = (pid_d * BLOCK_D + tl.arange(0, BLOCK_D)).to(tl.int64)
+    offs_d = group.to(tl.int64) * per_group + in_group
     offs_n = tl.arange(0, N_PAD)
-    mask_d = offs_d < dim
-    mask_dn = mask_d[:, None] & (offs_n < N)[None, :]
-    group = offs_d // per_group
+    mask_n = offs_n < N
+    mask_nd = mask_n[:, None] & mask_d[None, :]
 
     # Padded state lanes get A = 0 and B = C = 0: their state stays 0 and adds nothing to y.
-    A = tl.load(A_ptr + offs_d[:, None] * s_Ad + offs_n[None, :] * s_An, mask=mask_dn, other=0.0)
+    A = tl.load(A_ptr + offs_d[None, :] * s_Ad + offs_n[:, None] * s_An, mask=mask_nd, other=0.0)
     A = A.to(tl.float32) * 1.4426950408889634  # log2(e): the decay is exp2(δ·A·log2 e)
     if HAS_D:
         D = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0).to(tl.float32)
     if HAS_BIAS:
         bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0).to(tl.float32)
 
-    # Per-(batch, channel, state) layout of the chunk states: (batch, dim, n_chunks, N_PAD), contiguous.
-    state_offs = ((pid_b * dim + offs_d[:, None]) * n_chunks + pid_c) * N_PAD + offs_n[None, :]
+    # Chunk states are stored (batch, n_chunks, N_PAD, dim) and A is read as (N, dim): every 2D access is
+    # contiguous along channels, which is what makes Triton lay the tile out one channel per thread.
+    chunk_row = pid_b * n_chunks + pid_c
+    state_offs = (chunk_row * N_PAD + offs_n[:, None]) * dim + offs_d[None, :]
     if LOAD_H0:
-        h = tl.load(h0_ptr + state_offs, mask=mask_dn, other=0.0)
+        h = tl.load(h0_ptr + state_offs, mask=mask_nd, other=0.0)
     else:
-        h = tl.zeros((BLOCK_D, N_PAD), dtype=tl.float32)
+        h = tl.zeros((N_PAD, BLOCK_D), dtype=tl.float32)
     dt_sum = tl.zeros((BLOCK_D,), dtype=tl.float32)
 
-    chan = offs_d % per_group if CROSS else offs_d  # the image channel a route channel reads and writes
+    chan = in_group.to(tl.int64) if CROSS else offs_d  # the image channel a route channel reads and writes
     u_p = u_ptr + pid_b * s_ub + chan * s_ud
     t_p = dt_ptr + pid_b * s_tb + offs_d * s_td
-    B_p = B_ptr + pid_b * s_Bb + group[:, None] * s_Bg + offs_n[None, :] * s_Bn
-    C_p = C_ptr + pid_b * s_Cb + group[:, None] * s_Cg + offs_n[None, :] * s_Cn
+    B_p = B_ptr + pid_b * s_Bb + group * s_Bg + offs_n * s_Bn
+    C_p = C_ptr + pid_b * s_Cb + group * s_Cg + offs_n * s_Cn
     z_p = z_ptr + pid_b * s_zb + offs_d * s_zd
     y_p = y_ptr + pid_b * s_yb + chan * s_yd
-    if CROSS:
-        reverse = group >= 2
-        column_major = (group % 2) == 1
-        height = length // width
+    # Route k of the cross scan, as integers (one route per program): reversed for k >= 2, column-major
+    # for odd k; unused otherwise.
+    reverse = (group >= 2).to(tl.int32)
+    column_major = (group % 2).to(tl.int32)
+    height = length // width
 
     start = pid_c * chunk_len
-    stop = tl.minimum(start + chunk_len, length)
+    stop = start + chunk_len
+    if stop > length:  # (not tl.minimum: the Triton interpreter cannot loop to its result)
+        stop = length
     for t in range(start, stop):
-        if CROSS:  # per-channel pixel index of step t on the channel's route
-            step = tl.where(reverse, length - 1 - t, t)
-            pix = tl.where(column_major, (step % height) * width + step // height, step)
-            pix_n = pix[:, None]
+        if CROSS:  # pixel index of step t on this program's route
+            step = t + reverse * (length - 1 - 2 * t)
+            pix = step + column_major * ((step % height) * width + step // height - step)
         else:
             pix = t
-            pix_n = t
         u = tl.load(u_p + pix * s_ul, mask=mask_d, other=0.0).to(tl.float32)
         dt = tl.load(t_p + pix * s_tl, mask=mask_d, other=0.0).to(tl.float32)
         if HAS_BIAS:
             dt += bias
         if SOFTPLUS:
             dt = _softplus(dt)
-        B = tl.load(B_p + pix_n * s_Bl, mask=mask_dn, other=0.0).to(tl.float32)
-        h = tl.exp2(dt[:, None] * A) * h + (dt * u)[:, None] * B
+        B = tl.load(B_p + pix * s_Bl, mask=mask_n, other=0.0).to(tl.float32)
+        h = tl.exp2(dt[None, :] * A) * h + B[:, None] * (dt * u)[None, :]
         if STORE_END:
             dt_sum += dt
         if STORE_Y:
-            C = tl.load(C_p + pix_n * s_Cl, mask=mask_dn, other=0.0).to(tl.float32)
-            y = tl.sum(h * C, axis=1)
+            C = tl.load(C_p + pix * s_Cl, mask=mask_n, other=0.0).to(tl.float32)
+            y = tl.sum(h * C[:, None], axis=0)
             if HAS_D:
                 y += u * D
             if HAS_Z:
                 z = tl.load(z_p + pix * s_zl, mask=mask_d, other=0.0).to(tl.float32)
                 y *= z * tl.sigmoid(z)
             if CROSS:
-                tl.atomic_add(y_p + pix * s_yl, y, mask=mask_d)
+                # relaxed: the four routes' adds commute and nothing reads y before the kernel ends (the
+                # default acq_rel ordering fences every add)
+                tl.atomic_add(y_p + pix * s_yl, y, mask=mask_d, sem="relaxed")
             else:
                 tl.store(y_p + pix * s_yl, y.to(y_ptr.dtype.element_ty), mask=mask_d)
 
     if STORE_END:
-        tl.store(hend_ptr + state_offs, h, mask=mask_dn)
-        tl.store(dtsum_ptr + (pid_b * dim + offs_d) * n_chunks + pid_c, dt_sum, mask=mask_d)
+        tl.store(hend_ptr + state_offs, h, mask=mask_nd)
+        tl.store(dtsum_ptr + chunk_row * dim + offs_d, dt_sum, mask=mask_d)
 
 
 @triton.jit
@@ -151,21 +165,24 @@ def _carry_kernel(
     A_ptr, hend_ptr, dtsum_ptr, h0_ptr, dim, n_chunks, s_Ad, s_An,
     N: tl.constexpr, N_PAD: tl.constexpr, BLOCK_D: tl.constexpr,
 ):  # fmt: skip
-    """State entering each chunk: ``h0[k+1] = exp2(A·log2 e·Σδ_k) · h0[k] + h_end[k]``, ``h0[0] = 0``."""
+    """State entering each chunk: ``h0[k+1] = exp2(A·log2 e·Σδ_k) · h0[k] + h_end[k]``, ``h0[0] = 0``.
+
+    Same layouts as the scan kernel: states (batch, n_chunks, N_PAD, dim), Σδ (batch, n_chunks, dim).
+    """
     pid_b = tl.program_id(0).to(tl.int64)
     offs_d = (tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)).to(tl.int64)
     offs_n = tl.arange(0, N_PAD)
     mask_d = offs_d < dim
-    mask_dn = mask_d[:, None] & (offs_n < N)[None, :]
-    A = tl.load(A_ptr + offs_d[:, None] * s_Ad + offs_n[None, :] * s_An, mask=mask_dn, other=0.0)
+    mask_nd = (offs_n < N)[:, None] & mask_d[None, :]
+    A = tl.load(A_ptr + offs_d[None, :] * s_Ad + offs_n[:, None] * s_An, mask=mask_nd, other=0.0)
     A = A.to(tl.float32) * 1.4426950408889634
-    row = (pid_b * dim + offs_d[:, None]) * n_chunks
-    h = tl.zeros((BLOCK_D, N_PAD), dtype=tl.float32)
+    h = tl.zeros((N_PAD, BLOCK_D), dtype=tl.float32)
     for k in range(n_chunks):
-        offs = (row + k) * N_PAD + offs_n[None, :]
-        tl.store(h0_ptr + offs, h, mask=mask_dn)
-        dt_sum = tl.load(dtsum_ptr + (pid_b * dim + offs_d) * n_chunks + k, mask=mask_d, other=0.0)
-        h = tl.exp2(dt_sum[:, None] * A) * h + tl.load(hend_ptr + offs, mask=mask_dn, other=0.0)
+        chunk_row = pid_b * n_chunks + k
+        offs = (chunk_row * N_PAD + offs_n[:, None]) * dim + offs_d[None, :]
+        tl.store(h0_ptr + offs, h, mask=mask_nd)
+        dt_sum = tl.load(dtsum_ptr + chunk_row * dim + offs_d, mask=mask_d, other=0.0)
+        h = tl.exp2(dt_sum[None, :] * A) * h + tl.load(hend_ptr + offs, mask=mask_nd, other=0.0)
 
 
 @functools.cache
@@ -174,24 +191,18 @@ def _sm_count(device_index: int) -> int:
     return torch.cuda.get_device_properties(device_index).multi_processor_count
 
 
-def default_block_d(n_state: int) -> int:
-    """Channels per program: a (block_d, N) state of about 512 floats, 16 per thread of one warp.
+def default_block_d(num_warps: int = 1) -> int:
+    """Channels per program: one per thread (see the module docstring for why)."""
+    return 32 * num_warps
 
-    Measured on an H100 (benchmarks/bench_scan.py --sweep, MambaIR v1/v2 shapes, L = 4096): one warp
-    per program beat two or four, and 16-32 channels beat 4-8 once the sequence is split into chunks.
+
+def default_n_chunks(programs: int, length: int, *, sm_count: int = 132, per_sm: int = 48) -> int:
+    """Time chunks so that about ``per_sm`` programs run per SM, with chunks no shorter than 64 steps.
+
+    ``programs`` is batch x channel blocks. Splitting costs a second pass over the sequence, so it only
+    pays where those cannot fill the GPU on their own.
     """
-    return max(1, min(64, 512 // triton.next_power_of_2(n_state)))
-
-
-def default_n_chunks(batch: int, dim: int, length: int, block_d: int, *, sm_count: int = 132) -> int:
-    """Time chunks so that about 10 programs run per SM, with chunks no shorter than 64 steps.
-
-    Splitting costs a second pass over the sequence, so it only pays where batch x channel blocks
-    cannot fill the GPU on their own. On an H100 at L = 4096 this took MambaIR v1 (dim 1440) from
-    1.6 ms in one pass to about 0.45 ms, and a v2-like dim 348 from 2.7 ms to about 0.26 ms.
-    """
-    programs = batch * triton.cdiv(dim, block_d)
-    wanted = triton.cdiv(10 * sm_count, programs)
+    wanted = triton.cdiv(per_sm * sm_count, max(1, programs))
     return max(1, min(wanted, length // 64))
 
 
@@ -275,6 +286,44 @@ def selective_scan_cross_triton(
     return y.view(batch, channels, height, width)
 
 
+def selective_scan_cross_tokens_triton(
+    tokens: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    delta_bias: torch.Tensor | None = None,
+    delta_softplus: bool = False,
+    *,
+    width: int,
+    block_d: int | None = None,
+    n_chunks: int | None = None,
+    num_warps: int = 1,
+) -> torch.Tensor:
+    """The four-route scan on channel-last tokens, read in place (see :func:`.cross.cross_selective_scan_tokens`).
+
+    Every operand is used through strides, so the projections' outputs need no copy; each scan step
+    loads ``block_d`` neighbouring channels of one pixel, one coalesced read whatever the route (in the
+    channel-first layout a column-major step touches one cache line per channel).
+
+    Args:
+        tokens: (batch, L, E) pixels in row-major order, any channel stride.
+        delta: (batch, L, 4·E), route ``k``'s channels at ``k·E .. k·E + E - 1``.
+        B, C: (batch, L, 4, N) per pixel and route (e.g. slices of one projection output).
+        A: (4·E, N). D, delta_bias: (4·E,) or None.
+
+    Returns:
+        (batch, L, E) float32, the sum of the four routes' outputs at each pixel.
+    """
+    batch, length, channels = tokens.shape
+    y = torch.zeros(batch, length, channels, dtype=torch.float32, device=tokens.device)
+    _run(tokens.transpose(1, 2), delta.transpose(1, 2), A, B.permute(0, 2, 3, 1), C.permute(0, 2, 3, 1), D,
+         delta_bias, delta_softplus, None, y.transpose(1, 2), per_group=channels, width=width, block_d=block_d,
+         n_chunks=n_chunks, num_warps=num_warps)  # fmt: skip
+    return y
+
+
 def _run(
     u: torch.Tensor,
     delta: torch.Tensor,
@@ -299,24 +348,26 @@ def _run(
     (batch, G, N, L) with G = channels // per_group.
     """
     batch, dim, length = delta.shape
-    n_state = A.shape[1]
+    n_state = A.shape[1]  # before A is transposed below
     if length == 0 or batch == 0:
         return
-    A = A.to(torch.float32)
+    A = A.to(torch.float32).t().contiguous()  # (N, dim): read along channels (see the kernel)
     n_pad = triton.next_power_of_2(n_state)
-    block_d = block_d or default_block_d(n_state)
+    block_d = block_d or default_block_d(num_warps)
+    blocks_per_group = triton.cdiv(per_group, block_d)
+    n_groups = dim // per_group
     if n_chunks is None:
         sm_count = 132  # H100; only the Triton interpreter (TRITON_INTERPRET=1) runs on CPU tensors
         if u.is_cuda:
             sm_count = _sm_count(u.device.index if u.device.index is not None else torch.cuda.current_device())
-        n_chunks = default_n_chunks(batch, dim, length, block_d, sm_count=sm_count)
+        n_chunks = default_n_chunks(batch * n_groups * blocks_per_group, length, sm_count=sm_count)
     chunk_len = triton.cdiv(length, max(1, min(n_chunks, length)))
     n_chunks = triton.cdiv(length, chunk_len)
 
     D32 = None if D is None else D.to(torch.float32).contiguous()
     bias32 = None if delta_bias is None else delta_bias.to(torch.float32).contiguous()
     zz = u if z is None else z
-    grid = (batch, triton.cdiv(dim, block_d), n_chunks)
+    grid = (batch, n_groups * blocks_per_group, n_chunks)
     common = dict(N=n_state, N_PAD=n_pad, BLOCK_D=block_d, num_warps=num_warps)
 
     def launch(h0: torch.Tensor | None, hend: torch.Tensor | None, dtsum: torch.Tensor | None) -> None:
@@ -325,8 +376,8 @@ def _run(
         _scan_chunk_kernel[grid](
             u, delta, A, B, C, dummy if D32 is None else D32, dummy if bias32 is None else bias32, zz, y,
             dummy if h0 is None else h0, dummy if hend is None else hend, dummy if dtsum is None else dtsum,
-            dim, length, per_group, chunk_len, n_chunks, max(width, 1),
-            *u.stride(), *delta.stride(), *A.stride(), *B.stride(), *C.stride(), *zz.stride(), *y.stride(),
+            dim, length, per_group, blocks_per_group, chunk_len, n_chunks, max(width, 1),
+            *u.stride(), *delta.stride(), *A.stride()[::-1], *B.stride(), *C.stride(), *zz.stride(), *y.stride(),
             HAS_D=D32 is not None, HAS_BIAS=bias32 is not None, SOFTPLUS=bool(delta_softplus),
             HAS_Z=z is not None, LOAD_H0=h0 is not None, STORE_Y=hend is None, STORE_END=hend is not None,
             CROSS=width > 0, **common,
@@ -335,11 +386,18 @@ def _run(
     if n_chunks == 1:
         launch(None, None, None)
         return
-    states = torch.empty(2, batch, dim, n_chunks, n_pad, dtype=torch.float32, device=u.device)
-    dtsum = torch.empty(batch, dim, n_chunks, dtype=torch.float32, device=u.device)
+    states = torch.empty(2, batch, n_chunks, n_pad, dim, dtype=torch.float32, device=u.device)
+    dtsum = torch.empty(batch, n_chunks, dim, dtype=torch.float32, device=u.device)
     launch(None, states[1], dtsum)
-    _carry_kernel[grid[:2]](A, states[1], dtsum, states[0], dim, n_chunks, *A.stride(), **common)
+    _carry_kernel[(batch, triton.cdiv(dim, block_d))](A, states[1], dtsum, states[0], dim, n_chunks, *A.stride()[::-1],
+                                                      **common)
     launch(states[0], None, None)
 
 
-__all__ = ["default_block_d", "default_n_chunks", "selective_scan_cross_triton", "selective_scan_triton"]
+__all__ = [
+    "default_block_d",
+    "default_n_chunks",
+    "selective_scan_cross_tokens_triton",
+    "selective_scan_cross_triton",
+    "selective_scan_triton",
+]

@@ -17,7 +17,7 @@ import time
 import torch
 
 from restore_cli.archs import configure_scan
-from restore_cli.bench import PATHS, _build, _photo
+from restore_cli.bench import PATHS, photo_input, seeded_model
 
 
 def main() -> int:
@@ -33,9 +33,9 @@ def main() -> int:
         return 0
     dev = torch.device("cuda")
     torch.backends.cudnn.benchmark = True
-    net = _build(args.card, dev)
+    net = seeded_model(args.card, dev)
     configure_scan(net, backend="triton", fused_cross_scan=args.path != "reference")
-    x = _photo(args.height, args.width, dev)
+    x = photo_input(args.height, args.width, dev)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=args.path == "bf16")
 
     def run() -> torch.Tensor:

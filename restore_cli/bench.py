@@ -50,7 +50,8 @@ class Row:
     rel_l2: float = 0.0
 
 
-def _photo(h: int, w: int, device: torch.device) -> torch.Tensor:
+def photo_input(h: int, w: int, device: torch.device) -> torch.Tensor:
+    """A real photo (scikit-image's astronaut, tiled) as a (1, 3, h, w) input in [0, 1]."""
     import numpy as np
     from skimage import data
 
@@ -60,7 +61,8 @@ def _photo(h: int, w: int, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(img).permute(2, 0, 1)[None].contiguous().to(device)
 
 
-def _build(card_id: str, device: torch.device) -> torch.nn.Module:
+def seeded_model(card_id: str, device: torch.device) -> torch.nn.Module:
+    """The card's architecture with seeded random weights (its own initialisation), in eval mode."""
     from .archs import from_official
     from .cards import find_card
 
@@ -96,8 +98,8 @@ def run_benchmark(cases=DEFAULT_CASES, *, repeats: int = 3, device: str = "cuda"
     torch.backends.cudnn.benchmark = True
     rows: list[Row] = []
     for label, card_id, h, w, tile in cases:
-        net = _build(card_id, dev)
-        x = _photo(h, w, torch.device("cpu"))
+        net = seeded_model(card_id, dev)
+        x = photo_input(h, w, torch.device("cpu"))
         ref_out = None
         ref_ms = None
         for path in PATHS:

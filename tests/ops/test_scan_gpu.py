@@ -91,7 +91,7 @@ def test_dispatch_on_cuda(dtype):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
 def test_cross_triton_matches_reference(height, width, dtype):
     pytest.importorskip("triton")
-    from restore_cli.ops.scan.cross import cross_selective_scan, cross_selective_scan_reference
+    from restore_cli.ops.scan.cross import cross_selective_scan_reference, cross_selective_scan_tokens
 
     gen = torch.Generator().manual_seed(height * 31 + width)
     batch, channels, n_state = 2, 12, 16
@@ -103,7 +103,13 @@ def test_cross_triton_matches_reference(height, width, dtype):
     D = torch.randn(4 * channels, generator=gen).cuda()
     bias = (torch.randn(4 * channels, generator=gen) * 0.1).cuda()
     ref = cross_selective_scan_reference(x, delta, A, B, C, D, bias, True)
-    out = cross_selective_scan(x, delta, A, B, C, D, bias, True, backend="triton")
+
+    def tokens(t: torch.Tensor) -> torch.Tensor:  # (batch, [4,] X, H, W) -> (batch, H·W, [4,] X)
+        return t.flatten(-2).movedim(-1, 1)
+
+    out = cross_selective_scan_tokens(tokens(x), tokens(delta).flatten(2), A, tokens(B), tokens(C), D, bias, True,
+                                      height=height, width=width, backend="triton")
+    out = out.transpose(1, 2).reshape(batch, channels, height, width)
     assert out.dtype == torch.float32 and out.shape == (batch, channels, height, width)
     assert rel_err(out, ref) <= 2e-5
 

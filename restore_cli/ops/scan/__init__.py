@@ -73,6 +73,18 @@ def select_backend(
     return requested, "requested"
 
 
+def backend_for(t: torch.Tensor, requested: str = "auto") -> str:
+    """The backend :func:`select_backend` picks for tensors on ``t``'s device, given what is installed."""
+    on_cuda = t.device.type == "cuda"
+    name, _ = select_backend(
+        t.device.type,
+        requested,
+        has_mamba=on_cuda and mamba_available(),
+        has_triton=on_cuda and triton_available(),
+    )
+    return name
+
+
 def selective_scan(
     u: torch.Tensor,
     delta: torch.Tensor,
@@ -104,13 +116,7 @@ def selective_scan(
     :class:`.autograd.SelectiveScanFn` (same forward, analytic chunked backward); ``reference`` and
     ``mamba`` backpropagate on their own.
     """
-    on_cuda = u.device.type == "cuda"
-    name, _ = select_backend(
-        u.device.type,
-        backend,
-        has_mamba=on_cuda and mamba_available(),
-        has_triton=on_cuda and triton_available(),
-    )
+    name = backend_for(u, backend)
     args = (u, delta, A, B, C, D, delta_bias, delta_softplus)
     if name in ("torch", "triton") and torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (u, delta, A, B, C, D, delta_bias, z)
@@ -140,4 +146,4 @@ def selective_scan(
     return selective_scan_chunked(*args, z=z)
 
 
-__all__ = ["BACKENDS", "select_backend", "selective_scan", "selective_scan_reference"]
+__all__ = ["BACKENDS", "backend_for", "select_backend", "selective_scan", "selective_scan_reference"]

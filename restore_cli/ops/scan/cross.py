@@ -9,20 +9,22 @@ Apache-2.0) scans an ``H×W`` feature map along four routes and sums the results
 
 Upstream builds the route-ordered copies with ``stack``/``transpose``/``flip``, scans ``(B, 4·E, L)``
 with grouped B/C (G = 4, one group per route), then un-flips, un-transposes and sums. The projections
-that give δ, B and C are per-pixel, so they can be computed once in image layout; the fused Triton
-kernel (:func:`.triton.selective_scan_cross_triton`) then reads every route by index arithmetic and adds
-into the merged output, so none of the route-ordered copies exist. :func:`cross_selective_scan_reference`
-is the plain PyTorch form beside it, built from :func:`cross_scan` and :func:`cross_merge`.
+that give δ, B and C are per-pixel, so they can be computed once in pixel order; the fused Triton
+kernel (:func:`.triton.selective_scan_cross_tokens_triton`, entry :func:`cross_selective_scan_tokens`)
+then reads every route of the channel-last operands by index arithmetic and adds into the merged output,
+so none of the route-ordered copies exist. :func:`cross_selective_scan_reference` is the plain PyTorch
+form beside it, built from :func:`cross_scan` and :func:`cross_merge`.
 
-Shapes: ``x`` (batch, E, H, W); ``delta`` (batch, 4, E, H, W); ``B``, ``C`` (batch, 4, N, H, W); ``A``
-(4·E, N); ``D``, ``delta_bias`` (4·E,); the result is (batch, E, H, W) in float32, as upstream asserts.
+Reference shapes: ``x`` (batch, E, H, W); ``delta`` (batch, 4, E, H, W); ``B``, ``C`` (batch, 4, N, H, W);
+``A`` (4·E, N); ``D``, ``delta_bias`` (4·E,); the result is (batch, E, H, W) in float32, as upstream
+asserts.
 """
 
 from __future__ import annotations
 
 import torch
 
-from . import mamba_available, select_backend, selective_scan, triton_available
+from . import backend_for, selective_scan
 
 
 def cross_scan(x: torch.Tensor) -> torch.Tensor:
@@ -87,41 +89,6 @@ def cross_selective_scan_reference(
     return cross_merge(ys.view(batch, 4, channels, length), height, width)
 
 
-def cross_selective_scan(
-    x: torch.Tensor,
-    delta: torch.Tensor,
-    A: torch.Tensor,
-    B: torch.Tensor,
-    C: torch.Tensor,
-    D: torch.Tensor | None = None,
-    delta_bias: torch.Tensor | None = None,
-    delta_softplus: bool = False,
-    *,
-    backend: str = "auto",
-) -> torch.Tensor:
-    """MambaIR v1's four-route scan and merge; the fused Triton kernel where it applies.
-
-    ``backend="auto"`` (or ``"triton"``) on CUDA with Triton runs the fused kernel; otherwise the
-    route-ordered copies go through :func:`.selective_scan` with the backend that
-    :func:`.select_backend` picks.
-
-    Raises:
-        BackendUnavailableError: an explicitly requested backend that cannot run here.
-    """
-    on_cuda = x.device.type == "cuda"
-    name, _ = select_backend(
-        x.device.type,
-        backend,
-        has_mamba=on_cuda and mamba_available(),
-        has_triton=on_cuda and triton_available(),
-    )
-    if name == "triton":
-        from .triton import selective_scan_cross_triton
-
-        return selective_scan_cross_triton(x, delta, A, B, C, D, delta_bias, delta_softplus)
-    return cross_selective_scan_reference(x, delta, A, B, C, D, delta_bias, delta_softplus, backend=name)
-
-
 def cross_selective_scan_tokens(
     tokens: torch.Tensor,
     delta: torch.Tensor,
@@ -136,7 +103,7 @@ def cross_selective_scan_tokens(
     width: int,
     backend: str = "auto",
 ) -> torch.Tensor:
-    """:func:`cross_selective_scan` on channel-last operands, as the projections produce them.
+    """MambaIR v1's four-route scan and merge on channel-last operands, as the projections produce them.
 
     Args:
         tokens: (batch, H·W, E) pixels in row-major order.
@@ -154,13 +121,7 @@ def cross_selective_scan_tokens(
     batch, length = tokens.shape[:2]
     if length != height * width:
         raise ValueError(f"{length} tokens do not tile a {height}x{width} image")
-    on_cuda = tokens.device.type == "cuda"
-    name, _ = select_backend(
-        tokens.device.type,
-        backend,
-        has_mamba=on_cuda and mamba_available(),
-        has_triton=on_cuda and triton_available(),
-    )
+    name = backend_for(tokens, backend)
     if name == "triton":
         from .triton import selective_scan_cross_tokens_triton
 
@@ -178,7 +139,6 @@ def cross_selective_scan_tokens(
 __all__ = [
     "cross_merge",
     "cross_scan",
-    "cross_selective_scan",
     "cross_selective_scan_reference",
     "cross_selective_scan_tokens",
     "route_order",

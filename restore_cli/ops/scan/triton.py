@@ -254,41 +254,6 @@ def selective_scan_triton(
     return y
 
 
-def selective_scan_cross_triton(
-    x: torch.Tensor,
-    delta: torch.Tensor,
-    A: torch.Tensor,
-    B: torch.Tensor,
-    C: torch.Tensor,
-    D: torch.Tensor | None = None,
-    delta_bias: torch.Tensor | None = None,
-    delta_softplus: bool = False,
-    *,
-    block_d: int | None = None,
-    n_chunks: int | None = None,
-    num_warps: int = 1,
-) -> torch.Tensor:
-    """MambaIR v1's four-route scan and merge in one kernel; see :mod:`.cross` for the semantics.
-
-    Args:
-        x: (batch, E, H, W) image, the ``u`` of every route.
-        delta: (batch, 4, E, H, W) per pixel and route.
-        A: (4·E, N). D, delta_bias: (4·E,) or None.
-        B, C: (batch, 4, N, H, W) per pixel and route.
-
-    Returns:
-        (batch, E, H, W) float32, the sum of the four routes' outputs at each pixel.
-    """
-    batch, channels, height, width = x.shape
-    length = height * width
-    y = torch.zeros(batch, channels, length, dtype=torch.float32, device=x.device)
-    _run(x.reshape(batch, channels, length), delta.reshape(batch, 4 * channels, length), A,
-         B.reshape(batch, 4, -1, length), C.reshape(batch, 4, -1, length), D, delta_bias, delta_softplus,
-         None, y, per_group=channels, width=width, block_d=block_d, n_chunks=n_chunks,
-         num_warps=num_warps)  # fmt: skip
-    return y.view(batch, channels, height, width)
-
-
 def selective_scan_cross_tokens_triton(
     tokens: torch.Tensor,
     delta: torch.Tensor,
@@ -304,7 +269,7 @@ def selective_scan_cross_tokens_triton(
     n_chunks: int | None = None,
     num_warps: int = 1,
 ) -> torch.Tensor:
-    """The four-route scan on channel-last tokens, read in place (see :func:`.cross.cross_selective_scan_tokens`).
+    """MambaIR v1's four-route scan and merge on channel-last tokens, read in place (:mod:`.cross`).
 
     Every operand is used through strides, so the projections' outputs need no copy; each scan step
     loads ``block_d`` neighbouring channels of one pixel, one coalesced read whatever the route (in the
@@ -401,6 +366,5 @@ __all__ = [
     "default_block_d",
     "default_n_chunks",
     "selective_scan_cross_tokens_triton",
-    "selective_scan_cross_triton",
     "selective_scan_triton",
 ]

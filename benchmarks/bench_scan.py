@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--length", type=int, default=4096, help="sequence length L")
     parser.add_argument("--sweep", action="store_true", help="CUDA: also time Triton launch settings")
     parser.add_argument("--sweep-cross", action="store_true", help="CUDA: time fused cross-scan settings")
+    parser.add_argument("--cross-dim", type=int, default=360,
+                        help="d_inner of the cross-scan case (MambaIR classic 360, light 120)")
     args = parser.parse_args(argv)
     dtype = getattr(torch, args.dtype)
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -148,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.sweep and args.device == "cuda" and triton_available():
             sweep_triton(inputs, ref, ref_ms, shape, args.repeats)
     if args.device == "cuda" and triton_available():
-        time_cross(dtype, args.repeats, sweep=args.sweep_cross)
+        time_cross(dtype, args.repeats, sweep=args.sweep_cross, dim=args.cross_dim)
 
 
 def sweep_triton(inputs: dict, ref: torch.Tensor, ref_ms: float, shape: Shape, repeats: int) -> None:
@@ -164,13 +166,13 @@ def sweep_triton(inputs: dict, ref: torch.Tensor, ref_ms: float, shape: Shape, r
             print(f"{label:<20} {shape!s:<30} {ms:>10.3f} {ref_ms / ms:>8.1f}x {err:>12.2e}")
 
 
-def time_cross(dtype: torch.dtype, repeats: int, *, sweep: bool = False) -> None:
-    """MambaIR v1's four-route scan at the 720p-output x4 size (180x320, E = 360): upstream's copies vs the
-    fused kernel reading channel-last operands in place."""
+def time_cross(dtype: torch.dtype, repeats: int, *, sweep: bool = False, dim: int = 360) -> None:
+    """MambaIR v1's four-route scan at the 720p-output x4 size (180x320, E = ``dim``): upstream's copies vs
+    the fused kernel reading channel-last operands in place (``sweep``: over warps and time chunks)."""
     from restore_cli.ops.scan.cross import cross_selective_scan_reference, cross_selective_scan_tokens
 
     gen = torch.Generator().manual_seed(0)
-    b, e, n, r, h, w = 1, 360, 16, 12, 180, 320
+    b, e, n, r, h, w = 1, dim, 16, 12, 180, 320
     length = h * w
     tokens = torch.randn(b, length, e, generator=gen).to(dtype).cuda()
     delta = (torch.randn(b, length, 4 * e, generator=gen) * 0.5 - 2).to(dtype).cuda()
@@ -193,7 +195,7 @@ def time_cross(dtype: torch.dtype, repeats: int, *, sweep: bool = False) -> None
         from restore_cli.ops.scan.triton import selective_scan_cross_tokens_triton
 
         for num_warps in (1, 2, 4):
-            for n_chunks in (8, 16, 32, 64, 128):
+            for n_chunks in (16, 32, 64, 128, 256, 512):
                 fused = functools.partial(selective_scan_cross_tokens_triton, *tokens_args, width=w,
                                           n_chunks=n_chunks, num_warps=num_warps)
                 cases.append((f"fused w{num_warps} c{n_chunks}", fused))
@@ -202,7 +204,7 @@ def time_cross(dtype: torch.dtype, repeats: int, *, sweep: bool = False) -> None
         if out.dim() == 4:
             out = out.flatten(2).transpose(1, 2)
         err = ((out.float() - ref).abs().max() / ref.abs().max()).item()
-        print(f"{label:<20} {'v1 180x320 E360 N16':<30} {ms:>10.3f} {'':>9} {err:>12.2e}")
+        print(f"{label:<20} {f'v1 180x320 E{dim} N16':<30} {ms:>10.3f} {'':>9} {err:>12.2e}")
 
 
 if __name__ == "__main__":

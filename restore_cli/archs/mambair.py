@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..ops.layer_norm import LayerNorm
 from ..ops.scan import selective_scan
 from .layers import ChannelAttention, PatchEmbed, RestorationNet, image_to_tokens, tokens_to_image
 
@@ -117,7 +118,7 @@ class SS2D(nn.Module):
 
         self.in_proj = nn.Linear(d_model, 2 * e, bias=bias)
         self.conv2d = nn.Conv2d(e, e, d_conv, padding=(d_conv - 1) // 2, groups=e, bias=conv_bias)
-        self.out_norm = nn.LayerNorm(e)
+        self.out_norm = LayerNorm(e)
         self.out_proj = nn.Linear(e, d_model, bias=bias)
         self.reset_ssm_parameters()
 
@@ -272,10 +273,10 @@ class VSSBlock(nn.Module):
         super().__init__()
         self.skip_scale = nn.Parameter(torch.ones(hidden_dim))
         self.skip_scale2 = nn.Parameter(torch.ones(hidden_dim))
-        self.ln_1 = nn.LayerNorm(hidden_dim)
+        self.ln_1 = LayerNorm(hidden_dim)
         self.self_attention = SS2D(d_model=hidden_dim, d_state=d_state, expand=expand)
         self.conv_blk = CAB(hidden_dim, is_light_sr)
-        self.ln_2 = nn.LayerNorm(hidden_dim)
+        self.ln_2 = LayerNorm(hidden_dim)
 
     def forward(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
         b, length, c = x.shape
@@ -370,7 +371,7 @@ class MambaIR(RestorationNet):
         d_state: int = 16,
         mlp_ratio: float = 2.0,
         drop_path_rate: float = 0.1,
-        norm_layer: Callable[[int], nn.Module] = nn.LayerNorm,
+        norm_layer: Callable[[int], nn.Module] = LayerNorm,
         patch_norm: bool = True,
         use_checkpoint: bool = False,
         upscale: int = 2,

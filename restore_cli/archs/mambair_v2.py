@@ -35,6 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..ops.layer_norm import LayerNorm
 from ..ops.scan import selective_scan
 from .layers import PatchEmbed, RestorationNet, image_to_tokens, tokens_to_image
 from .windows import (
@@ -168,7 +169,7 @@ class Gate(nn.Module):
 
     def __init__(self, dim: int) -> None:
         super().__init__()
-        self.norm = nn.LayerNorm(dim)
+        self.norm = LayerNorm(dim)
         self.conv = nn.Conv2d(dim, dim, 5, 1, 2, groups=dim)
 
     def forward(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
@@ -302,7 +303,7 @@ class ASSM(nn.Module):
         self.routing_config = routing or RoutingConfig()
         hidden = int(dim * mlp_ratio)
         self.selectiveScan = Selective_Scan(hidden, d_state, expand=1, routing=self.routing_config)
-        self.out_norm = nn.LayerNorm(hidden)
+        self.out_norm = LayerNorm(hidden)
         self.out_proj = nn.Linear(hidden, dim)
         self.in_proj = nn.Sequential(nn.Conv2d(dim, hidden, 1, 1, 0))
         self.CPE = nn.Sequential(nn.Conv2d(hidden, hidden, 3, 1, 1, groups=hidden))
@@ -355,7 +356,7 @@ class AttentiveLayer(nn.Module):
 
     def __init__(self, dim: int, d_state: int, num_heads: int, window_size: int, shift_size: int,
                  inner_rank: int, num_tokens: int, convffn_kernel_size: int, mlp_ratio: float,
-                 qkv_bias: bool = True, norm_layer: Callable[[int], nn.Module] = nn.LayerNorm,
+                 qkv_bias: bool = True, norm_layer: Callable[[int], nn.Module] = LayerNorm,
                  light: bool = False, routing: RoutingConfig | None = None) -> None:
         super().__init__()
         self.dim = dim
@@ -411,7 +412,7 @@ class BasicBlock(nn.Module):
 
     def __init__(self, dim: int, d_state: int, depth: int, num_heads: int, window_size: int,
                  inner_rank: int, num_tokens: int, convffn_kernel_size: int, mlp_ratio: float,
-                 qkv_bias: bool = True, norm_layer: Callable[[int], nn.Module] = nn.LayerNorm,
+                 qkv_bias: bool = True, norm_layer: Callable[[int], nn.Module] = LayerNorm,
                  light: bool = False, routing: RoutingConfig | None = None) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
@@ -446,7 +447,7 @@ class ASSB(nn.Module):
 
     def __init__(self, dim: int, d_state: int, depth: int, num_heads: int, window_size: int,
                  inner_rank: int, num_tokens: int, convffn_kernel_size: int, mlp_ratio: float,
-                 qkv_bias: bool = True, norm_layer: Callable[[int], nn.Module] = nn.LayerNorm,
+                 qkv_bias: bool = True, norm_layer: Callable[[int], nn.Module] = LayerNorm,
                  resi_connection: str = "1conv", light: bool = False,
                  routing: RoutingConfig | None = None) -> None:
         super().__init__()
@@ -501,7 +502,7 @@ class MambaIRv2(RestorationNet):
         convffn_kernel_size: int = 5,
         mlp_ratio: float = 2.0,
         qkv_bias: bool = True,
-        norm_layer: Callable[[int], nn.Module] = nn.LayerNorm,
+        norm_layer: Callable[[int], nn.Module] = LayerNorm,
         ape: bool = False,
         patch_norm: bool = True,
         use_checkpoint: bool = False,

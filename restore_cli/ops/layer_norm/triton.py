@@ -1,0 +1,50 @@
+"""LayerNorm over the last axis as a Triton kernel (CUDA inference); the reference is in ``__init__``.
+
+Each program normalises ``BLOCK_R`` rows of up to ``BLOCK_C`` channels at once, reading the input in any
+float dtype and writing float32; mean and variance are the two-pass float32 ones (as PyTorch computes).
+"""
+
+from __future__ import annotations
+
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def _layer_norm_kernel(x_ptr, w_ptr, b_ptr, y_ptr, rows, channels, s_xr, eps,
+                       HAS_BIAS: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr):
+    row = tl.program_id(0).to(tl.int64) * BLOCK_R + tl.arange(0, BLOCK_R)
+    col = tl.arange(0, BLOCK_C)
+    mask_c = col < channels
+    mask = (row < rows)[:, None] & mask_c[None, :]
+    x = tl.load(x_ptr + row[:, None] * s_xr + col[None, :], mask=mask, other=0.0).to(tl.float32)
+    mean = tl.sum(x, axis=1) / channels
+    centred = tl.where(mask, x - mean[:, None], 0.0)
+    rstd = 1.0 / tl.sqrt(tl.sum(centred * centred, axis=1) / channels + eps)
+    w = tl.load(w_ptr + col, mask=mask_c, other=0.0)
+    y = centred * rstd[:, None] * w[None, :]
+    if HAS_BIAS:
+        y += tl.load(b_ptr + col, mask=mask_c, other=0.0)[None, :]
+    tl.store(y_ptr + row[:, None] * channels + col[None, :], y, mask=mask)
+
+
+def layer_norm_triton(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                      eps: float = 1e-5) -> torch.Tensor:
+    """LayerNorm of ``x`` (..., C) over C with float32 ``weight``/``bias``; float32 output, same shape."""
+    channels = x.shape[-1]
+    x2 = x.reshape(-1, channels)
+    if x2.stride(-1) != 1:
+        x2 = x2.contiguous()
+    rows = x2.shape[0]
+    y = torch.empty(x.shape, dtype=torch.float32, device=x.device)
+    block_c = triton.next_power_of_2(channels)
+    block_r = max(1, min(64, 4096 // block_c))
+    _layer_norm_kernel[(triton.cdiv(rows, block_r),)](
+        x2, weight, weight if bias is None else bias, y, rows, channels, x2.stride(0), eps,
+        HAS_BIAS=bias is not None, BLOCK_R=block_r, BLOCK_C=block_c, num_warps=4,
+    )
+    return y
+
+
+__all__ = ["layer_norm_triton"]

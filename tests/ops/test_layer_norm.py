@@ -1,0 +1,66 @@
+"""LayerNorm op: the reference, the module's dispatch, and the Triton kernel on a GPU (skipped on CPU)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from restore_cli.ops.layer_norm import LayerNorm, layer_norm, layer_norm_reference, use_triton
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+def test_reference_is_torch_layer_norm_in_float32():
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 7, 60) * 4 + 2
+    norm = nn.LayerNorm(60)
+    nn.init.normal_(norm.weight)
+    nn.init.normal_(norm.bias)
+    torch.testing.assert_close(layer_norm_reference(x, norm.weight, norm.bias), norm(x))
+    out = layer_norm_reference(x.bfloat16(), norm.weight, norm.bias)
+    assert out.dtype == torch.float32  # as under autocast
+    torch.testing.assert_close(out, norm(x.bfloat16().float()))
+
+
+def test_module_keeps_the_official_state_dict_and_runs_torch_on_cpu():
+    ours, theirs = LayerNorm(12), nn.LayerNorm(12)
+    assert ours.state_dict().keys() == theirs.state_dict().keys()
+    ours.load_state_dict(theirs.state_dict())
+    x = torch.randn(3, 12)
+    assert not use_triton(x, ours.weight)
+    torch.testing.assert_close(ours(x), theirs(x))
+
+
+def test_unknown_backend_is_an_error():
+    with pytest.raises(ValueError, match="backend"):
+        layer_norm(torch.randn(2, 3), torch.ones(3), None, backend="fast")
+
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("shape", [(1, 180, 320, 60), (3, 77, 180), (5, 1), (2, 3, 4, 1000)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_triton_matches_reference(dtype, shape, bias):
+    torch.manual_seed(0)
+    x = (torch.randn(shape, device="cuda") * 3 + 1).to(dtype)
+    w = torch.randn(shape[-1], device="cuda")
+    b = torch.randn(shape[-1], device="cuda") if bias else None
+    with torch.inference_mode():
+        assert use_triton(x, w)
+        out = layer_norm(x, w, b)
+    assert out.dtype == torch.float32 and out.shape == x.shape
+    torch.testing.assert_close(out, layer_norm_reference(x, w, b), rtol=1e-5, atol=2e-5)
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_triton_reads_strided_rows_and_module_dispatches():
+    x = torch.randn(4, 10, 64, device="cuda")[..., :48]
+    norm = LayerNorm(48).cuda()
+    with torch.inference_mode():
+        out = norm(x)
+    torch.testing.assert_close(out, nn.functional.layer_norm(x, (48,), norm.weight, norm.bias), rtol=1e-5, atol=2e-5)
+    out = norm(x)  # gradients enabled: PyTorch's own kernel, differentiable
+    assert out.requires_grad

@@ -1,6 +1,6 @@
 """Time every catalog architecture on a GPU: fast path vs the official computation pattern.
 
-    python benchmarks/bench_models.py [--repeats 3] [--quick]
+    python benchmarks/bench_models.py [--repeats 3] [--quick] [--match 4K]
 
 Prints a markdown table (see restore_cli/bench.py for what each path means).
 """
@@ -18,11 +18,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="only the 720p cases")
+    parser.add_argument("--match", default="", help="only the cases whose label contains this text")
     args = parser.parse_args()
     if not torch.cuda.is_available():
         print("no CUDA device: nothing to benchmark")
         return 0
-    cases = [c for c in DEFAULT_CASES if not args.quick or "4K" not in c[0]]
+    cases = [c for c in DEFAULT_CASES if (not args.quick or "4K" not in c[0]) and args.match in c[0]]
     rows = run_benchmark(cases, repeats=args.repeats)
     print(format_table(rows, torch.cuda.get_device_name()))
     return 0

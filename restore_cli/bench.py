@@ -2,13 +2,14 @@
 
 For each architecture, in one run on one device:
 
-- ``reference``: float32, MambaIR v1's four route-ordered copies and merge, the plain scan kernel: the
-  way the official code computes (its mamba-ssm CUDA scan is replaced by our Triton scan, which runs the
-  same recurrence; mamba-ssm is not installable on the benchmark machine; since our kernel is faster
-  than the official one, this path is faster than the official code too);
-- ``fused-fp32``: the default CUDA path in float32: for MambaIR v1, the channel-last SS2D whose Triton
-  kernel reads the four routes in place (``SS2D.forward_fused``); identical to the reference for the
-  other families;
+- ``reference``: float32 (TF32 off), eager (no CUDA graphs), MambaIR v1's four route-ordered copies and
+  merge, the plain scan kernel: the way the official code computes (its mamba-ssm CUDA scan is replaced
+  by our Triton scan, which runs the same recurrence; mamba-ssm is not installable on the benchmark
+  machine; since our kernel is faster than the official one, this path is faster than the official code
+  too);
+- ``fused-fp32``: the default CUDA path in float32 (TF32 off): for MambaIR v1, the channel-last SS2D whose
+  Triton kernel reads the four routes in place (``SS2D.forward_fused``); otherwise the reference's
+  computation; both replayed as a CUDA graph from the second call of a shape (:mod:`.engine.graphs`);
 - ``bf16``: the default CUDA path under bf16 autocast (scan state and normalisations stay float32).
 
 Weights are seeded random draws (the architecture's own initialisation), inputs are a real photo crop.
@@ -104,7 +105,8 @@ def run_benchmark(cases=DEFAULT_CASES, *, repeats: int = 3, device: str = "cuda"
         ref_ms = None
         for path in PATHS:
             configure_scan(net, backend="triton", fused_cross_scan=path != "reference")
-            model = wrap_module(net, arch=card_id, device=dev, precision="bf16" if path == "bf16" else "fp32")
+            model = wrap_module(net, arch=card_id, device=dev, precision="bf16" if path == "bf16" else "fp32",
+                                cuda_graphs=path != "reference")
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(dev)
 
@@ -116,6 +118,9 @@ def run_benchmark(cases=DEFAULT_CASES, *, repeats: int = 3, device: str = "cuda"
             except torch.OutOfMemoryError:
                 log(f"{label} {path}: out of memory")
                 continue
+            graphs = model.extra.get("graphs")
+            if graphs is not None and not graphs.enabled:
+                log(f"{label} {path}: no CUDA graph ({graphs.disabled_reason})")
             peak = torch.cuda.max_memory_allocated(dev) / 2**30
             row = Row(label, path, ms, out.shape[-1] * out.shape[-2] / ms / 1e3, peak)
             if ref_out is None:

@@ -56,9 +56,9 @@ def relative_position_index(window_size: int) -> torch.Tensor:
     return (dy * (2 * ws - 1) + dx).to(torch.int64)
 
 
-def _band_labels(n: int, window_size: int) -> torch.Tensor:
+def _band_labels(n: int, window_size: int, device: torch.device | str | None = None) -> torch.Tensor:
     """Label 0/1/2 for positions in [0, n-ws), [n-ws, n-ws//2), [n-ws//2, n)."""
-    pos = torch.arange(n)
+    pos = torch.arange(n, device=device)
     return (pos >= n - window_size).long() + (pos >= n - window_size // 2).long()
 
 
@@ -74,11 +74,12 @@ def shifted_window_mask(
     """
     if h % window_size or w % window_size:
         raise ValueError(f"canvas {h}x{w} is not a multiple of the window size {window_size}")
-    labels = _band_labels(h, window_size)[:, None] * 3 + _band_labels(w, window_size)[None, :]
+    # Built on ``device`` directly: a host-to-device copy would synchronise every forward pass and cannot
+    # be captured in a CUDA graph.
+    labels = _band_labels(h, window_size, device)[:, None] * 3 + _band_labels(w, window_size, device)[None, :]
     win = window_partition(labels[None, :, :, None], window_size).reshape(-1, window_size * window_size)
     same = win[:, :, None] == win[:, None, :]
-    mask = torch.zeros(same.shape, dtype=torch.float32).masked_fill_(~same, MASK_VALUE)
-    return mask.to(device) if device is not None else mask
+    return torch.zeros(same.shape, dtype=torch.float32, device=device).masked_fill_(~same, MASK_VALUE)
 
 
 def padded_size(n: int, window_size: int) -> int:
@@ -86,7 +87,7 @@ def padded_size(n: int, window_size: int) -> int:
     return -(-n // window_size) * window_size
 
 
-def symmetric_pad_indices(n: int, target: int) -> torch.Tensor:
+def symmetric_pad_indices(n: int, target: int, device: torch.device | str | None = None) -> torch.Tensor:
     """Source indices that extend a length-``n`` axis to ``target`` by repeated edge-including mirroring.
 
     The official MambaIRv2 pads with ``cat([x, flip(x)])[:target]``: padded rows are x[n-1], x[n-2], ...
@@ -96,7 +97,7 @@ def symmetric_pad_indices(n: int, target: int) -> torch.Tensor:
     """
     if n <= 0:
         raise ValueError(f"cannot pad an empty axis (size {n})")
-    j = torch.arange(target) % (2 * n)
+    j = torch.arange(target, device=device) % (2 * n)
     return torch.where(j < n, j, 2 * n - 1 - j)
 
 
@@ -104,9 +105,9 @@ def symmetric_pad(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
     """Pad (..., H, W) on the bottom/right to (..., h, w) with :func:`symmetric_pad_indices`."""
     h0, w0 = x.shape[-2], x.shape[-1]
     if h != h0:
-        x = x.index_select(-2, symmetric_pad_indices(h0, h).to(x.device))
+        x = x.index_select(-2, symmetric_pad_indices(h0, h, x.device))
     if w != w0:
-        x = x.index_select(-1, symmetric_pad_indices(w0, w).to(x.device))
+        x = x.index_select(-1, symmetric_pad_indices(w0, w, x.device))
     return x
 
 

@@ -6,12 +6,14 @@ the catalog, from ``--weights`` or from Python code all run the same way.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 from ..errors import UsageError
+from .graphs import GraphedForward
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -98,8 +100,15 @@ def wrap_module(
     precision: str = "fp32",
     model_id: str = "custom",
     task: str = "sr",
+    cuda_graphs: bool | None = None,
 ) -> LoadedModel:
-    """Put ``module`` on ``device`` in eval mode and describe it."""
+    """Put ``module`` on ``device`` in eval mode and describe it.
+
+    ``cuda_graphs``: replay the forward pass of recurring input shapes as CUDA graphs (see
+    :mod:`.graphs`); default on, off with ``RESTORE_CUDA_GRAPHS=0``.
+    """
+    if cuda_graphs is None:
+        cuda_graphs = os.environ.get("RESTORE_CUDA_GRAPHS", "1") not in ("0", "false", "no", "off")
     if precision not in PRECISIONS:
         raise UsageError(f"--precision {precision!r}: choose fp32, fp16 or bf16")
     if precision == "fp16" and device.type == "cpu":
@@ -108,6 +117,9 @@ def wrap_module(
     for p in module.parameters():
         p.requires_grad_(False)
     window = getattr(module, "window_size", None)
+    extra = {}
+    if device.type == "cuda" and cuda_graphs:
+        extra["graphs"] = GraphedForward()
     return LoadedModel(
         module=module,
         arch=arch,
@@ -118,4 +130,5 @@ def wrap_module(
         model_id=model_id,
         task=task,
         min_tile=max(16, int(window) if isinstance(window, int) else 16),
+        extra=extra,
     )

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .ensemble import ensemble
+from .graphs import graphs_supported
 from .model import LoadedModel
 from .tiling import BlendCanvas, Tile, official_partition, plan_tiles
 
@@ -50,11 +51,42 @@ def _autocast(model: LoadedModel):
     return torch.autocast(device_type=model.device.type, dtype=dtype)
 
 
+@contextlib.contextmanager
+def exact_fp32(enabled: bool = True):
+    """Turn off TF32 in cuDNN convolutions and CUDA GEMMs for the duration (restored afterwards).
+
+    PyTorch runs float32 convolutions in TF32 (10-bit mantissa) by default on Ampere and later GPUs, so a
+    "float32" result would differ from true float32 by ~1e-4 relative, more than algorithm choices do.
+    ``--precision fp32`` means float32; the half-precision modes are the fast ones.
+    """
+    if not enabled:
+        yield
+        return
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
 def forward(model: LoadedModel, x: torch.Tensor, *, self_ensemble: bool = False) -> torch.Tensor:
-    """One forward pass on a (B, C, h, w) CPU float32 batch; returns float32 on the CPU."""
+    """One forward pass on a (B, C, h, w) CPU float32 batch; returns float32 on the CPU.
+
+    On CUDA the pass goes through the model's CUDA-graph cache (:mod:`.graphs`) when it has one: a shape
+    seen before replays its captured graph.
+    """
     xd = x.to(model.device, non_blocking=True)
-    with torch.inference_mode(), _autocast(model):
-        out = ensemble(model.module, xd) if self_ensemble else model.module(xd)
+    cuda = model.device.type == "cuda"
+    graphs = model.extra.get("graphs") if cuda else None
+    if graphs is not None and not graphs_supported(model.module):
+        graphs = None
+
+    def run(t: torch.Tensor) -> torch.Tensor:
+        return ensemble(model.module, t) if self_ensemble else model.module(t)
+
+    with torch.inference_mode(), _autocast(model), exact_fp32(cuda and model.precision == "fp32"):
+        out = graphs(run, xd, key=self_ensemble) if graphs is not None else run(xd)
     out = out.float()
     if not torch.isfinite(out).all():
         raise FloatingPointError(

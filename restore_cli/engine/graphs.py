@@ -1,0 +1,119 @@
+"""CUDA graphs of a network's forward pass, one per input shape, replayed when that shape recurs.
+
+Why: at the sizes people restore, a MambaIR layer does little GPU work per kernel, and the light models
+launch thousands of small kernels per image; the CPU (Python, PyTorch dispatch, CUDA launch) then sets
+the pace, not the GPU. A captured graph replays every kernel with one launch. It only pays when a shape
+comes back: the tiles of an image (equal-size tiles are batched), a folder of same-size photos, a video's
+frames. So the first forward of a shape runs eagerly (it also compiles the Triton kernels and lets cuDNN
+pick its algorithms), the second is captured and replayed, and later ones replay.
+
+A graph keeps the memory its forward used (its private pool) for as long as it lives, so at most
+``max_shapes`` graphs are kept (least recently used dropped), and any failure to capture (an operation
+that cannot be captured, out of memory) turns graphs off for that model and runs eagerly: a graph is a
+speed-up, never a requirement. Only networks that declare themselves capturable are tried
+(:func:`graphs_supported`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+Forward = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class _Captured:
+    graph: torch.cuda.CUDAGraph
+    static_in: torch.Tensor
+    static_out: torch.Tensor
+
+
+class GraphedForward:
+    """Run ``fn`` on CUDA inputs, through a CUDA graph per (shape, dtype, key) once that shape recurs.
+
+    The caller provides the contexts (``inference_mode``, autocast, TF32 flags): they are in force during
+    capture, so the graph runs with them. The returned tensor is the graph's output buffer, overwritten
+    by the next replay: copy it (``.cpu()``, ``.clone()``) before calling again.
+    """
+
+    def __init__(self, *, max_shapes: int = 2) -> None:
+        self.max_shapes = max_shapes
+        self.enabled = True
+        self.disabled_reason = ""
+        self._seen: Counter[tuple] = Counter()
+        self._graphs: OrderedDict[tuple, _Captured] = OrderedDict()
+
+    def __call__(self, fn: Forward, x: torch.Tensor, key: object = None) -> torch.Tensor:
+        if not (self.enabled and x.is_cuda):
+            return fn(x)
+        shape_key = (tuple(x.shape), x.dtype, x.device, key)
+        captured = self._graphs.get(shape_key)
+        if captured is None:
+            self._seen[shape_key] += 1
+            if self._seen[shape_key] < 2:
+                return fn(x)  # first sighting: eager (warm-up), and no graph for one-off shapes
+            captured = self._capture(fn, x)
+            if captured is None:
+                return fn(x)
+            self._graphs[shape_key] = captured
+            while len(self._graphs) > self.max_shapes:
+                self._graphs.popitem(last=False)
+        else:
+            self._graphs.move_to_end(shape_key)
+        captured.static_in.copy_(x)
+        captured.graph.replay()
+        return captured.static_out
+
+    def _capture(self, fn: Forward, x: torch.Tensor) -> _Captured | None:
+        static_in = x.clone()
+        graph = torch.cuda.CUDAGraph()
+        try:
+            torch.cuda.synchronize(x.device)
+            with torch.cuda.graph(graph):
+                static_out = fn(static_in)
+        except Exception as exc:  # any capture failure means: run eagerly from now on
+            del graph  # now, not when the traceback goes: its destructor ends the capture's hold on the RNG
+            self.disable(f"{type(exc).__name__}: {exc}".splitlines()[0])
+            torch.cuda.synchronize(x.device)
+            return None
+        return _Captured(graph, static_in, static_out)
+
+    def disable(self, reason: str) -> None:
+        """Stop capturing and drop the graphs (and their memory)."""
+        self.enabled = False
+        self.disabled_reason = reason
+        self._graphs.clear()
+
+    def clear(self) -> None:
+        """Drop the graphs and the shape counts (e.g. after the weights changed)."""
+        self._graphs.clear()
+        self._seen.clear()
+
+    @property
+    def n_graphs(self) -> int:
+        return len(self._graphs)
+
+
+def graphs_supported(module: torch.nn.Module) -> bool:
+    """Whether the forward pass of ``module`` may be captured: it says so, and draws no random numbers.
+
+    Networks opt in with a ``cuda_graph_safe = True`` attribute once their forward is known to capture
+    (no host synchronisation, no host-to-device copy); MambaIR and MambaIRv2 do (GPU-tested). A failed
+    capture falls back to eager, but it can leave PyTorch's CUDA random generator unusable for the rest
+    of the process, so unknown networks are not tried. MambaIRv2's ``gumbel`` routing draws from a
+    private ``torch.Generator``, and a replayed graph would reuse the captured draw: never captured.
+    """
+    if not getattr(module, "cuda_graph_safe", False):
+        return False
+    for sub in module.modules():
+        routing = getattr(sub, "routing_config", None)
+        if routing is not None and getattr(routing, "mode", "argmax") != "argmax":
+            return False
+    return True
+
+
+__all__ = ["GraphedForward", "graphs_supported"]

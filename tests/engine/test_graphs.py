@@ -1,0 +1,124 @@
+"""CUDA-graph replay of recurring shapes (GPU tests skip on CPU) and the float32 mode's TF32 switch."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from restore_cli.archs import from_official
+from restore_cli.engine.graphs import GraphedForward, graphs_supported
+from restore_cli.engine.model import wrap_module
+from restore_cli.engine.run import exact_fp32, restore_tensor
+
+
+def cuda(test):
+    """GPU-only test: marked `gpu`, skipped without CUDA."""
+    return pytest.mark.gpu(pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")(test))
+
+TINY_MAMBAIR = dict(upscale=2, img_size=16, embed_dim=30, depths=[1], mlp_ratio=1.0, d_state=4,
+                    upsampler="pixelshuffledirect", img_range=1.0)
+
+
+def test_cpu_inputs_pass_straight_through():
+    graphs = GraphedForward()
+    calls = []
+
+    def fn(t):
+        calls.append(1)
+        return t * 2
+
+    x = torch.ones(2, 3)
+    for _ in range(3):
+        assert torch.equal(graphs(fn, x), x * 2)
+    assert len(calls) == 3 and graphs.n_graphs == 0
+
+
+def test_exact_fp32_turns_tf32_off_and_restores():
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    try:
+        with exact_fp32():
+            assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
+        assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+        with exact_fp32(False):
+            assert torch.backends.cudnn.allow_tf32
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+def test_only_declared_networks_are_graphed():
+    assert graphs_supported(from_official("MambaIR", TINY_MAMBAIR))
+    assert not graphs_supported(nn.Conv2d(3, 3, 3))
+
+
+def test_gumbel_routing_is_never_graphed():
+    net = from_official("MambaIRv2Light", dict(upscale=2, img_size=16, embed_dim=16, d_state=4, depths=[1],
+                                                num_heads=[2], window_size=4, inner_rank=8, num_tokens=8,
+                                                convffn_kernel_size=3, mlp_ratio=1.0, upsampler="pixelshuffledirect"))
+    assert graphs_supported(net)
+    net.set_routing("gumbel", seed=1)
+    assert not graphs_supported(net)
+
+
+@cuda
+def test_replay_equals_eager_and_follows_new_inputs():
+    torch.manual_seed(0)
+    net = from_official("MambaIR", TINY_MAMBAIR).cuda().eval()
+    graphs = GraphedForward()
+    xs = [torch.rand(1, 3, 16, 20, device="cuda") for _ in range(4)]
+    with torch.inference_mode():
+        outs = [graphs(net, x).clone() for x in xs]
+        refs = [net(x) for x in xs]
+    assert graphs.n_graphs == 1 and graphs.enabled
+    for out, ref in zip(outs, refs, strict=True):
+        torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    assert not torch.equal(outs[2], outs[3])  # the replay read the new input
+
+
+@cuda
+def test_keeps_at_most_max_shapes():
+    graphs = GraphedForward(max_shapes=2)
+    net = nn.Conv2d(3, 3, 3, padding=1).cuda()
+    with torch.inference_mode():
+        for size in (8, 9, 10, 8, 9, 10):
+            x = torch.rand(1, 3, size, size, device="cuda")
+            graphs(net, x)
+            graphs(net, x)
+    assert graphs.n_graphs == 2
+
+
+class _SyncsOnTheHost(nn.Module):
+    """``.item()`` in the forward: not capturable."""
+
+    def forward(self, x):
+        return x * float(x.mean().item())
+
+
+@cuda
+def test_capture_failure_falls_back_to_eager():
+    graphs = GraphedForward()
+    net = _SyncsOnTheHost()
+    x = torch.rand(2, 5, device="cuda")
+    with torch.inference_mode():
+        outs = [graphs(net, x) for _ in range(3)]
+    assert not graphs.enabled and graphs.disabled_reason
+    for out in outs:
+        torch.testing.assert_close(out, x * x.mean())
+    y = torch.ones(3, device="cuda") * 2  # the CUDA context still works
+    assert y.sum().item() == 6
+
+
+@cuda
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_restore_tensor_with_graphs_equals_without(precision):
+    torch.manual_seed(0)
+    net = from_official("MambaIR", TINY_MAMBAIR)
+    x = torch.rand(1, 3, 40, 52)
+    on = wrap_module(net, arch="MambaIR", device=torch.device("cuda"), precision=precision, cuda_graphs=True)
+    with_graphs = [restore_tensor(on, x, tile=16, overlap=4, batch_size=2) for _ in range(2)]
+    assert on.extra["graphs"].n_graphs >= 1
+    off = wrap_module(net, arch="MambaIR", device=torch.device("cuda"), precision=precision, cuda_graphs=False)
+    without = restore_tensor(off, x, tile=16, overlap=4, batch_size=2)
+    for out in with_graphs:
+        torch.testing.assert_close(out, without, rtol=1e-5, atol=1e-5)

@@ -32,9 +32,13 @@ CASES: dict[str, tuple[str, int, str, dict, int, int]] = {
 
 
 def time_steps(case: str, batch: int, steps: int, device: torch.device, *,
-               profile: bool = False) -> tuple[float, float]:
-    """Median ms per step and peak GiB for ``case`` at ``batch`` (``profile``: print the top kernels too)."""
-    task, scale, arch, kwargs, patch, channels = CASES[case]
+               profile: bool = False, patch: int | None = None) -> tuple[float, float]:
+    """Median ms per step and peak GiB for ``case`` at ``batch`` (``profile``: print the top kernels too).
+
+    ``patch`` overrides the case's clean patch side.
+    """
+    task, scale, arch, kwargs, case_patch, channels = CASES[case]
+    patch = patch or case_patch
     class_name, full = resolve_arch(arch, kwargs, task=task, scale=scale, channels=channels)
     model = build_network(class_name, full).to(device).train()
     ema = EMA(model, 0.999)
@@ -80,25 +84,27 @@ def main() -> None:
     parser.add_argument("--batches", default="16,32,64", help="comma-separated batch sizes")
     parser.add_argument("--steps", type=int, default=10, help="timed steps per cell (after 3 warm-ups)")
     parser.add_argument("--profile", metavar="CASE:BATCH", help="profile this cell and print its top kernels")
+    parser.add_argument("--patch", type=int, help="clean patch side for every case (default: the case's)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     device = torch.device(args.device)
     print(f"device: {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}, bf16 autocast on CUDA")
     if args.profile:
         case, batch = args.profile.rsplit(":", 1)
-        time_steps(case, int(batch), args.steps, device, profile=True)
+        time_steps(case, int(batch), args.steps, device, profile=True, patch=args.patch)
         return
-    print("| case | batch | ms/step | patches/s | peak GiB |\n|---|---|---|---|---|")
+    print("| case | patch | batch | ms/step | patches/s | peak GiB |\n|---|---|---|---|---|---|")
     for case in args.cases.split(","):
         for batch in (int(b) for b in args.batches.split(",")):
             try:
-                ms, peak = time_steps(case, batch, args.steps, device)
+                ms, peak = time_steps(case, batch, args.steps, device, patch=args.patch)
             except torch.OutOfMemoryError:
-                print(f"| {case} | {batch} | out of memory | | |")
+                print(f"| {case} | {args.patch or CASES[case][4]} | {batch} | out of memory | | |")
                 continue
             finally:
                 torch.cuda.empty_cache() if device.type == "cuda" else None
-            print(f"| {case} | {batch} | {ms:.0f} | {batch / ms * 1e3:.0f} | {peak:.1f} |", flush=True)
+            print(f"| {case} | {args.patch or CASES[case][4]} | {batch} | {ms:.0f} | {batch / ms * 1e3:.0f} | "
+                  f"{peak:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

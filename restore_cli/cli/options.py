@@ -40,7 +40,9 @@ Ext = Annotated[
 ]
 Overwrite = Annotated[bool, typer.Option(help="Replace existing outputs (default: skip them, so a batch resumes).")]
 Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N, or several: cuda:0,cuda:1.")]
-Precision = Annotated[str, typer.Option(help="fp32, fp16 or bf16 (the scan always accumulates in fp32).")]
+Precision = Annotated[str, typer.Option(
+    help="fp32 (true float32, TF32 off), bf16 or fp16 (faster on a GPU: the network body in half precision; "
+         "the scan, norms and image-space convolutions stay fp32).")]
 Tile = Annotated[
     int | None,
     typer.Option(help="Tile side in input pixels; 0 = whole image. Default: chosen from free memory."),

@@ -48,7 +48,15 @@ class GraphedForward:
         self._graphs: OrderedDict[tuple, _Captured] = OrderedDict()
 
     def __call__(self, fn: Forward, x: torch.Tensor, key: object = None) -> torch.Tensor:
-        if not (self.enabled and x.is_cuda):
+        if not x.is_cuda:
+            return fn(x)
+        # The input's device is made current: capture happens on the current device's stream, and Triton
+        # launches on it (a model on cuda:1 run from a thread whose current device is cuda:0 fails).
+        with torch.cuda.device(x.device):
+            return self._run(fn, x, key)
+
+    def _run(self, fn: Forward, x: torch.Tensor, key: object) -> torch.Tensor:
+        if not self.enabled:
             return fn(x)
         shape_key = (tuple(x.shape), x.dtype, x.device, key)
         captured = self._graphs.get(shape_key)

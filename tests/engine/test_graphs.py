@@ -122,3 +122,33 @@ def test_restore_tensor_with_graphs_equals_without(precision):
     without = restore_tensor(off, x, tile=16, overlap=4, batch_size=2)
     for out in with_graphs:
         torch.testing.assert_close(out, without, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA devices")
+def test_graphs_of_a_model_on_the_second_gpu_follow_their_inputs():
+    torch.manual_seed(0)
+    net = from_official("MambaIR", TINY_MAMBAIR).to("cuda:1").eval()
+    graphs = GraphedForward()
+    xs = [torch.rand(1, 3, 16, 20, device="cuda:1") for _ in range(4)]
+    with torch.cuda.device(0), torch.inference_mode():  # the current device is another GPU
+        outs = [graphs(net, x).clone() for x in xs]
+        refs = [net(x) for x in xs]
+    assert graphs.n_graphs == 1
+    for out, ref in zip(outs, refs, strict=True):
+        torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA devices")
+@pytest.mark.parametrize("graphs", [True, False])
+def test_restore_tensor_on_the_second_gpu_from_another_current_device(graphs):
+    torch.manual_seed(0)
+    net = from_official("MambaIR", TINY_MAMBAIR)
+    x = torch.rand(1, 3, 40, 52)
+    expected = restore_tensor(wrap_module(net, arch="MambaIR", device=torch.device("cpu")), x, tile=16, overlap=4)
+    model = wrap_module(net, arch="MambaIR", device=torch.device("cuda:1"), cuda_graphs=graphs)
+    with torch.cuda.device(0):
+        for _ in range(2):
+            out = restore_tensor(model, x, tile=16, overlap=4, batch_size=2)
+            torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-4)

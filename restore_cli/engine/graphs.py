@@ -2,7 +2,8 @@
 
 Why: at the sizes people restore, a MambaIR layer does little GPU work per kernel, and the light models
 launch thousands of small kernels per image; the CPU (Python, PyTorch dispatch, CUDA launch) then sets
-the pace, not the GPU. A captured graph replays every kernel with one launch. It only pays when a shape
+the pace, not the GPU (MambaIR light x4 at 720p in bf16 on an H100: 55 ms eager for 29 ms of kernels;
+29 ms replayed). A captured graph replays every kernel with one launch. It only pays when a shape
 comes back: the tiles of an image (equal-size tiles are batched), a folder of same-size photos, a video's
 frames. So the first forward of a shape runs eagerly (it also compiles the Triton kernels and lets cuDNN
 pick its algorithms), the second is captured and replayed, and later ones replay.

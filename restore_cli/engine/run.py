@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -51,23 +52,37 @@ def _autocast(model: LoadedModel):
     return torch.autocast(device_type=model.device.type, dtype=dtype)
 
 
+_tf32_lock = threading.Lock()
+_tf32_users = 0
+_tf32_saved: tuple[bool, bool] = (False, False)
+
+
 @contextlib.contextmanager
 def exact_fp32(enabled: bool = True):
     """Turn off TF32 in cuDNN convolutions and CUDA GEMMs for the duration (restored afterwards).
 
     PyTorch runs float32 convolutions in TF32 (10-bit mantissa) by default on Ampere and later GPUs, so a
     "float32" result would differ from true float32 by ~1e-4 relative, more than algorithm choices do.
-    ``--precision fp32`` means float32; the half-precision modes are the fast ones.
+    ``--precision fp32`` means float32; the half-precision modes are the fast ones. The switches are
+    process-wide and the GPUs of a multi-GPU run are driven from threads, so the first thread in turns
+    them off and the last one out restores them.
     """
+    global _tf32_users, _tf32_saved
     if not enabled:
         yield
         return
-    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    with _tf32_lock:
+        if _tf32_users == 0:
+            _tf32_saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+        _tf32_users += 1
     try:
         yield
     finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+        with _tf32_lock:
+            _tf32_users -= 1
+            if _tf32_users == 0:
+                torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = _tf32_saved
 
 
 def forward(model: LoadedModel, x: torch.Tensor, *, self_ensemble: bool = False) -> torch.Tensor:

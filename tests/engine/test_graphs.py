@@ -52,6 +52,33 @@ def test_only_declared_networks_are_graphed():
     assert not graphs_supported(nn.Conv2d(3, 3, 3))
 
 
+def test_exact_fp32_nested_in_threads_restores_once_all_are_done():
+    import threading
+
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    inside, release, seen = threading.Barrier(2), threading.Event(), []
+
+    def worker():
+        with exact_fp32():
+            inside.wait()
+            release.wait()
+            seen.append(torch.backends.cudnn.allow_tf32)
+
+    try:
+        thread = threading.Thread(target=worker)
+        thread.start()
+        with exact_fp32():
+            inside.wait()  # both inside
+        assert not torch.backends.cudnn.allow_tf32  # the other thread is still inside: still off
+        release.set()
+        thread.join()
+        assert seen == [False]
+        assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
 def test_gumbel_routing_is_never_graphed():
     net = from_official("MambaIRv2Light", dict(upscale=2, img_size=16, embed_dim=16, d_state=4, depths=[1],
                                                 num_heads=[2], window_size=4, inner_rank=8, num_tokens=8,

@@ -82,7 +82,9 @@ class GraphedForward:
         graph = torch.cuda.CUDAGraph()
         try:
             torch.cuda.synchronize(x.device)
-            with torch.cuda.graph(graph):
+            # thread_local: in a multi-GPU run the other GPUs' threads keep working eagerly (allocating,
+            # synchronising) while this one captures; the default global mode would make those calls fail.
+            with torch.cuda.graph(graph, capture_error_mode="thread_local"):
                 static_out = fn(static_in)
         except Exception as exc:  # any capture failure means: run eagerly from now on
             del graph  # now, not when the traceback goes: its destructor ends the capture's hold on the RNG

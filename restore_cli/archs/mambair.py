@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..ops.layer_norm import LayerNorm
-from ..ops.scan import selective_scan
+from ..ops.scan import backend_for, selective_scan
 from .layers import ChannelAttention, PatchEmbed, RestorationNet, image_to_tokens, tokens_to_image
 
 # Directions of the v1 cross scan, in the official order (k = 0..3).
@@ -68,6 +68,11 @@ def cross_merge(y: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return y[:, 0] + reverse[:, 0] + col_to_row(y[:, 1]) + col_to_row(reverse[:, 1])
 
 
+#: Scan backends with a channel-last four-route entry that ``SS2D.forward_fused`` can use: the Triton kernel
+#: (CUDA) and the chunked PyTorch scan (CPU).
+FUSED_BACKENDS = ("triton", "torch")
+
+
 class SS2D(nn.Module):
     """2D selective scan: the state-space "attention" of a VSSBlock (official ``SS2D``).
 
@@ -103,9 +108,9 @@ class SS2D(nn.Module):
         self.d_inner = int(expand * d_model)
         self.dt_rank = math.ceil(d_model / 16) if dt_rank == "auto" else int(dt_rank)
         k, e, n, r = NUM_DIRECTIONS, self.d_inner, self.d_state, self.dt_rank
-        # Runtime switches (not weights): the scan backend, and whether CUDA inference takes the fused
-        # channel-last path (``forward_fused``) instead of the official route-ordered copies (the
-        # reference benchmark path turns it off).
+        # Runtime switches (not weights): the scan backend, and whether inference takes the channel-last
+        # path (``forward_fused``) instead of the official route-ordered copies (the reference benchmark
+        # path turns it off).
         self.scan_backend = "auto"
         self.fused_cross_scan = True
 
@@ -168,16 +173,17 @@ class SS2D(nn.Module):
         return cross_merge(y.reshape(b, NUM_DIRECTIONS, e, length), h, w)
 
     def forward_fused(self, x: torch.Tensor) -> torch.Tensor:
-        """:meth:`forward` for CUDA inference: channel-last throughout, no route-ordered copies.
+        """:meth:`forward` for inference (CUDA and CPU): channel-last throughout, no route-ordered copies.
 
         The projections to delta, B and C act on each pixel alone, so projecting once in pixel order and
         reading each route by index arithmetic equals projecting the four route-ordered copies. Everything
         stays channel-last (B, H·W, channels): the depthwise conv runs in ``channels_last`` memory format,
         the four x-projections are one GEMM, the four rank-R delta projections one GEMM with a
         block-diagonal weight (4x the flops of four small GEMMs, still negligible, and it writes the
-        (B, L, 4E) layout the kernel reads), and the fused Triton kernel
-        (:func:`restore_cli.ops.scan.cross.cross_selective_scan_tokens`) reads every operand through
-        strides and merges the routes into a float32 (B, L, E) output that ``out_norm`` takes as is.
+        (B, L, 4E) layout the kernel reads), and the four-route scan
+        (:func:`restore_cli.ops.scan.cross.cross_selective_scan_tokens`: on CUDA the fused Triton kernel
+        reading every operand through strides, on the CPU the chunked scan gathering channel-last rows)
+        merges the routes into a float32 (B, L, E) output that ``out_norm`` takes as is.
         Under autocast the GEMMs and the conv run in bf16/fp16; the scan state is always float32.
         """
         from ..ops.scan.cross import cross_selective_scan_tokens
@@ -210,12 +216,16 @@ class SS2D(nn.Module):
             width=w,
             backend=self.scan_backend,
         )
-        y = self.out_norm(y.view(b, h, w, e)) * F.silu(z)
+        y = y.view(b, h, w, e)  # float32 from the scan
+        if y.dtype != self.out_norm.weight.dtype:  # a network cast to half precision as a whole
+            y = y.to(self.out_norm.weight.dtype)
+        y = self.out_norm(y) * F.silu(z)
         return self.out_proj(y)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, H, W, D) channel-last -> (B, H, W, D)."""
-        if x.is_cuda and self.fused_cross_scan and not torch.is_grad_enabled():
+        fused = self.fused_cross_scan and not torch.is_grad_enabled()
+        if fused and backend_for(x, self.scan_backend) in FUSED_BACKENDS:
             return self.forward_fused(x)
         b, h, w, _ = x.shape
         x, z = self.in_proj(x).chunk(2, dim=-1)

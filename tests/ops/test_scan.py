@@ -181,7 +181,7 @@ def test_dispatch_refuses_gpu_backend_for_cpu_tensors():
 # --- MambaIR v1 four-route cross scan (the CPU side; the fused Triton kernel is in test_scan_gpu.py) ---
 
 
-def upstream_four_routes(x, delta, A, B, C, D, bias):
+def upstream_four_routes(x, delta, A, B, C, D, bias, softplus=True):
     """MambaIR v1 ``SS2D.forward_core``'s data movement, written as upstream does, on per-pixel inputs."""
     batch, _, height, width = x.shape
     length = height * width
@@ -200,7 +200,7 @@ def upstream_four_routes(x, delta, A, B, C, D, bias):
     xs = torch.cat([x_hwwh, torch.flip(x_hwwh, dims=[-1])], dim=1)
     out_y = selective_scan_reference(
         xs.reshape(batch, -1, length), routes(delta).reshape(batch, -1, length), A, routes(B), routes(C),
-        D, bias, True,
+        D, bias, softplus,
     ).view(batch, 4, -1, length)  # fmt: skip
     inv_y = torch.flip(out_y[:, 2:4], dims=[-1])
     wh_y = torch.transpose(out_y[:, 1].reshape(batch, -1, width, height), 2, 3).reshape(batch, -1, length)
@@ -234,9 +234,12 @@ def test_cross_reference_matches_upstream(height, width):
     assert rel_err(out, expected) <= 1e-5
 
 
-@pytest.mark.parametrize(("height", "width"), [(4, 4), (3, 7)])
+@pytest.mark.parametrize(("height", "width"), [(4, 4), (3, 7), (1, 5), (6, 1), (9, 31)])
 def test_cross_tokens_entry_matches_upstream_on_channel_last_operands(height, width):
-    """The channel-last entry (CUDA's fused path) computes the same four-route scan as upstream."""
+    """The channel-last entry (the fused path on CUDA and CPU) computes the same four-route scan as upstream.
+
+    9x31 = 279 tokens spans several chunks and blocks of the CPU scan, with a partial last chunk.
+    """
     from restore_cli.ops.scan.cross import cross_selective_scan_tokens
 
     x, delta, A, B, C, D, bias = make_cross_inputs(2, 5, 4, height, width, seed=height + width)
@@ -250,6 +253,10 @@ def test_cross_tokens_entry_matches_upstream_on_channel_last_operands(height, wi
                                       True, height=height, width=width, backend="torch")
     assert out.shape == (2, height * width, 5)
     assert rel_err(out, tokens(expected)) <= 1e-5
+    expected = upstream_four_routes(x, delta.abs(), A, B, C, None, None, softplus=False)
+    no_skip = cross_selective_scan_tokens(tokens(x), tokens(delta.abs()).flatten(2), A, proj[..., :4], proj[..., 4:],
+                                          height=height, width=width, backend="torch")
+    assert rel_err(no_skip, tokens(expected)) <= 1e-5
     with pytest.raises(ValueError, match="do not tile"):
         cross_selective_scan_tokens(tokens(x), tokens(delta).flatten(2), A, proj[..., :4], proj[..., 4:],
                                     height=height + 1, width=width)

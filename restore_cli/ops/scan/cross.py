@@ -115,8 +115,10 @@ def cross_selective_scan_tokens(
     Returns:
         (batch, H·W, E) float32.
 
-    On CUDA with Triton nothing is copied (the fused kernel reads through strides); elsewhere the operands
-    are moved to the image layout and scanned by :func:`cross_selective_scan_reference`.
+    On CUDA with Triton nothing is copied (the fused kernel reads through strides); with the chunked
+    PyTorch backend (the CPU) each route is gathered channel-last, time-major
+    (:func:`.torch_chunked.cross_scan_tokens_chunked`); otherwise the operands are moved to the image
+    layout and scanned by :func:`cross_selective_scan_reference`.
     """
     batch, length = tokens.shape[:2]
     if length != height * width:
@@ -126,6 +128,11 @@ def cross_selective_scan_tokens(
         from .triton import selective_scan_cross_tokens_triton
 
         return selective_scan_cross_tokens_triton(tokens, delta, A, B, C, D, delta_bias, delta_softplus, width=width)
+    if name == "torch":
+        from .torch_chunked import cross_scan_tokens_chunked
+
+        return cross_scan_tokens_chunked(tokens, delta, A, B, C, D, delta_bias, delta_softplus, height=height,
+                                         width=width)
 
     def image(t: torch.Tensor, *routes: int) -> torch.Tensor:  # (batch, L, [4,] X) -> (batch, [4,] X, H, W)
         t = t.reshape(batch, height, width, -1).permute(0, 3, 1, 2)

@@ -64,6 +64,80 @@ def _chunked_view(x: torch.Tensor, start: int, stop: int, chunk: int) -> torch.T
     return x[:, start:stop].view(batch, (stop - start) // chunk, chunk, groups, width).permute(2, 0, 3, 1, 4)
 
 
+def scan_time_major(
+    dt_t: torch.Tensor,
+    du_t: torch.Tensor,
+    B_t: torch.Tensor,
+    C_t: torch.Tensor,
+    A: torch.Tensor,
+    *,
+    chunk: int = DEFAULT_CHUNK,
+    block: int = DEFAULT_BLOCK,
+) -> torch.Tensor:
+    """Steps 1-5 of the module docstring on time-major float32 operands; returns ``Σ_n C·h`` time-major.
+
+    Args:
+        dt_t: (batch, padded, G, H) δ after bias and softplus, ``padded`` a multiple of ``chunk``, zero
+            past the sequence (decay 1, input 0).
+        du_t: (batch, padded, G, H) the products δ·u.
+        B_t, C_t: (batch, padded, G, N).
+        A: (G·H, N).
+
+    Returns:
+        (batch, padded, G, H) float32, before the D skip and the gate.
+    """
+    batch, padded, groups, per_group = dt_t.shape
+    n_state = A.shape[1]
+    f32, device = torch.float32, dt_t.device
+    span = max(1, block // chunk) * chunk  # tokens per block
+    # A·log2(e) as (G, 1, N, H): exp2 is about 1.5x faster than exp on the CPU (the CUDA kernel uses
+    # exp2f the same way), and the rounding of the product stays ~1e-7 relative.
+    A_gnh = (A.to(f32) * math.log2(math.e)).view(groups, per_group, n_state).transpose(1, 2).contiguous()
+    A_gnh = A_gnh[:, None]
+
+    big = chunk * batch * groups * (span // chunk) * n_state * per_group
+    decay_buf = torch.empty(big, dtype=f32, device=device)
+    state_buf = torch.empty(big, dtype=f32, device=device)
+    carry_buf = torch.empty((span // chunk + 1) * batch * groups * per_group * n_state, dtype=f32, device=device)
+    state = torch.zeros(batch, groups, n_state, per_group, dtype=f32, device=device)
+    y_t = torch.empty(batch, padded, groups, per_group, dtype=f32, device=device)
+
+    for start in range(0, padded, span):
+        stop = min(padded, start + span)
+        n_chunks = (stop - start) // chunk
+        shape = (chunk, batch, groups, n_chunks, n_state, per_group)
+        numel = big // (span // chunk) * n_chunks
+        dt_b = _chunked_view(dt_t, start, stop, chunk)  # (T, b, G, n, H)
+        B_b = _chunked_view(B_t, start, stop, chunk)  # (T, b, G, n, N)
+
+        decay = decay_buf[:numel].view(shape)
+        torch.exp2(torch.mul(dt_b.unsqueeze(-2), A_gnh, out=decay), out=decay)
+        h = state_buf[:numel].view(shape)
+        torch.mul(_chunked_view(du_t, start, stop, chunk).unsqueeze(-2), B_b.unsqueeze(-1), out=h)
+
+        # Scan every chunk of the block at once from a zero state, then turn the decays into running
+        # products within each chunk (in place: the scan no longer needs them). Both loops run over
+        # positions within a chunk; every step covers all the block's chunks.
+        for t in range(1, chunk):
+            h[t].addcmul_(decay[t], h[t - 1])
+        for t in range(1, chunk):
+            decay[t].mul_(decay[t - 1])
+
+        # carry[:, :, k] is the true state entering chunk k: one small op per chunk.
+        carry = carry_buf[: (n_chunks + 1) * state.numel()].view(batch, groups, n_chunks + 1, n_state, per_group)
+        carry[:, :, 0] = state
+        for k in range(n_chunks):
+            torch.addcmul(h[-1, :, :, k], decay[-1, :, :, k], carry[:, :, k], out=carry[:, :, k + 1])
+        state = carry[:, :, n_chunks].clone()
+        h.addcmul_(decay, carry[:, :, :n_chunks])
+
+        # y[t, ..., c] = Σ_n C[t, ..., n] · h[t, ..., n, c], as one batched matrix product.
+        y_b = torch.matmul(_chunked_view(C_t, start, stop, chunk).unsqueeze(-2), h).squeeze(-2)
+        y_t[:, start:stop].view(batch, n_chunks, chunk, groups, per_group).copy_(y_b.permute(1, 3, 0, 2, 4))
+
+    return y_t
+
+
 def selective_scan_chunked(
     u: torch.Tensor,
     delta: torch.Tensor,
@@ -109,7 +183,6 @@ def selective_scan_chunked(
         return u.new_zeros(batch, dim, 0)
 
     chunk = min(chunk, length)
-    span = max(1, block // chunk) * chunk  # tokens per block
     padded = -(-length // chunk) * chunk
     # Padding with δ = 0 gives decay 1 and input 0: the carried state passes through unchanged and the
     # padded outputs are dropped.
@@ -129,53 +202,9 @@ def selective_scan_chunked(
         out[:, :length] = x.permute(0, 3, 1, 2)
         return out
 
-    B_t, C_t = bc_time_major(Bg), bc_time_major(Cg)
-    # A·log2(e) as (G, 1, N, H): exp2 is about 1.5x faster than exp on the CPU (the CUDA kernel uses
-    # exp2f the same way), and the rounding of the product stays ~1e-7 relative.
-    A_gnh = (A.to(f32) * math.log2(math.e)).view(groups, per_group, n_state).transpose(1, 2).contiguous()
-    A_gnh = A_gnh[:, None]
-
-    big = chunk * batch * groups * (span // chunk) * n_state * per_group
-    decay_buf = torch.empty(big, dtype=f32, device=device)
-    state_buf = torch.empty(big, dtype=f32, device=device)
-    carry_buf = torch.empty((span // chunk + 1) * batch * dim * n_state, dtype=f32, device=device)
-    state = torch.zeros(batch, groups, n_state, per_group, dtype=f32, device=device)
-    y_t = torch.empty(batch, padded, groups, per_group, dtype=f32, device=device)
-
-    for start in range(0, padded, span):
-        stop = min(padded, start + span)
-        n_chunks = (stop - start) // chunk
-        shape = (chunk, batch, groups, n_chunks, n_state, per_group)
-        numel = big // (span // chunk) * n_chunks
-        dt_b = _chunked_view(dt_t, start, stop, chunk)  # (T, b, G, n, H)
-        B_b = _chunked_view(B_t, start, stop, chunk)  # (T, b, G, n, N)
-
-        decay = decay_buf[:numel].view(shape)
-        torch.exp2(torch.mul(dt_b.unsqueeze(-2), A_gnh, out=decay), out=decay)
-        h = state_buf[:numel].view(shape)
-        torch.mul(_chunked_view(du_t, start, stop, chunk).unsqueeze(-2), B_b.unsqueeze(-1), out=h)
-
-        # Scan every chunk of the block at once from a zero state, then turn the decays into running
-        # products within each chunk (in place: the scan no longer needs them). Both loops run over
-        # positions within a chunk; every step covers all the block's chunks.
-        for t in range(1, chunk):
-            h[t].addcmul_(decay[t], h[t - 1])
-        for t in range(1, chunk):
-            decay[t].mul_(decay[t - 1])
-
-        # carry[:, :, k] is the true state entering chunk k: one small op per chunk.
-        carry = carry_buf[: (n_chunks + 1) * state.numel()].view(batch, groups, n_chunks + 1, n_state, per_group)
-        carry[:, :, 0] = state
-        for k in range(n_chunks):
-            torch.addcmul(h[-1, :, :, k], decay[-1, :, :, k], carry[:, :, k], out=carry[:, :, k + 1])
-        state = carry[:, :, n_chunks].clone()
-        h.addcmul_(decay, carry[:, :, :n_chunks])
-
-        # y[t, ..., c] = Σ_n C[t, ..., n] · h[t, ..., n, c], as one batched matrix product.
-        y_b = torch.matmul(_chunked_view(C_t, start, stop, chunk).unsqueeze(-2), h).squeeze(-2)
-        y_t[:, start:stop].view(batch, n_chunks, chunk, groups, per_group).copy_(y_b.permute(1, 3, 0, 2, 4))
-
+    y_t = scan_time_major(dt_t, du_t, bc_time_major(Bg), bc_time_major(Cg), A, chunk=chunk, block=block)
     y = torch.empty(batch, dim, length, dtype=f32, device=device)
+    y_t = y_t.view(batch, padded, dim)
     for i in range(batch):
         y[i].copy_(y_t[i, :length].view(length, dim).t())
     if D is not None:
@@ -185,4 +214,76 @@ def selective_scan_chunked(
     return y.to(dtype_in)
 
 
-__all__ = ["DEFAULT_BLOCK", "DEFAULT_CHUNK", "selective_scan_chunked"]
+def cross_scan_tokens_chunked(
+    tokens: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    delta_bias: torch.Tensor | None = None,
+    delta_softplus: bool = False,
+    *,
+    height: int,
+    width: int,
+    chunk: int = DEFAULT_CHUNK,
+    block: int = DEFAULT_BLOCK,
+) -> torch.Tensor:
+    """MambaIR v1's four-route scan and merge on channel-last tokens, chunked in PyTorch (the CPU path).
+
+    Shapes as :func:`restore_cli.ops.scan.cross.cross_selective_scan_tokens`. The scan works time-major
+    with the channels innermost, which is the tokens' own layout: each route's operands are gathered
+    with whole rows of channels contiguous (a flip, or the transposed pixel grid), and the outputs are
+    scattered back the same way. The official order (channel-first route copies, then a transpose to
+    time-major inside the scan and back) moved every value through strided copies several times.
+    The D skip is the same token on every route, so it is added once with the routes' D summed.
+
+    Returns:
+        (batch, H·W, E) float32.
+    """
+    batch, length, channels = tokens.shape
+    routes, f32 = 4, torch.float32
+    chunk = min(chunk, length)
+    padded = -(-length // chunk) * chunk
+
+    def to_route(t: torch.Tensor, k: int) -> torch.Tensor:
+        """(batch, L, X) in pixel order -> route ``k``'s step order."""
+        if k % 2:
+            t = t.reshape(batch, height, width, -1).transpose(1, 2).reshape(batch, length, -1)
+        return t.flip(1) if k >= 2 else t
+
+    def from_route(t: torch.Tensor, k: int) -> torch.Tensor:
+        """Inverse of :func:`to_route`."""
+        if k >= 2:
+            t = t.flip(1)
+        if k % 2:
+            t = t.reshape(batch, width, height, -1).transpose(1, 2).reshape(batch, length, -1)
+        return t
+
+    dt = delta.to(f32)
+    if delta_bias is not None:
+        dt = dt + delta_bias.to(f32)
+    if delta_softplus:
+        dt = F.softplus(dt)
+    u32 = tokens.to(f32)
+    dt_t = torch.zeros(batch, padded, routes, channels, dtype=f32, device=tokens.device)
+    du_t = torch.zeros_like(dt_t)
+    n_state = A.shape[1]
+    B_t = torch.zeros(batch, padded, routes, n_state, dtype=f32, device=tokens.device)
+    C_t = torch.zeros_like(B_t)
+    for k in range(routes):
+        dt_t[:, :length, k] = to_route(dt[..., k * channels : (k + 1) * channels], k)
+        torch.mul(to_route(u32, k), dt_t[:, :length, k], out=du_t[:, :length, k])
+        B_t[:, :length, k] = to_route(B[:, :, k], k)
+        C_t[:, :length, k] = to_route(C[:, :, k], k)
+    y_t = scan_time_major(dt_t, du_t, B_t, C_t, A, chunk=chunk, block=block)[:, :length]
+    y = from_route(y_t[:, :, 0], 0).clone()
+    for k in range(1, routes):
+        y += from_route(y_t[:, :, k], k)
+    if D is not None:
+        y.addcmul_(u32, D.to(f32).view(routes, channels).sum(0))
+    return y
+
+
+__all__ = ["DEFAULT_BLOCK", "DEFAULT_CHUNK", "cross_scan_tokens_chunked", "scan_time_major",
+           "selective_scan_chunked"]

@@ -118,10 +118,11 @@ def scan_time_major(
         # Scan every chunk of the block at once from a zero state, then turn the decays into running
         # products within each chunk (in place: the scan no longer needs them). Both loops run over
         # positions within a chunk; every step covers all the block's chunks.
+        hs, ds = h.unbind(0), decay.unbind(0)  # the per-position views, made in one call
         for t in range(1, chunk):
-            h[t].addcmul_(decay[t], h[t - 1])
+            hs[t].addcmul_(ds[t], hs[t - 1])
         for t in range(1, chunk):
-            decay[t].mul_(decay[t - 1])
+            ds[t].mul_(ds[t - 1])
 
         # carry[:, :, k] is the true state entering chunk k: one small op per chunk.
         carry = carry_buf[: (n_chunks + 1) * state.numel()].view(batch, groups, n_chunks + 1, n_state, per_group)
@@ -266,11 +267,11 @@ def cross_scan_tokens_chunked(
     if delta_softplus:
         dt = F.softplus(dt)
     u32 = tokens.to(f32)
-    dt_t = torch.zeros(batch, padded, routes, channels, dtype=f32, device=tokens.device)
-    du_t = torch.zeros_like(dt_t)
     n_state = A.shape[1]
-    B_t = torch.zeros(batch, padded, routes, n_state, dtype=f32, device=tokens.device)
-    C_t = torch.zeros_like(B_t)
+    dt_t, du_t = (torch.empty(batch, padded, routes, channels, dtype=f32, device=tokens.device) for _ in "du")
+    B_t, C_t = (torch.empty(batch, padded, routes, n_state, dtype=f32, device=tokens.device) for _ in "BC")
+    for t in (dt_t, du_t, B_t, C_t):  # only the padding past L needs zeros (decay 1, input 0)
+        t[:, length:] = 0
     for k in range(routes):
         dt_t[:, :length, k] = to_route(dt[..., k * channels : (k + 1) * channels], k)
         torch.mul(to_route(u32, k), dt_t[:, :length, k], out=du_t[:, :length, k])

@@ -561,6 +561,11 @@ class MambaIRv2(RestorationNet):
         """Current routing mode: ``"argmax"`` or ``"gumbel"``."""
         return self._routing.mode
 
+    @property
+    def cuda_graph_safe(self) -> bool:  # type: ignore[override]
+        """Only argmax routing may be captured: a replayed graph would reuse gumbel routing's captured draw."""
+        return self._routing.mode == "argmax"
+
     def set_routing(self, mode: str, *, seed: int | None = None,
                     generator: torch.Generator | None = None) -> None:
         """Switch routing for every ASSM of this model.

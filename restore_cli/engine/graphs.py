@@ -110,21 +110,15 @@ class GraphedForward:
 
 
 def graphs_supported(module: torch.nn.Module) -> bool:
-    """Whether the forward pass of ``module`` may be captured: it says so, and draws no random numbers.
+    """Whether the forward pass of ``module`` may be captured: it says so (``cuda_graph_safe``).
 
-    Networks opt in with a ``cuda_graph_safe = True`` attribute once their forward is known to capture
-    (no host synchronisation, no host-to-device copy); MambaIR and MambaIRv2 do (GPU-tested). A failed
-    capture falls back to eager, but it can leave PyTorch's CUDA random generator unusable for the rest
-    of the process, so unknown networks are not tried. MambaIRv2's ``gumbel`` routing draws from a
-    private ``torch.Generator``, and a replayed graph would reuse the captured draw: never captured.
+    Networks opt in once their forward is known to capture (no host synchronisation, no host-to-device
+    copy, no random draw a replay would freeze); MambaIR and MambaIRv2 with argmax routing do (GPU-tested).
+    A failed capture falls back to eager, but it can leave PyTorch's CUDA random generator unusable for the
+    rest of the process, so networks that do not say so are not tried. Checked per forward pass (one
+    attribute), since a model's routing can change after it is loaded.
     """
-    if not getattr(module, "cuda_graph_safe", False):
-        return False
-    for sub in module.modules():
-        routing = getattr(sub, "routing_config", None)
-        if routing is not None and getattr(routing, "mode", "argmax") != "argmax":
-            return False
-    return True
+    return bool(getattr(module, "cuda_graph_safe", False))
 
 
 __all__ = ["GraphedForward", "graphs_supported"]

@@ -58,6 +58,14 @@ def _time_major(x: torch.Tensor, padded: int) -> torch.Tensor:
     return out
 
 
+def _delta_f32(delta: torch.Tensor, bias: torch.Tensor | None, softplus: bool) -> torch.Tensor:
+    """δ in float32 with its bias (shaped to broadcast over ``delta``) and the optional softplus."""
+    dt = delta.to(torch.float32)
+    if bias is not None:
+        dt = dt + bias.to(torch.float32)
+    return F.softplus(dt) if softplus else dt
+
+
 def _chunked_view(x: torch.Tensor, start: int, stop: int, chunk: int) -> torch.Tensor:
     """View time-major ``x[:, start:stop]`` of shape (batch, span, G, X) as (chunk, batch, G, n_chunks, X)."""
     batch, _, groups, width = x.shape
@@ -189,11 +197,7 @@ def selective_scan_chunked(
     # padded outputs are dropped.
 
     u32 = u.to(f32)
-    dt = delta.to(f32)
-    if delta_bias is not None:
-        dt = dt + delta_bias.to(f32)[:, None]
-    if delta_softplus:
-        dt = F.softplus(dt)
+    dt = _delta_f32(delta, None if delta_bias is None else delta_bias[:, None], delta_softplus)
     dt_t = _time_major(dt, padded).view(batch, padded, groups, per_group)
     du_t = _time_major(dt * u32, padded).view(batch, padded, groups, per_group)
 
@@ -261,11 +265,7 @@ def cross_scan_tokens_chunked(
             t = t.reshape(batch, width, height, -1).transpose(1, 2).reshape(batch, length, -1)
         return t
 
-    dt = delta.to(f32)
-    if delta_bias is not None:
-        dt = dt + delta_bias.to(f32)
-    if delta_softplus:
-        dt = F.softplus(dt)
+    dt = _delta_f32(delta, delta_bias, delta_softplus)
     u32 = tokens.to(f32)
     n_state = A.shape[1]
     dt_t, du_t = (torch.empty(batch, padded, routes, channels, dtype=f32, device=tokens.device) for _ in "du")

@@ -6,16 +6,21 @@ against the paper, RELA's rank lifting) are in ``test_acl.py`` and ``test_laform
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from restore_cli.archs import build, get_arch
 from restore_cli.archs.acl import ACL, pad_to_multiple
 from restore_cli.archs.laformer import LAformer
 from restore_cli.ops.linear_attn.cost import count_macs
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: max_numel
+from max_numel import MaxNumel
 
 ARCHS = {"ACL": ACL, "LAformer": LAformer}
 
@@ -82,21 +87,6 @@ def test_cost_is_linear_in_pixels(arch: str, variant: str) -> None:
         m = tiny(arch)
     ratio = count_macs(m, (1, 3, 128, 128)) / count_macs(m, (1, 3, 64, 64))
     assert ratio == pytest.approx(4.0, rel=0.01)  # quadratic attention would be ~16
-
-
-class MaxNumel(TorchDispatchMode):
-    """Records the largest tensor any ATen op returns (an N x N attention map would dominate)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.max_numel = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
-        out = func(*args, **(kwargs or {}))
-        for t in out if isinstance(out, (tuple, list)) else (out,):
-            if isinstance(t, torch.Tensor):
-                self.max_numel = max(self.max_numel, t.numel())
-        return out
 
 
 def test_memory_is_linear_in_pixels(arch: str) -> None:

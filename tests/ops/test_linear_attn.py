@@ -3,9 +3,11 @@ O(N²) formula it must equal; float32 accumulation under low precision; never an
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from restore_cli.errors import BackendUnavailableError
 from restore_cli.ops.linear_attn import (
@@ -17,6 +19,9 @@ from restore_cli.ops.linear_attn import (
     linear_attention_reference,
     select_backend,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: max_numel
+from max_numel import MaxNumel
 
 
 def naive_quadratic(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, fm: str, eps: float) -> torch.Tensor:
@@ -102,21 +107,6 @@ def test_relu_all_zero_query_gives_zero_not_nan() -> None:
     out = linear_attention(q, k, v, feature_map="relu")
     assert torch.isfinite(out).all()
     assert torch.equal(out[0, 0, 3], torch.zeros(4))
-
-
-class MaxNumel(TorchDispatchMode):
-    """Records the largest tensor any ATen op returns."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.max_numel = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
-        out = func(*args, **(kwargs or {}))
-        for t in out if isinstance(out, (tuple, list)) else (out,):
-            if isinstance(t, torch.Tensor):
-                self.max_numel = max(self.max_numel, t.numel())
-        return out
 
 
 @pytest.mark.parametrize("backend", ["torch", "reference"])

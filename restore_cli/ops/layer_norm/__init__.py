@@ -51,7 +51,9 @@ class LayerNorm(nn.LayerNorm):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if len(self.normalized_shape) == 1 and use_triton(x, self.weight):
-            return layer_norm(x, self.weight, self.bias, self.eps)
+            from .triton import layer_norm_triton
+
+            return layer_norm_triton(x, self.weight, self.bias, self.eps)
         return super().forward(x)
 
 

@@ -41,6 +41,12 @@ def _is_true(value: str | None) -> bool:
     return value is not None and value.strip().lower() in _TRUE
 
 
+def env_flag(name: str, default: bool, env: Mapping[str, str] | None = None) -> bool:
+    """A yes/no environment variable: ``default`` when unset, else true for 1/on/yes/true."""
+    value = (os.environ if env is None else env).get(name)
+    return default if value is None or not value.strip() else _is_true(value)
+
+
 def _platform_dirs(env: Mapping[str, str]) -> tuple[Path, Path]:
     """(cache folder, config folder) for ``restore`` on this platform, without platformdirs."""
     home = Path(env.get("HOME") or Path.home())

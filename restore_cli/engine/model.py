@@ -6,12 +6,12 @@ the catalog, from ``--weights`` or from Python code all run the same way.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
+from ..config import env_flag
 from ..errors import UsageError
 from .graphs import GraphedForward
 
@@ -108,7 +108,7 @@ def wrap_module(
     :mod:`.graphs`); default on, off with ``RESTORE_CUDA_GRAPHS=0``.
     """
     if cuda_graphs is None:
-        cuda_graphs = os.environ.get("RESTORE_CUDA_GRAPHS", "1") not in ("0", "false", "no", "off")
+        cuda_graphs = env_flag("RESTORE_CUDA_GRAPHS", True)
     if precision not in PRECISIONS:
         raise UsageError(f"--precision {precision!r}: choose fp32, fp16 or bf16")
     if precision == "fp16" and device.type == "cpu":

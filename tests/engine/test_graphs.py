@@ -179,3 +179,13 @@ def test_restore_tensor_on_the_second_gpu_from_another_current_device(graphs):
         for _ in range(2):
             out = restore_tensor(model, x, tile=16, overlap=4, batch_size=2)
             torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_graphs_switch_reads_the_environment_flag():
+    from restore_cli.config import env_flag
+
+    assert env_flag("RESTORE_CUDA_GRAPHS", True, {})
+    assert env_flag("RESTORE_CUDA_GRAPHS", True, {"RESTORE_CUDA_GRAPHS": " "})
+    assert not env_flag("RESTORE_CUDA_GRAPHS", True, {"RESTORE_CUDA_GRAPHS": "0"})
+    assert not env_flag("RESTORE_CUDA_GRAPHS", True, {"RESTORE_CUDA_GRAPHS": "off"})
+    assert env_flag("RESTORE_CUDA_GRAPHS", False, {"RESTORE_CUDA_GRAPHS": "Yes"})

@@ -47,6 +47,7 @@ class GraphedForward:
         self.disabled_reason = ""
         self._seen: Counter[tuple] = Counter()
         self._graphs: OrderedDict[tuple, _Captured] = OrderedDict()
+        self._capture_streams: dict[torch.device, torch.cuda.Stream] = {}
 
     def __call__(self, fn: Forward, x: torch.Tensor, key: object = None) -> torch.Tensor:
         if not x.is_cuda:
@@ -80,11 +81,17 @@ class GraphedForward:
     def _capture(self, fn: Forward, x: torch.Tensor) -> _Captured | None:
         static_in = x.clone()
         graph = torch.cuda.CUDAGraph()
+        # A capture stream on the input's GPU: torch.cuda.graph's default one is made once per process,
+        # on whichever GPU was current then, and capturing cuda:1's kernels on a cuda:0 stream records
+        # garbage (found by the two-GPU test).
+        stream = self._capture_streams.get(x.device)
+        if stream is None:
+            stream = self._capture_streams[x.device] = torch.cuda.Stream(device=x.device)
         try:
             torch.cuda.synchronize(x.device)
             # thread_local: in a multi-GPU run the other GPUs' threads keep working eagerly (allocating,
             # synchronising) while this one captures; the default global mode would make those calls fail.
-            with torch.cuda.graph(graph, capture_error_mode="thread_local"):
+            with torch.cuda.graph(graph, stream=stream, capture_error_mode="thread_local"):
                 static_out = fn(static_in)
         except Exception as exc:  # any capture failure means: run eagerly from now on
             del graph  # now, not when the traceback goes: its destructor ends the capture's hold on the RNG

@@ -10,6 +10,8 @@ import torch
 import triton
 import triton.language as tl
 
+from ..launch import on_tensor_device
+
 
 @triton.jit
 def _layer_norm_kernel(x_ptr, w_ptr, b_ptr, y_ptr, rows, channels, s_xr, eps,
@@ -40,10 +42,11 @@ def layer_norm_triton(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor 
     y = torch.empty(x.shape, dtype=torch.float32, device=x.device)
     block_c = triton.next_power_of_2(channels)
     block_r = max(1, min(64, 4096 // block_c))
-    _layer_norm_kernel[(triton.cdiv(rows, block_r),)](
-        x2, weight, weight if bias is None else bias, y, rows, channels, x2.stride(0), eps,
-        HAS_BIAS=bias is not None, BLOCK_R=block_r, BLOCK_C=block_c, num_warps=4,
-    )
+    with on_tensor_device(x):
+        _layer_norm_kernel[(triton.cdiv(rows, block_r),)](
+            x2, weight, weight if bias is None else bias, y, rows, channels, x2.stride(0), eps,
+            HAS_BIAS=bias is not None, BLOCK_R=block_r, BLOCK_C=block_c, num_warps=4,
+        )
     return y
 
 

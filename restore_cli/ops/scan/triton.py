@@ -46,6 +46,8 @@ import torch
 import triton
 import triton.language as tl
 
+from ..launch import on_tensor_device
+
 LOG2E = math.log2(math.e)
 
 
@@ -424,15 +426,16 @@ def _run(
             CROSS=width > 0, **common,
         )  # fmt: skip
 
-    if n_chunks == 1:
-        launch(None, None, None)
-        return
-    states = torch.empty(2, batch, n_chunks, n_pad, dim, dtype=torch.float32, device=u.device)
-    dtsum = torch.empty(batch, n_chunks, dim, dtype=torch.float32, device=u.device)
-    launch(None, states[1], dtsum)
-    _carry_kernel[(batch, triton.cdiv(dim, block_d))](A, states[1], dtsum, states[0], dim, n_chunks, *A.stride()[::-1],
-                                                      **common)
-    launch(states[0], None, None)
+    with on_tensor_device(u):
+        if n_chunks == 1:
+            launch(None, None, None)
+            return
+        states = torch.empty(2, batch, n_chunks, n_pad, dim, dtype=torch.float32, device=u.device)
+        dtsum = torch.empty(batch, n_chunks, dim, dtype=torch.float32, device=u.device)
+        launch(None, states[1], dtsum)
+        _carry_kernel[(batch, triton.cdiv(dim, block_d))](A, states[1], dtsum, states[0], dim, n_chunks,
+                                                          *A.stride()[::-1], **common)
+        launch(states[0], None, None)
 
 
 __all__ = [

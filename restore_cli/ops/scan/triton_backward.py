@@ -36,6 +36,7 @@ import torch.nn.functional as F
 import triton
 import triton.language as tl
 
+from ..launch import on_tensor_device
 from .triton import _sm_count, _softplus  # shared with the forward kernel
 
 
@@ -275,21 +276,22 @@ def selective_scan_backward_triton(
         hs = torch.empty(batch, length, dim, n_state, dtype=f32, device=dev)
         dummy = du
         grid = (batch, groups * n_blocks, n_chunks)
-        for phase in (1, 3):
-            if phase == 3:
-                _carry_kernel[grid[:2]](
-                    A32, states[0], states[1], dtsum, states[2], states[3], dim, per_group, n_blocks,
-                    n_chunks, *A32.stride(), N=n_state, N_PAD=n_pad, BLOCK_D=block_d, num_warps=num_warps,
+        with on_tensor_device(u):
+            for phase in (1, 3):
+                if phase == 3:
+                    _carry_kernel[grid[:2]](
+                        A32, states[0], states[1], dtsum, states[2], states[3], dim, per_group, n_blocks,
+                        n_chunks, *A32.stride(), N=n_state, N_PAD=n_pad, BLOCK_D=block_d, num_warps=num_warps,
+                    )  # fmt: skip
+                _bwd_kernel[grid](
+                    u, delta, A32, Bg, Cg, dummy if D32 is None else D32, dummy if bias32 is None else bias32,
+                    zz, dout, states[2], states[0], dtsum, states[1], states[3], hs, du, ddt, dz, dB, dC, dA,
+                    batch, dim, length, per_group, groups, n_blocks, chunk_len, n_chunks,
+                    *u.stride(), *delta.stride(), *A32.stride(), *Bg.stride(), *Cg.stride(), *zz.stride(),
+                    *dout.stride(), N=n_state, N_PAD=n_pad, BLOCK_D=block_d, HAS_D=D32 is not None,
+                    HAS_BIAS=bias32 is not None, SOFTPLUS=bool(delta_softplus), HAS_Z=z is not None,
+                    PHASE=phase, num_warps=num_warps,
                 )  # fmt: skip
-            _bwd_kernel[grid](
-                u, delta, A32, Bg, Cg, dummy if D32 is None else D32, dummy if bias32 is None else bias32,
-                zz, dout, states[2], states[0], dtsum, states[1], states[3], hs, du, ddt, dz, dB, dC, dA,
-                batch, dim, length, per_group, groups, n_blocks, chunk_len, n_chunks,
-                *u.stride(), *delta.stride(), *A32.stride(), *Bg.stride(), *Cg.stride(), *zz.stride(),
-                *dout.stride(), N=n_state, N_PAD=n_pad, BLOCK_D=block_d, HAS_D=D32 is not None,
-                HAS_BIAS=bias32 is not None, SOFTPLUS=bool(delta_softplus), HAS_Z=z is not None,
-                PHASE=phase, num_warps=num_warps,
-            )  # fmt: skip
     else:
         for t in (du, ddt, dz, dB, dC, dA):
             t.zero_()

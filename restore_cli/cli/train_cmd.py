@@ -62,7 +62,8 @@ def train(
     min_lr: Annotated[float, typer.Option(help="Final learning rate of the cosine schedule.")] = 1e-6,
     warmup: Annotated[int | None, typer.Option(help="Warm-up steps (default min(1000, max-steps / 20)).")] = None,
     weight_decay: Annotated[float, typer.Option(help="AdamW weight decay (weights only, not norms/biases).")] = 1e-4,
-    loss: Annotated[str, typer.Option(help="l1 or charbonnier.")] = "l1",
+    loss: Annotated[str, typer.Option(help="l1, charbonnier, or l1+fft (L1 plus 0.1 x L1 of the spectra: "
+                                      "sharper edges for deblurring).")] = "l1",
     ema: Annotated[float, typer.Option(help="EMA decay of the weights (0 = no EMA).")] = 0.999,
     grad_clip: Annotated[float, typer.Option(help="Gradient-norm clip (0 = off).")] = 1.0,
     val_every: Annotated[int, typer.Option(help="Validate every N steps (and at the end).")] = 5000,
@@ -85,6 +86,8 @@ def train(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N (under torchrun: one GPU per process).")]
     = "auto",
     precision: Annotated[str, typer.Option(help="bf16 (autocast on CUDA) or fp32.")] = "bf16",
+    compile: Annotated[bool, typer.Option("--compile", help="Run the training step through torch.compile "
+                                          "(faster on a GPU after a minute or two of compiling).")] = False,
     workers: Annotated[int, typer.Option(help="Data-loading processes (-1 = 4 on CUDA, 0 on the CPU).")] = -1,
     channels: Annotated[int, typer.Option(help="Image channels (0 = task default: 1 for jpeg, else 3).")] = 0,
     export: Annotated[bool, typer.Option(help="Write OUT/export/<id>.safetensors + <id>.toml when done.")] = True,
@@ -120,7 +123,7 @@ def train(
             ckpt_every=ckpt_every, log_every=log_every,
             out_dir=str(out or Path("runs") / (f"sr-x{s}" if task == "sr" else task)),
             resume=resume, max_minutes=max_minutes, stop_after=stop_after, seed=seed, init=_str(init),
-            device=device, precision=precision, workers=workers,
+            device=device, precision=precision, compile=compile, workers=workers,
             export=export, export_id=export_id, export_name=export_name, export_fp16=export_fp16,
             export_on_stop=export_on_stop,
         )

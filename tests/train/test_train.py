@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -49,19 +50,6 @@ def use_differentiable_scan(monkeypatch: pytest.MonkeyPatch) -> None:
 def _scan(monkeypatch):
     use_differentiable_scan(monkeypatch)
     torch.set_num_threads(1)  # bit-exact comparisons between runs; also faster for tiny tensors
-
-
-@pytest.fixture(scope="module")
-def photos(tmp_path_factory):
-    from skimage import data
-
-    root = tmp_path_factory.mktemp("photos")
-    (root / "train").mkdir()
-    (root / "val").mkdir()
-    Image.fromarray(data.astronaut()[100:164, 150:214]).save(root / "train" / "a.png")
-    Image.fromarray(data.coffee()[100:148, 200:260]).save(root / "train" / "b.png")
-    Image.fromarray(data.chelsea()[80:112, 150:182]).save(root / "val" / "c.png")
-    return root
 
 
 def _cfg(photos, tmp_path, **kw) -> TrainConfig:
@@ -361,3 +349,49 @@ def test_ddp_two_cpu_processes(photos, tmp_path):
     assert results[1][3] == "None"  # only rank 0 writes
     state = torch.load(checkpoint_path(cfg.out_dir), weights_only=True)
     assert state["world"] == 2 and len(state["rng"]) == 2
+
+
+def test_frequency_loss_weighs_the_spectrum():
+    from restore_cli.train.loop import FFT_LOSS_WEIGHT, frequency_l1, loss_function
+
+    gt = torch.rand(2, 3, 8, 10)
+    assert frequency_l1(gt, gt) == 0
+    # a constant offset lives only in the DC term: |c * H * W| once per image and channel, out of
+    # (H x (W/2 + 1)) complex bins of two parts each
+    c = 0.25
+    expected = c * 8 * 10 / (8 * 6 * 2)
+    assert frequency_l1(gt + c, gt).item() == pytest.approx(expected, rel=1e-5)
+    out = gt + 0.01 * torch.randn_like(gt)
+    combined = loss_function("l1+fft")(out, gt)
+    assert combined.item() == pytest.approx(
+        (out - gt).abs().mean().item() + FFT_LOSS_WEIGHT * frequency_l1(out, gt).item(), rel=1e-6
+    )
+    with pytest.raises(UsageError, match="l1\\+fft"):
+        TrainConfig(task="deblur", data="x", loss="l2").resolved()
+
+
+def test_compiled_training_matches_eager(photos, tmp_path, monkeypatch):
+    """--compile changes how the step runs, not what it computes.
+
+    Traced by TorchDynamo as on a GPU but run by the ``eager`` backend: Inductor's C++ code generation
+    takes minutes on a CI core (``test_compiled_training_on_cuda`` runs Inductor on the GPU).
+    """
+    real_compile = torch.compile
+    calls = []
+
+    def eager_compile(module, **kw):
+        calls.append(module)
+        return real_compile(module, backend="eager", **kw)
+
+    monkeypatch.setattr(torch, "compile", eager_compile)
+    eager = _cfg(photos, tmp_path / "eager", task="deblur", scale=1, arch="LAformer", patch=16, steps=2,
+                 arch_kwargs={"dim": 8, "num_blocks": [1, 1, 1, 1], "num_dec_blocks": [1, 1, 1],
+                              "num_refinement_blocks": 1, "head_dim": 8},
+                 loss="l1+fft")
+    compiled = replace(eager, out_dir=str(tmp_path / "compiled"), compile=True)
+    assert train(eager).completed and not calls
+    assert train(compiled).completed and len(calls) == 1
+    a = torch.load(checkpoint_path(eager.out_dir), weights_only=True)["model"]
+    b = torch.load(checkpoint_path(compiled.out_dir), weights_only=True)["model"]
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=1e-5, rtol=1e-4, msg=k)

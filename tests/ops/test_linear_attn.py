@@ -55,11 +55,16 @@ def test_backends_match_reference(backend: str, chunk_size: int, fm: str) -> Non
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
 
 
-def test_gradients_match_reference() -> None:
+@pytest.mark.parametrize("channel_first", [False, True])
+def test_gradients_match_reference(channel_first: bool) -> None:
     q, k, v = (t.requires_grad_() for t in rand_qkv(1, 2, 50, 8, 8, seed=2))
+
+    def views(t: torch.Tensor) -> torch.Tensor:  # the same values as head views of a channel-first map
+        return t.transpose(-2, -1).contiguous().transpose(-2, -1) if channel_first else t
+
     grads = []
     for fn in (
-        lambda: linear_attention_chunked(q, k, v, chunk_size=16),
+        lambda: linear_attention_chunked(views(q), views(k), views(v), chunk_size=16),
         lambda: linear_attention_reference(q, k, v),
     ):
         out = fn()
@@ -68,13 +73,16 @@ def test_gradients_match_reference() -> None:
         torch.testing.assert_close(g_fast, g_ref, rtol=1e-4, atol=1e-6)
 
 
-def test_strided_views_accepted() -> None:
+@pytest.mark.parametrize("chunk_size", [1 << 16, 8])
+def test_strided_views_accepted(chunk_size: int) -> None:
     """Models pass head views of channel-first (B, C, H, W) maps; the result must not depend on strides."""
     x = torch.randn(1, 24, 5, 7)
     q = x.reshape(1, 3, 8, 35).transpose(-2, -1)
     assert not q.is_contiguous()
     qc = q.contiguous()
-    torch.testing.assert_close(linear_attention(q, q, q), linear_attention(qc, qc, qc))
+    out = linear_attention(q, q, q, chunk_size=chunk_size)
+    torch.testing.assert_close(out, linear_attention(qc, qc, qc, chunk_size=chunk_size))
+    torch.testing.assert_close(out, linear_attention_reference(q, q, q), rtol=1e-5, atol=1e-6)
 
 
 def test_low_precision_inputs_accumulate_in_float32() -> None:

@@ -127,6 +127,10 @@ class LinearAttentionUNet(nn.Module):
     pad_multiple = PAD_MULTIPLE
     #: Named configurations of the subclass ("default", "tiny", ...), set below each subclass.
     VARIANTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
+    #: The last layer of each residual branch inside a block (relative module names). Zeroed, the
+    #: block is the identity: ``restore train --init`` does that to the blocks a deeper model adds to
+    #: the weights it starts from, so the grown model starts as exactly the model it grew from.
+    RESIDUAL_BRANCH_OUTPUTS: tuple[str, ...] = ()
 
     @classmethod
     def variant(cls, name: str, **overrides: Any) -> LinearAttentionUNet:
@@ -292,6 +296,8 @@ class ACL(LinearAttentionUNet):
         feature_map: linear-attention kernel, ``elu`` (ELU + 1) or ``relu``.
         use_checkpoint: gradient checkpointing per block while training (no effect on weights or outputs).
     """
+
+    RESIDUAL_BRANCH_OUTPUTS = ("lama.out_proj", "mdc.fuse")
 
     def __init__(
         self,

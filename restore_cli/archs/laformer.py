@@ -149,6 +149,8 @@ class LAformer(LinearAttentionUNet):
         use_checkpoint: gradient checkpointing per block while training (no effect on weights or outputs).
     """
 
+    RESIDUAL_BRANCH_OUTPUTS = ("attn.proj", "ffn.project_out")
+
     def __init__(
         self,
         inp_channels: int = 3,

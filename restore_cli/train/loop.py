@@ -451,7 +451,10 @@ def initialise_from(model: nn.Module, spec: str) -> str:
     """Copy every tensor of the weights ``spec`` whose name and shape fit ``model``; return a log line.
 
     Tensors that do not fit (a new SR head when fine-tuning x2 from x4, another channel count) keep
-    their random initialisation, so a model can start from a relative's weights.
+    their random initialisation, so a model can start from a relative's weights; except the last layer
+    of each residual branch the network declares (``RESIDUAL_BRANCH_OUTPUTS``), which is zeroed: the
+    blocks a deeper model adds then start as the identity, and the grown model computes exactly what
+    the model it grew from did.
 
     Raises:
         UsageError: when no tensor fits (the weights belong to another architecture).
@@ -466,9 +469,15 @@ def initialise_from(model: nn.Module, spec: str) -> str:
                          "(another architecture or size?); check --arch/--arch-kwargs")
     for key, value in fitting.items():
         own[key].copy_(value.to(own[key].dtype))
-    left = sorted(set(own) - set(fitting))
+    branch_outputs = tuple(f".{name}." for name in getattr(model, "RESIDUAL_BRANCH_OUTPUTS", ()))
+    zeroed = sorted(k for k in set(own) - set(fitting) if any(name in f".{k}" for name in branch_outputs))
+    for key in zeroed:
+        own[key].zero_()
+    left = sorted(set(own) - set(fitting) - set(zeroed))
     shown = ", ".join(left[:4]) + (", ..." if len(left) > 4 else "")
     return (f"initialised {len(fitting)}/{len(own)} tensors from {spec}"
+            + (f"; {len(zeroed)} residual-branch outputs of new blocks zeroed (they start as the identity)"
+               if zeroed else "")
             + (f"; {len(left)} keep their random init ({shown})" if left else ""))
 
 

@@ -395,3 +395,34 @@ def test_compiled_training_matches_eager(photos, tmp_path, monkeypatch):
     b = torch.load(checkpoint_path(compiled.out_dir), weights_only=True)["model"]
     for k in a:
         torch.testing.assert_close(a[k], b[k], atol=1e-5, rtol=1e-4, msg=k)
+
+
+@pytest.mark.parametrize("arch", ["LAformer", "ACL"])
+def test_init_grows_a_deeper_model_that_starts_as_the_shallower_one(tmp_path, arch):
+    """--init into a model with more blocks: the new blocks start as the identity (residual-branch
+    outputs zeroed), so the grown model's output equals the original's; the rest still trains."""
+    from safetensors.torch import save_file
+
+    from restore_cli.archs import build
+    from restore_cli.train.loop import initialise_from
+
+    small = {"dim": 16, "num_blocks": [1, 1, 1, 1], "num_dec_blocks": [1, 1, 1], "num_refinement_blocks": 1,
+             "head_dim": 8}
+    grown = dict(small, num_blocks=[1, 1, 2, 3], num_refinement_blocks=2)
+    torch.manual_seed(0)
+    base = build(arch, **small).eval()
+    with torch.no_grad():  # trained-looking weights: no residual branch of the base is zero
+        for p in base.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    save_file({k: v.contiguous() for k, v in base.state_dict().items()}, str(tmp_path / "base.safetensors"))
+    big = build(arch, **grown).eval()
+    line = initialise_from(big, str(tmp_path / "base.safetensors"))
+    assert "residual-branch outputs of new blocks zeroed" in line
+    x = torch.rand(1, 3, 24, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(big(x), base(x), rtol=1e-5, atol=1e-6)
+    # the new blocks' other layers keep their random init, so the zeroed outputs get gradients
+    big.train()
+    big(x).square().mean().backward()
+    name = "latent.blocks.2." + big.RESIDUAL_BRANCH_OUTPUTS[0] + ".weight"
+    assert big.get_parameter(name).grad.abs().sum() > 0

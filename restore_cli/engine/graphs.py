@@ -52,8 +52,8 @@ class GraphedForward:
     def __call__(self, fn: Forward, x: torch.Tensor, key: object = None) -> torch.Tensor:
         if not x.is_cuda:
             return fn(x)
-        # The input's device is made current: capture happens on the current device's stream, and Triton
-        # launches on it (a model on cuda:1 run from a thread whose current device is cuda:0 fails).
+        # The input's GPU is made current for the capture and the replays: CUDA graphs record and replay
+        # on the current device, and the caller's thread may have another GPU current.
         with torch.cuda.device(x.device):
             return self._run(fn, x, key)
 

@@ -100,10 +100,9 @@ def forward(model: LoadedModel, x: torch.Tensor, *, self_ensemble: bool = False)
     def run(t: torch.Tensor) -> torch.Tensor:
         return ensemble(model.module, t) if self_ensemble else model.module(t)
 
-    # The model's GPU is made current: Triton launches on the current device, and the worker threads of a
-    # multi-GPU run start on cuda:0 whatever their model's device.
-    device_ctx = torch.cuda.device(model.device) if cuda else contextlib.nullcontext()
-    with torch.inference_mode(), _autocast(model), exact_fp32(cuda and model.precision == "fp32"), device_ctx:
+    # No device switch here although a multi-GPU run's worker threads all start with cuda:0 current: each
+    # Triton launch runs on its tensors' GPU (ops.launch) and the graph cache captures on the input's GPU.
+    with torch.inference_mode(), _autocast(model), exact_fp32(cuda and model.precision == "fp32"):
         out = graphs(run, xd, key=self_ensemble) if graphs is not None else run(xd)
     out = out.float()
     if not torch.isfinite(out).all():

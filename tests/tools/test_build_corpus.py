@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import struct
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-_PATH = Path(__file__).resolve().parents[2] / "tools" / "build_corpus.py"
-
 
 @pytest.fixture(scope="module")
-def bc():
-    spec = importlib.util.spec_from_file_location("build_corpus", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["build_corpus"] = module
-    spec.loader.exec_module(module)
-    return module
+def bc(load_tool):
+    return load_tool("build_corpus")
 
 
 def _jpeg(arr: np.ndarray, quality: int) -> bytes:

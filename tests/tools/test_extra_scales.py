@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
-_PATH = Path(__file__).resolve().parents[2] / "tools" / "extra_scales.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("extra_scales", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["extra_scales"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _corpus(root: Path, photos: dict[str, tuple[str, int, tuple[int, int]]]) -> None:
@@ -32,8 +20,8 @@ def _corpus(root: Path, photos: dict[str, tuple[str, int, tuple[int, int]]]) -> 
     (root / "manifest.json").write_text(json.dumps({"photos": rows}))
 
 
-def test_only_training_photos_kept_larger_are_copied(tmp_path):
-    es = _load()
+def test_only_training_photos_kept_larger_are_copied(tmp_path, load_tool):
+    es = load_tool("extra_scales")
     _corpus(tmp_path / "small", {"big": ("train", 4, (24, 12)), "same": ("train", 2, (30, 20)),
                                  "held": ("val", 4, (24, 12))})
     _corpus(tmp_path / "large", {"big": ("train", 2, (48, 24)), "same": ("train", 2, (30, 20)),

@@ -50,18 +50,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--also", type=float, action="append", default=[],
                     help="also write each copy area-averaged by this factor (< 1; repeatable)")
     args = ap.parse_args(argv)
+    for k in args.also:
+        if not 0 < k < 1:
+            ap.error(f"--also {k}: give a factor between 0 and 1")
     dest = args.out / "train"
     dest.mkdir(parents=True, exist_ok=True)
     photos = larger_training_photos(args.small, args.large)
     for name, path, factor in photos:
-        rgb = Image.open(path).convert("RGB")
-        rgb.save(dest / f"{name}__d{factor}.webp", quality=args.quality, method=6)
+        copy = dest / f"{name}__d{factor}.webp"
+        Image.open(path).convert("RGB").save(copy, quality=args.quality, method=6)
+        if not args.also:
+            continue
+        # scaled from the lossy copy as decoded (what a training run reads), not from the original
+        decoded = cv2.cvtColor(cv2.imread(str(copy), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
         for k in args.also:
-            if not 0 < k < 1:
-                raise SystemExit(f"--also {k}: give a factor between 0 and 1")
-            size = (round(rgb.width * k), round(rgb.height * k))
-            bgr = cv2.cvtColor(cv2.imread(str(dest / f"{name}__d{factor}.webp"), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-            small = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+            size = (round(decoded.shape[1] * k), round(decoded.shape[0] * k))
+            small = cv2.resize(decoded, size, interpolation=cv2.INTER_AREA)
             Image.fromarray(small).save(dest / f"{name}__d{factor}__s{round(k * 100)}.png")
     print(f"{len(photos)} photos kept larger; written to {dest}")
     return 0

@@ -56,6 +56,9 @@ def train(
                                                           "noise:25 to report a blind model at sigma 25.")] = None,
     patch: Annotated[int | None, typer.Option(help="Clean (GT) patch side; default 64 x scale for SR, "
                                               "else 128.")] = None,
+    rescale: Annotated[float, typer.Option(help="Zoom-out augmentation: cut each clean patch from a region up "
+                                           "to 1/RESCALE larger and shrink it by a random factor in "
+                                           "[RESCALE, 1] (e.g. 0.5); 1 = off. Clean photos only.")] = 1.0,
     batch_size: Annotated[int, typer.Option(help="Patches per step per process.")] = 16,
     max_steps: Annotated[int, typer.Option(help="Total optimiser steps of the run.")] = 100_000,
     lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW).")] = 2e-4,
@@ -117,7 +120,8 @@ def train(
             task=task, scale=s if task == "sr" else 1, arch=arch, arch_kwargs=kwargs, channels=channels,
             data=_str(data), lq=_str(lq), gt=_str(gt), val=_str(val), degradations=tuple(degrade or ()),
             val_degradations=tuple(val_degrade or ()), val_crop=val_crop, val_limit=val_limit, val_tile=val_tile,
-            patch=patch or (64 * s if task == "sr" and s else 128), batch_size=batch_size, steps=max_steps, lr=lr,
+            patch=patch or (64 * s if task == "sr" and s else 128), rescale=rescale, batch_size=batch_size,
+            steps=max_steps, lr=lr,
             min_lr=min_lr, warmup_steps=min(1000, max_steps // 20) if warmup is None else warmup,
             weight_decay=weight_decay, loss=loss, ema_decay=ema, grad_clip=grad_clip, val_every=val_every,
             ckpt_every=ckpt_every, log_every=log_every,

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image, ImageOps
@@ -162,18 +163,27 @@ class SyntheticPairs(Dataset):
         degradations: the recipe, applied in order after cropping and augmenting the clean patch, so
             rain keeps its direction and blur its kernel statistics whatever the augmentation.
         seed: base seed; sample ``i`` uses ``default_rng([seed, i])``.
+        rescale: smallest zoom-out factor (0 < rescale <= 1; 1 = off). Each clean patch is then cut
+            from a region up to ``1 / rescale`` times larger and area-averaged down to ``patch``, by a
+            factor drawn log-uniformly from ``[rescale, 1]``: every photo is seen at a continuum of
+            scales, which paid when more scales of the same photos were added as files (a deblurring
+            model overfits ~100 photos in a few thousand steps). Shrinking keeps targets sharp, so the
+            factor never exceeds 1; the degradations come after it, so blur kernels and rain streaks
+            keep their size in pixels.
     """
 
     def __init__(
         self, paths: Sequence[Path], *, patch: int, scale: int, channels: int,
-        degradations: Sequence[Degradation], seed: int = 0, augment: bool = True,
+        degradations: Sequence[Degradation], seed: int = 0, augment: bool = True, rescale: float = 1.0,
     ) -> None:
         if patch % scale:
             raise UsageError(f"--patch {patch} must be a multiple of --scale {scale}")
+        if not 0.0 < rescale <= 1.0:
+            raise UsageError(f"--rescale {rescale:g} must be in (0, 1]: the smallest zoom-out factor (1 = off)")
         self.paths = list(paths)
         self.patch, self.scale, self.channels = patch, scale, channels
         self.degradations = tuple(degradations)
-        self.seed, self.augment = seed, augment
+        self.seed, self.augment, self.rescale = seed, augment, rescale
         self.cache = ImageCache(channels)
         self._order = _EpochOrder(len(self.paths), seed)
 
@@ -184,9 +194,17 @@ class SyntheticPairs(Dataset):
         """The numpy ``(lq, gt)`` pair for global sample ``index`` (HWC float32 in [0, 1])."""
         rng = np.random.default_rng([self.seed, 0, index])
         img = _pad_to(self.cache.get(self.paths[self._order(index)]), self.patch, self.patch)
-        y = int(rng.integers(0, img.shape[0] - self.patch + 1))
-        x = int(rng.integers(0, img.shape[1] - self.patch + 1))
-        gt = img[y : y + self.patch, x : x + self.patch].astype(np.float32) / 255.0
+        side = self.patch
+        if self.rescale < 1.0:  # drawn only when on, so runs without it sample exactly as before
+            factor = float(np.exp(rng.uniform(np.log(self.rescale), 0.0)))
+            side = min(round(self.patch / factor), img.shape[0], img.shape[1])
+        y = int(rng.integers(0, img.shape[0] - side + 1))
+        x = int(rng.integers(0, img.shape[1] - side + 1))
+        region = img[y : y + side, x : x + side]
+        if side != self.patch:
+            region = cv2.resize(region, (self.patch, self.patch), interpolation=cv2.INTER_AREA)
+            region = region.reshape(self.patch, self.patch, img.shape[2])
+        gt = region.astype(np.float32) / 255.0
         if self.augment:
             (gt,) = augment([gt], rng)
         lq = apply_degradations(gt, self.degradations, rng, scale=self.scale)

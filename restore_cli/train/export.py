@@ -153,6 +153,7 @@ def build_card(state: Mapping[str, Any], *, model_id: str, name: str | None, wei
         "degradations": [] if paired else list(cfg.degradations),
         "val_degradations": list(cfg.val_degradations),
         "patch": cfg.patch,
+        **({"rescale": cfg.rescale} if cfg.rescale < 1.0 else {}),
         "batch_size": cfg.batch_size,
         "world_size": int(state.get("world", 1)),
         "steps": int(state["step"]),

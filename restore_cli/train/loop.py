@@ -189,6 +189,7 @@ class TrainConfig:
     val_limit: int = 0
     val_tile: int = 0
     patch: int = 64
+    rescale: float = 1.0  # smallest zoom-out factor of the clean patches (1 = off); synthetic data only
     batch_size: int = 16
     steps: int = 100_000
     lr: float = 2e-4
@@ -246,6 +247,8 @@ class TrainConfig:
             raise UsageError(f"--patch {self.patch} must be at least 8 and a multiple of the scale {scale}")
         if self.batch_size < 1 or self.steps < 1:
             raise UsageError("--batch-size and --max-steps must be positive")
+        if not 0.0 < self.rescale <= 1.0:
+            raise UsageError(f"--rescale {self.rescale:g} must be in (0, 1]: the smallest zoom-out factor (1 = off)")
         if self.data is None and (self.lq is None or self.gt is None):
             raise UsageError("no training data: give --data DIR (clean images, or lq/ + gt/) or --lq DIR --gt DIR")
         degradations = self.degradations or DEFAULT_DEGRADATIONS[self.task]
@@ -503,18 +506,21 @@ def describe_device(device: torch.device, world: int = 1) -> str:
 
 # ----------------------------------------------------------------------------------------- data setup
 def _training_set(cfg: TrainConfig) -> SyntheticPairs | PairedPatches:
+    root = Path(str(cfg.data))
+    pairs = None
     if cfg.lq is not None and cfg.gt is not None:
         pairs = pair_folders(cfg.lq, cfg.gt, scale=cfg.scale)
-        return PairedPatches(pairs, patch=cfg.patch, scale=cfg.scale, channels=cfg.channels, seed=cfg.seed)
-    root = Path(str(cfg.data))
-    if (root / "lq").is_dir() and (root / "gt").is_dir():
+    elif (root / "lq").is_dir() and (root / "gt").is_dir():
         pairs = pair_folders(root / "lq", root / "gt", scale=cfg.scale)
+    if pairs is not None:
+        if cfg.rescale < 1.0:  # zooming a pair out would also shrink its blur or rain: not the same task
+            raise UsageError("--rescale works on clean photos degraded on the fly, not on paired lq/gt data")
         return PairedPatches(pairs, patch=cfg.patch, scale=cfg.scale, channels=cfg.channels, seed=cfg.seed)
     if (root / "train").is_dir():
         root = root / "train"
     return SyntheticPairs(
         list_images(root), patch=cfg.patch, scale=cfg.scale, channels=cfg.channels,
-        degradations=[parse_degradation(s) for s in cfg.degradations], seed=cfg.seed,
+        degradations=[parse_degradation(s) for s in cfg.degradations], seed=cfg.seed, rescale=cfg.rescale,
     )
 
 

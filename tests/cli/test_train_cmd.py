@@ -57,11 +57,13 @@ def _args(photos, out, *extra):
 
 def test_train_runs_validates_and_exports(app, photos, tmp_path):
     runner = CliRunner()
-    result = runner.invoke(app, _args(photos, tmp_path / "run", "--export-id", "restore-denoise-test"))
+    result = runner.invoke(app, _args(photos, tmp_path / "run", "--export-id", "restore-denoise-test",
+                                      "--rescale", "0.5"))
     assert result.exit_code == 0, result.output
     assert "finished at step 2/2" in result.output and "PSNR" in result.output
     card = (tmp_path / "run" / "export" / "restore-denoise-test.toml").read_text()
     assert 'task = "denoise"' in card and "sigma = 25" in card and "[training]" in card
+    assert "rescale = 0.5" in card
     assert (tmp_path / "run" / "export" / "restore-denoise-test.safetensors").is_file()
 
 
@@ -79,6 +81,7 @@ def test_budget_then_resume(app, photos, tmp_path):
     (["--arch-kwargs", "{nope"], "not valid JSON"),
     (["--degrade", "sharpen"], "unknown degradation"),
     (["--loss", "l3"], "--loss"),
+    (["--rescale", "2"], "--rescale"),
 ])
 def test_bad_options_are_one_line_errors(app, photos, tmp_path, extra, message):
     result = CliRunner().invoke(app, _args(photos, tmp_path / "run", *extra))

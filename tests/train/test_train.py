@@ -77,6 +77,54 @@ def test_synthetic_samples_are_a_pure_function_of_the_index(photos):
     assert x.shape == (3, 8, 8) and y.shape == (3, 16, 16) and x.dtype == torch.float32
 
 
+def _gradient_photo(folder, width: int, height: int):
+    """An image whose value is its column index: a patch's column range tells how much it was shrunk."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ramp = np.broadcast_to(np.arange(width, dtype=np.uint8)[None, :, None], (height, width, 3))
+    Image.fromarray(np.ascontiguousarray(ramp)).save(folder / "ramp.png")
+    return list_images(folder)
+
+
+def test_rescale_cuts_larger_regions_and_shrinks_them_to_the_patch(tmp_path):
+    paths = _gradient_photo(tmp_path / "ramp", 200, 120)
+    plain = SyntheticPairs(paths, patch=16, scale=1, channels=3, degradations=[], augment=False)
+    zoomed = SyntheticPairs(paths, patch=16, scale=1, channels=3, degradations=[], augment=False, rescale=0.25)
+    spans = []
+    for i in range(40):
+        gt = plain.sample(i)[1]
+        assert gt.shape == (16, 16, 3) and round(float(gt[0, -1, 0] - gt[0, 0, 0]) * 255) == 15  # a plain crop
+        z = zoomed.sample(i)[1]
+        assert z.shape == (16, 16, 3) and z.dtype == np.float32
+        spans.append(float(z[0, -1, 0] - z[0, 0, 0]) * 255)  # 15 x the zoom-out of this sample
+    assert min(spans) >= 15 - 1 and max(spans) <= 4 * 16  # factors within [0.25, 1]
+    assert np.median(spans) > 20 and max(spans) > 40  # log-uniform over [0.25, 1]: median zoom-out 2x
+    np.testing.assert_array_equal(zoomed.sample(3)[1], zoomed.sample(3)[1])  # still a function of the index
+
+
+def test_rescale_on_a_small_photo_takes_what_is_there(tmp_path):
+    paths = _gradient_photo(tmp_path / "small", 20, 18)
+    ds = SyntheticPairs(paths, patch=16, scale=2, channels=3, degradations=[parse_degradation("bicubic")],
+                        rescale=0.1)
+    for i in range(10):
+        lq, gt = ds.sample(i)
+        assert gt.shape == (16, 16, 3) and lq.shape == (8, 8, 3)
+
+
+def test_rescale_is_checked_and_refused_on_paired_data(tmp_path, photos):
+    with pytest.raises(UsageError, match="--rescale"):
+        TrainConfig(data=str(photos), task="deblur", rescale=1.5).resolved()
+    with pytest.raises(UsageError, match="--rescale"):
+        SyntheticPairs(list_images(photos / "train"), patch=16, scale=1, channels=3, degradations=[], rescale=0.0)
+    (tmp_path / "pairs" / "lq").mkdir(parents=True)
+    (tmp_path / "pairs" / "gt").mkdir()
+    img = np.zeros((16, 16, 3), np.uint8)
+    Image.fromarray(img).save(tmp_path / "pairs" / "lq" / "a.png")
+    Image.fromarray(img).save(tmp_path / "pairs" / "gt" / "a.png")
+    cfg = _cfg(tmp_path / "pairs", tmp_path, task="deblur", scale=1, rescale=0.5)
+    with pytest.raises(UsageError, match="paired"):
+        train(cfg)
+
+
 def test_epoch_order_visits_every_image_once_per_epoch():
     order = _EpochOrder(5, seed=1)
     for epoch in range(3):

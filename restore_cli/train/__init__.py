@@ -7,7 +7,7 @@ body and by user code; it pulls in torch.
 from __future__ import annotations
 
 from .export import export_run, load_exported
-from .loop import ARCH_PRESETS, Progress, TrainConfig, TrainResult, ValResult, evaluate, train
+from .loop import ARCH_PRESETS, Progress, TrainConfig, TrainResult, ValResult, evaluate, train, validation_set
 
 __all__ = [
     "ARCH_PRESETS",
@@ -19,4 +19,5 @@ __all__ = [
     "export_run",
     "load_exported",
     "train",
+    "validation_set",
 ]

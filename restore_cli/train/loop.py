@@ -524,7 +524,13 @@ def _training_set(cfg: TrainConfig) -> SyntheticPairs | PairedPatches:
     )
 
 
-def _validation_set(cfg: TrainConfig) -> tuple[list[ValImage], Path | None]:
+def validation_set(cfg: TrainConfig) -> tuple[list[ValImage], Path | None]:
+    """The validation pairs of a resolved config and the folder they came from (``None``: no validation).
+
+    Clean images are degraded once with ``val_degradations``, seeded per image name, so any model
+    evaluated on the same folder and recipe sees identical inputs (``tools/evaluate_card.py`` uses this
+    to measure exported models on the validation and test photos).
+    """
     val = cfg.val
     if val is None and cfg.data is not None and (Path(cfg.data) / "val").is_dir():
         val = str(Path(cfg.data) / "val")
@@ -578,12 +584,14 @@ def evaluate(
     device: torch.device,
     step: int = 0,
     tile: int = 0,
+    self_ensemble: bool = False,
 ) -> ValResult:
     """PSNR/SSIM of ``module`` on validation pairs, on the 8-bit outputs, with the task's convention.
 
     The baseline is the degraded input itself, or for SR its MATLAB-bicubic upscaling, so the gain
     over doing nothing is visible next to each number. Runs in fp32 (through the inference engine, so
-    large images are tiled) and restores ``module``'s train/eval mode afterwards.
+    large images are tiled) and restores ``module``'s train/eval mode afterwards. ``self_ensemble``
+    averages the 8 flips/transposes, as ``restore --self-ensemble`` does.
     """
     from ..engine.model import LoadedModel
     from ..engine.run import restore_tensor, to_numpy, to_tensor
@@ -604,7 +612,8 @@ def evaluate(
     rows, base = [], []
     try:
         for item in images:
-            out = to_numpy(restore_tensor(loaded, to_tensor(item.lq), tile=tile, overlap=16))
+            out = to_numpy(restore_tensor(loaded, to_tensor(item.lq), tile=tile, overlap=16,
+                                           self_ensemble=self_ensemble))
             gt = item.gt[: item.lq.shape[0] * scale, : item.lq.shape[1] * scale]
             ref = quantize(gt)
             pred = quantize(out)
@@ -856,7 +865,7 @@ class _Session:
         self._build()
         self._resume()
         dataset = _training_set(cfg)
-        self.val_images, val_root = _validation_set(cfg) if self.info.main else ([], None)
+        self.val_images, val_root = validation_set(cfg) if self.info.main else ([], None)
         self.data_info = _describe_data(cfg, dataset, self.val_images, val_root)
         workers = cfg.workers if cfg.workers >= 0 else (4 if self.device.type == "cuda" else 0)
         sampler = StepBatchSampler(cfg.batch_size, self.step, cfg.steps, rank=self.info.rank, world=self.info.world)

@@ -8,6 +8,7 @@ and the run's own validation number is reproduced. Usage::
 
     python tools/evaluate_card.py runs/deblur/export/restore-deblur-laformer.toml \\
         --folder corpus/val --folder corpus/test --crop 256 --self-ensemble
+    python tools/evaluate_card.py restore-derain-laformer --folder corpus/test   # a bundled model
 
     | model | photos | input | model | gain | x8 self-ensemble | gain |
     ...
@@ -40,11 +41,36 @@ class Measurement:
     ensemble: ValResult | None
 
 
+def load_card(card: str | Path, device: torch.device) -> tuple[torch.nn.Module, dict]:
+    """An exported card (a .toml with its weights beside it) or the id of a bundled catalog model."""
+    path = Path(card)
+    if path.suffix == ".toml" or path.exists():
+        return load_exported(path, device=device)
+    from restore_cli import cards
+
+    found = cards.find_card(str(card))
+    weights = found.bundled_path()
+    if found.path is None or weights is None:
+        raise SystemExit(f"{card}: not an exported card and not a bundled model of the catalog")
+    staged = _staged_card(Path(found.path), weights)
+    return load_exported(staged, device=device)
+
+
+def _staged_card(card_path: Path, weights: Path) -> Path:
+    """A catalog card and its packaged weights side by side in a temporary folder, as exports are."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="evaluate-card-"))
+    (folder / weights.name).symlink_to(weights.resolve())
+    (folder / card_path.name).write_text(card_path.read_text(encoding="utf-8"), encoding="utf-8")
+    return folder / card_path.name
+
+
 def measure(
-    card_path: Path, folder: Path, *, crop: int, self_ensemble: bool, device: torch.device,
+    card_path: str | Path, folder: Path, *, crop: int, self_ensemble: bool, device: torch.device,
 ) -> Measurement:
     """The card's model on ``folder``'s photos, degraded with the card's validation recipe and seed."""
-    module, card = load_exported(card_path, device=device)
+    module, card = load_card(card_path, device)
     training = card.get("training", {})
     degradations = tuple(training.get("val_degradations") or training.get("degradations") or ())
     cfg = TrainConfig(
@@ -58,7 +84,7 @@ def measure(
     with torch.no_grad():
         plain = evaluate(module, images, **kw)
         ensemble = evaluate(module, images, self_ensemble=True, **kw) if self_ensemble else None
-    return Measurement(str(card.get("id", card_path.stem)), str(folder), plain, ensemble)
+    return Measurement(str(card.get("id", Path(card_path).stem)), str(folder), plain, ensemble)
 
 
 def table(rows: Sequence[Measurement], *, per_image: bool) -> str:
@@ -87,7 +113,8 @@ def table(rows: Sequence[Measurement], *, per_image: bool) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("cards", nargs="+", type=Path, help="exported model cards (.toml beside the weights)")
+    parser.add_argument("cards", nargs="+", help="exported model cards (.toml beside the weights) or ids of "
+                        "bundled models (restore-deblur-laformer)")
     parser.add_argument("--folder", action="append", type=Path, required=True,
                         help="folder of held-out clean photos (repeatable)")
     parser.add_argument("--crop", type=int, default=256, help="centre crop in px (0 = whole photos)")

@@ -59,3 +59,18 @@ def test_inputs_follow_the_cards_seed(exported, load_tool, tmp_path):
     other = tool.measure(tmp_path / card.name, root / "data" / "val", **kw)
     assert same.plain.baseline_psnr == pytest.approx(result.validation.baseline_psnr, abs=1e-9)
     assert other.plain.baseline_psnr != pytest.approx(same.plain.baseline_psnr, abs=1e-6)
+
+
+def test_a_bundled_model_by_its_catalog_id(load_tool, tmp_path, monkeypatch):
+    """The shipped derain model, named by id, gains on a real photo degraded with its card's recipe."""
+    from skimage import data
+
+    monkeypatch.setenv("RESTORE_OFFLINE", "1")
+    (tmp_path / "photos").mkdir()
+    Image.fromarray(data.astronaut()[200:264, 200:264]).save(tmp_path / "photos" / "astronaut.png")
+    tool = load_tool("evaluate_card")
+    m = tool.measure("restore-derain-laformer", tmp_path / "photos", crop=0, self_ensemble=False,
+                     device=torch.device("cpu"))
+    assert m.card == "restore-derain-laformer" and m.plain.images == 1
+    assert "Y" in m.plain.convention  # the card's task picked the deraining convention
+    assert m.plain.psnr - m.plain.baseline_psnr > 5.0

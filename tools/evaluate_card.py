@@ -52,18 +52,7 @@ def load_card(card: str | Path, device: torch.device) -> tuple[torch.nn.Module, 
     weights = found.bundled_path()
     if found.path is None or weights is None:
         raise SystemExit(f"{card}: not an exported card and not a bundled model of the catalog")
-    staged = _staged_card(Path(found.path), weights)
-    return load_exported(staged, device=device)
-
-
-def _staged_card(card_path: Path, weights: Path) -> Path:
-    """A catalog card and its packaged weights side by side in a temporary folder, as exports are."""
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="evaluate-card-"))
-    (folder / weights.name).symlink_to(weights.resolve())
-    (folder / card_path.name).write_text(card_path.read_text(encoding="utf-8"), encoding="utf-8")
-    return folder / card_path.name
+    return load_exported(found.path, device=device, weights=weights)
 
 
 def measure(

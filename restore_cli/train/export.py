@@ -235,8 +235,13 @@ def export_run(
     return weights_path, card_path
 
 
-def load_exported(card_path: str | Path, *, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+def load_exported(
+    card_path: str | Path, *, device: str | torch.device = "cpu", weights: str | Path | None = None,
+) -> tuple[nn.Module, dict[str, Any]]:
     """Build the network an exported card describes and load its weights (float32, eval mode).
+
+    ``weights`` overrides where they are read from (default: the card's ``bundled`` file beside it;
+    a packaged catalog card keeps its file in ``restore_cli/weights/`` instead).
 
     Returns:
         ``(module, card)``, the card as the parsed TOML dict.
@@ -248,9 +253,12 @@ def load_exported(card_path: str | Path, *, device: str | torch.device = "cpu") 
 
     path = Path(card_path)
     card = _tomllib().loads(path.read_text(encoding="utf-8"))
-    weights = path.parent / str(card.get("bundled", ""))
-    if not card.get("bundled") or not weights.is_file():
-        raise ModelCardError(f"{path}: weights file {weights.name!r} not found beside the card; re-export the run")
+    if weights is None:
+        if not card.get("bundled") or not (path.parent / str(card["bundled"])).is_file():
+            raise ModelCardError(
+                f"{path}: weights file {card.get('bundled', '')!r} not found beside the card; re-export the run"
+            )
+        weights = path.parent / str(card["bundled"])
     module = build_network(card["arch"]["class"], card["arch"].get("kwargs", {}))
     state = load_file(str(weights))
     module.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=True)

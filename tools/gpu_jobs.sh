@@ -59,8 +59,11 @@ from pathlib import Path
 from restore_cli.train.export import export_run
 run = Path(sys.argv[1])
 export_run(run / "last.pt", run / "snapshot")
+if (run / "best.pt").is_file():  # --keep-best runs: the best validation so far too
+    export_run(run / "best.pt", run / "snapshot-best")
 EOF
-    tar -cf "$dest/$name.tar" -C runs "$name/snapshot" "$name/val.jsonl" "$name.log" 2>/dev/null
+    tar -cf "$dest/$name.tar" -C runs "$name/snapshot" $([[ -d "$run/snapshot-best" ]] && echo "$name/snapshot-best") \
+      "$name/val.jsonl" "$name.log" 2>/dev/null
   done
   ls -la "$dest"
 }

@@ -99,6 +99,9 @@ def train(
     export_fp16: Annotated[bool, typer.Option(help="Store exported weights in float16.")] = True,
     export_on_stop: Annotated[bool, typer.Option(help="Also validate and export when --max-minutes or --stop-after "
                                                 "ends the run (the checkpoint still resumes).")] = False,
+    keep_best: Annotated[bool, typer.Option(help="Keep OUT/best.pt, the checkpoint of the best validation PSNR, "
+                                            "and export it when it beats the last step (choosing on the "
+                                            "validation photos: judge the result on others).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the final line.")] = False,
 ) -> None:
     """Train a network for a task, on clean photos degraded on the fly or on paired folders."""
@@ -129,7 +132,7 @@ def train(
             resume=resume, max_minutes=max_minutes, stop_after=stop_after, seed=seed, init=_str(init),
             device=device, precision=precision, compile=compile, workers=workers,
             export=export, export_id=export_id, export_name=export_name, export_fp16=export_fp16,
-            export_on_stop=export_on_stop,
+            export_on_stop=export_on_stop, keep_best=keep_best,
         )
         main_rank = int(os.environ.get("RANK", "0")) == 0
         with _Reporter(enabled=main_rank and not quiet) as report:

@@ -219,13 +219,14 @@ class TrainConfig:
     export_name: str | None = None
     export_fp16: bool = True
     export_on_stop: bool = False  # also validate and export when --max-minutes/--stop-after ends the run
+    keep_best: bool = False  # keep best.pt (best validation PSNR) and export it if it beats the last step
     license: str = "Apache-2.0"
 
     # Fields that may change between a run and its resumption (where and how long, not what).
     RUNTIME_FIELDS = frozenset({
         "data", "lq", "gt", "val", "val_limit", "val_tile", "val_every", "ckpt_every", "log_every", "out_dir",
         "resume", "max_minutes", "stop_after", "init", "device", "compile", "workers", "export", "export_id",
-        "export_name", "export_fp16", "export_on_stop", "license",
+        "export_name", "export_fp16", "export_on_stop", "keep_best", "license",
     })
 
     def resolved(self) -> TrainConfig:
@@ -734,6 +735,7 @@ class _Session:
         self.log = (on_log or (lambda _m: None)) if info.main else (lambda _m: None)
         self.out_dir = Path(cfg.out_dir)
         self.ckpt_path = checkpoint_path(self.out_dir)
+        self.best_path = self.out_dir / "best.pt"
 
     # -- setup ------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -809,7 +811,7 @@ class _Session:
         return True
 
     # -- checkpoints ------------------------------------------------------------------------------
-    def _save(self, elapsed: float, *, collective: bool = True) -> Path | None:
+    def _save(self, elapsed: float, *, collective: bool = True, path: Path | None = None) -> Path | None:
         rng = _rng_state()
         if self.info.world > 1 and collective:
             gathered: list[Any] = [None] * self.info.world
@@ -834,8 +836,9 @@ class _Session:
             "data": self.data_info,
             "history": self.history,
         }
-        _atomic_save(state, self.ckpt_path)
-        return self.ckpt_path
+        path = path or self.ckpt_path
+        _atomic_save(state, path)
+        return path
 
     # -- validation -------------------------------------------------------------------------------
     def _validate(self) -> ValResult | None:
@@ -847,6 +850,7 @@ class _Session:
                 device=self.device, step=self.step, tile=self.cfg.val_tile,
             )
             record = {k: v for k, v in result.as_dict().items() if k != "per_image"}
+            best_before = max((h["psnr"] for h in self.history), default=-math.inf)
             self.history.append(record)
             self.out_dir.mkdir(parents=True, exist_ok=True)
             with open(self.out_dir / "val.jsonl", "a", encoding="utf-8") as fh:
@@ -855,6 +859,10 @@ class _Session:
                 f"step {self.step}: PSNR {result.psnr:.2f} dB, SSIM {result.ssim:.4f} on {result.images} "
                 f"image(s) (input {result.baseline_psnr:.2f} dB, {result.convention})"
             )
+            if self.cfg.keep_best and result.psnr > best_before:
+                # Main rank only, no collective: the RNG state it records is never resumed from.
+                self._save(self.elapsed_before, collective=False, path=self.best_path)
+                self.log(f"best validation so far: {self.best_path}")
         if self.info.world > 1:
             dist.barrier()
         return result
@@ -969,6 +977,12 @@ class _Session:
         if final and cfg.export and self.info.main:
             from .export import export_run
 
-            export_paths = export_run(self.ckpt_path, self.out_dir / "export")
+            source = self.ckpt_path
+            if cfg.keep_best and self.best_path.is_file() and self.history:
+                best = max(self.history, key=lambda h: h["psnr"])
+                if best["psnr"] > self.history[-1]["psnr"]:
+                    source = self.best_path
+                    self.log(f"exporting step {best['step']} ({best['psnr']:.2f} dB), the best validation")
+            export_paths = export_run(source, self.out_dir / "export")
             self.log(f"exported {export_paths[0]} and {export_paths[1]}")
         return TrainResult(self.step, cfg.steps, completed, reason, path, last_val, export_paths, elapsed())

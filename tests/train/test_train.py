@@ -474,3 +474,28 @@ def test_init_grows_a_deeper_model_that_starts_as_the_shallower_one(tmp_path, ar
     big(x).square().mean().backward()
     name = "latent.blocks.2." + big.RESIDUAL_BRANCH_OUTPUTS[0] + ".weight"
     assert big.get_parameter(name).grad.abs().sum() > 0
+
+
+def test_keep_best_exports_the_best_validation_not_the_last(photos, tmp_path, monkeypatch):
+    import json
+
+    from restore_cli.train import loop
+
+    real_evaluate = loop.evaluate
+
+    def worsening(*args, **kwargs):  # each validation scores 1 dB below the one before
+        result = real_evaluate(*args, **kwargs)
+        return replace(result, psnr=100.0 - result.step)
+
+    monkeypatch.setattr(loop, "evaluate", worsening)
+    cfg = _cfg(photos, tmp_path, steps=4, val_every=1, export=True, export_id="restore-t-x2", keep_best=True)
+    result = train(cfg)
+    history = [json.loads(line) for line in (tmp_path / "run" / "val.jsonl").read_text().splitlines()]
+    assert [h["step"] for h in history] == [1, 2, 3, 4]
+    assert torch.load(tmp_path / "run" / "best.pt", weights_only=True)["step"] == 1
+    card = load_exported(result.export[1])[1]
+    assert card["training"]["steps"] == 1 and card["metrics"][0]["psnr"] == pytest.approx(99.0)
+    # without --keep-best the last step is exported and no best.pt is written
+    plain = train(replace(cfg, keep_best=False, out_dir=str(tmp_path / "plain")))
+    assert not (tmp_path / "plain" / "best.pt").exists()
+    assert load_exported(plain.export[1])[1]["training"]["steps"] == 4

@@ -1,6 +1,6 @@
 """Time every catalog architecture on a GPU: fast path vs the official computation pattern.
 
-    python benchmarks/bench_models.py [--repeats 3] [--quick] [--match 4K]
+    python benchmarks/bench_models.py [--repeats 3] [--quick] [--match 4K] [--paths reference,bf16,bf16+compile]
 
 Prints a markdown table (see restore_cli/bench.py for what each path means).
 """
@@ -11,7 +11,7 @@ import argparse
 
 import torch
 
-from restore_cli.bench import DEFAULT_CASES, format_table, run_benchmark
+from restore_cli.bench import DEFAULT_CASES, DEFAULT_PATHS, PATHS, format_table, run_benchmark
 
 
 def main() -> int:
@@ -19,12 +19,18 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="only the 720p cases")
     parser.add_argument("--match", default="", help="only the cases whose label contains this text")
+    parser.add_argument("--paths", default=",".join(DEFAULT_PATHS),
+                        help=f"comma-separated, the first is the baseline; of {', '.join(PATHS)}")
     args = parser.parse_args()
+    paths = tuple(p.strip() for p in args.paths.split(","))
+    unknown = [p for p in paths if p not in PATHS]
+    if unknown:
+        parser.error(f"unknown path(s) {', '.join(unknown)}; choose from {', '.join(PATHS)}")
     if not torch.cuda.is_available():
         print("no CUDA device: nothing to benchmark")
         return 0
     cases = [c for c in DEFAULT_CASES if (not args.quick or "4K" not in c[0]) and args.match in c[0]]
-    rows = run_benchmark(cases, repeats=args.repeats)
+    rows = run_benchmark(cases, repeats=args.repeats, paths=paths)
     print(format_table(rows, torch.cuda.get_device_name()))
     return 0
 

@@ -35,8 +35,12 @@ def main() -> int:
     torch.backends.cudnn.benchmark = True
     net = seeded_model(args.card, dev)
     configure_scan(net, backend="triton", fused_cross_scan=args.path != "reference")
+    if "compile" in args.path:
+        from restore_cli.engine.compile import compile_blocks
+
+        compile_blocks(net)
     x = photo_input(args.height, args.width, dev)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=args.path == "bf16")
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled="bf16" in args.path)
 
     def run() -> torch.Tensor:
         with torch.inference_mode(), autocast:

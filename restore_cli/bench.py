@@ -10,7 +10,9 @@ For each architecture, in one run on one device:
 - ``fused-fp32``: the default CUDA path in float32 (TF32 off): for MambaIR v1, the channel-last SS2D whose
   Triton kernel reads the four routes in place (``SS2D.forward_fused``); otherwise the reference's
   computation; both replayed as a CUDA graph from the second call of a shape (:mod:`.engine.graphs`);
-- ``bf16``: the default CUDA path under bf16 autocast (scan state and normalisations stay float32).
+- ``bf16``: the default CUDA path under bf16 autocast (scan state and normalisations stay float32);
+- ``bf16+compile``: the same with the repeated blocks compiled (``--compile``, :mod:`.engine.compile`):
+  the glue around the scan fused by ``torch.compile``. Not in the default set (its first call compiles).
 
 Weights are seeded random draws (the architecture's own initialisation), inputs are a real photo crop.
 Reported: median ms after warm-up, output megapixels/s, peak memory, speed-up over the reference, and the
@@ -36,7 +38,8 @@ DEFAULT_CASES: tuple[tuple[str, str, int, int, int], ...] = (
     ("MambaIR classic SR x4, 4K out (tiles 270)", "mambair-sr-x4", 540, 960, 270),
     ("MambaIRv2 Base SR x4, 4K out (tiles 270)", "mambairv2-base-x4", 540, 960, 270),
 )
-PATHS = ("reference", "fused-fp32", "bf16")
+PATHS = ("reference", "fused-fp32", "bf16", "bf16+compile", "fp32+compile")
+DEFAULT_PATHS = ("reference", "fused-fp32", "bf16")
 
 
 @dataclass
@@ -86,9 +89,9 @@ def _timed(fn: Any, repeats: int) -> tuple[float, torch.Tensor]:
     return statistics.median(times), out
 
 
-def run_benchmark(cases=DEFAULT_CASES, *, repeats: int = 3, device: str = "cuda",
+def run_benchmark(cases=DEFAULT_CASES, *, repeats: int = 3, device: str = "cuda", paths=DEFAULT_PATHS,
                   log: Any = print) -> list[Row]:
-    """Time every case on every path; returns the rows (see module docstring)."""
+    """Time every case on every path (the first path is the one the others are compared with)."""
     from .archs import configure_scan
     from .engine.model import wrap_module
     from .engine.run import restore_tensor
@@ -103,10 +106,11 @@ def run_benchmark(cases=DEFAULT_CASES, *, repeats: int = 3, device: str = "cuda"
         x = photo_input(h, w, torch.device("cpu"))
         ref_out = None
         ref_ms = None
-        for path in PATHS:
+        # Compiled paths last: compiling changes the network in place.
+        for path in sorted(paths, key=lambda p: ("compile" in p, paths.index(p))):
             configure_scan(net, backend="triton", fused_cross_scan=path != "reference")
-            model = wrap_module(net, arch=card_id, device=dev, precision="bf16" if path == "bf16" else "fp32",
-                                cuda_graphs=path != "reference")
+            model = wrap_module(net, arch=card_id, device=dev, precision="bf16" if "bf16" in path else "fp32",
+                                cuda_graphs=path != "reference", compile="compile" in path)
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(dev)
 

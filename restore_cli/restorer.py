@@ -101,11 +101,11 @@ class Restorer:
     @classmethod
     def from_module(cls, module: torch.nn.Module, *, arch: str = "custom", device: str = "auto",
                     precision: str = "fp32", task: str = "sr", model_id: str = "custom",
-                    **options: Any) -> Restorer:
-        """Wrap an already built network."""
+                    compile: bool = False, **options: Any) -> Restorer:
+        """Wrap an already built network (``compile``: see :func:`restore_cli.engine.compile.compile_blocks`)."""
         dev = parse_devices(device)[0]
         return cls(wrap_module(module, arch=arch, device=dev, precision=precision, task=task,
-                               model_id=model_id), **options)
+                               model_id=model_id, compile=compile), **options)
 
     @classmethod
     def from_card(cls, card: Any, *, device: str = "auto", precision: str = "fp32",

@@ -62,8 +62,9 @@ export_run(run / "last.pt", run / "snapshot")
 if (run / "best.pt").is_file():  # --keep-best runs: the best validation so far too
     export_run(run / "best.pt", run / "snapshot-best")
 EOF
-    tar -cf "$dest/$name.tar" -C runs "$name/snapshot" $([[ -d "$run/snapshot-best" ]] && echo "$name/snapshot-best") \
-      "$name/val.jsonl" "$name.log" 2>/dev/null
+    # One tar per snapshot: a device command returns files of at most 16 MiB each.
+    tar -cf "$dest/$name.tar" -C runs "$name/snapshot" "$name/val.jsonl" "$name.log" 2>/dev/null
+    [[ -d "$run/snapshot-best" ]] && tar -cf "$dest/$name-best.tar" -C runs "$name/snapshot-best" 2>/dev/null
   done
   ls -la "$dest"
 }

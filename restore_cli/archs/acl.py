@@ -297,6 +297,9 @@ class ACL(LinearAttentionUNet):
         use_checkpoint: gradient checkpointing per block while training (no effect on weights or outputs).
     """
 
+    #: Blocks that :func:`restore_cli.engine.compile.compile_blocks` compiles (``--compile``).
+    compile_blocks = ("LAMABlock",)
+
     RESIDUAL_BRANCH_OUTPUTS = ("lama.out_proj", "mdc.fuse")
 
     def __init__(

@@ -149,6 +149,9 @@ class LAformer(LinearAttentionUNet):
         use_checkpoint: gradient checkpointing per block while training (no effect on weights or outputs).
     """
 
+    #: Blocks that :func:`restore_cli.engine.compile.compile_blocks` compiles (``--compile``).
+    compile_blocks = ("LAformerBlock",)
+
     RESIDUAL_BRANCH_OUTPUTS = ("attn.proj", "ffn.project_out")
 
     def __init__(

@@ -370,6 +370,9 @@ class MambaIR(RestorationNet):
         resi_connection: ``'1conv'`` or ``'3conv'``.
     """
 
+    #: Blocks that :func:`restore_cli.engine.compile.compile_blocks` compiles (``--compile``).
+    compile_blocks = ("VSSBlock",)
+
     def __init__(
         self,
         img_size: int | Sequence[int] = 64,

@@ -119,6 +119,9 @@ class MambaIRUNet(nn.Module):
             forward is broken (it applies ``skip_conv`` to tokens) and no weights exist for it.
     """
 
+    #: Blocks that :func:`restore_cli.engine.compile.compile_blocks` compiles (``--compile``).
+    compile_blocks = ("VSSBlock",)
+
     def __init__(
         self,
         inp_channels: int = 3,

@@ -485,6 +485,9 @@ class MambaIRv2(RestorationNet):
         scan_backend: backend of :func:`restore_cli.ops.scan.selective_scan`.
     """
 
+    #: Blocks that :func:`restore_cli.engine.compile.compile_blocks` compiles (``--compile``).
+    compile_blocks = ("AttentiveLayer",)
+
     _light = False
 
     def __init__(

@@ -43,6 +43,10 @@ Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N, or several: 
 Precision = Annotated[str, typer.Option(
     help="fp32 (true float32, TF32 off), bf16 or fp16 (faster on a GPU: the network body in half precision; "
          "the scan, norms and image-space convolutions stay fp32).")]
+Compile = Annotated[bool, typer.Option(
+    help="Fuse each network block's small kernels with torch.compile: faster per image (GPU and CPU), but "
+         "the first image of each size waits for the compiler (tens of seconds; cached on disk for the next "
+         "run). Pays on folders and tiled large images.")]
 Tile = Annotated[
     int | None,
     typer.Option(help="Tile side in input pixels; 0 = whole image. Default: chosen from free memory."),

@@ -34,6 +34,7 @@ class TaskRequest:
     overwrite: bool = False
     device: str = "auto"
     precision: str = "fp32"
+    compile: bool = False
     tile: int | None = None
     tile_overlap: int = 32
     batch_size: int | None = None
@@ -71,7 +72,7 @@ def _load_restorers(req: TaskRequest, notify) -> list:
     devices = parse_devices(req.device)
     opts = dict(tile=req.tile, tile_overlap=req.tile_overlap, self_ensemble=req.self_ensemble,
                 batch_size=req.batch_size, seed=req.seed, precision=req.precision,
-                official_tiling=req.official_tiling)
+                official_tiling=req.official_tiling, compile=req.compile)
     task = "realdenoise" if req.extra.get("real") else req.task
     if req.model_card is not None:
         card = cards.load_card_file(req.model_card)
@@ -142,7 +143,8 @@ COMMON_OPTIONS: tuple[tuple[str, object, object], ...] = (
     ("output", o.Output, None), ("model", o.Model, None), ("weights", o.Weights, None),
     ("model_card", o.ModelCardOpt, None), ("recursive", o.Recursive, False), ("suffix", o.Suffix, None),
     ("ext", o.Ext, None), ("overwrite", o.Overwrite, False), ("device", o.Device, "auto"),
-    ("precision", o.Precision, "fp32"), ("tile", o.Tile, None), ("tile_overlap", o.TileOverlap, 32),
+    ("precision", o.Precision, "fp32"), ("compile", o.Compile, False), ("tile", o.Tile, None),
+    ("tile_overlap", o.TileOverlap, 32),
     ("batch_size", o.BatchSize, None), ("self_ensemble", o.SelfEnsemble, False), ("seed", o.Seed, None),
     ("routing", o.Routing, "argmax"), ("gt", o.Gt, None), ("report", o.Report, None),
     ("metric", o.MetricMode, None), ("crop_border", o.CropBorder, None), ("quiet", o.Quiet, False),

@@ -101,11 +101,14 @@ def wrap_module(
     model_id: str = "custom",
     task: str = "sr",
     cuda_graphs: bool | None = None,
+    compile: bool = False,
 ) -> LoadedModel:
     """Put ``module`` on ``device`` in eval mode and describe it.
 
     ``cuda_graphs``: replay the forward pass of recurring input shapes as CUDA graphs (see
     :mod:`.graphs`); default on, off with ``RESTORE_CUDA_GRAPHS=0``.
+    ``compile``: compile the network's repeated blocks (:mod:`.compile`); the first forward of each
+    input shape then takes longer (seconds to a minute), later ones run the fused kernels.
     """
     if cuda_graphs is None:
         cuda_graphs = env_flag("RESTORE_CUDA_GRAPHS", True)
@@ -118,6 +121,10 @@ def wrap_module(
         p.requires_grad_(False)
     window = getattr(module, "window_size", None)
     extra = {}
+    if compile:
+        from .compile import compile_blocks
+
+        extra["compiled_blocks"] = compile_blocks(module)
     if device.type == "cuda" and cuda_graphs:
         extra["graphs"] = GraphedForward()
     return LoadedModel(

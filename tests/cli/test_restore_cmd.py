@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -201,3 +202,15 @@ def test_exif_orientation_is_applied(photo, tmp_path, cards, env):
     r = run(["denoise", "--model-card", cards["denoise"], tmp_path / "r.jpg", tmp_path / "r_out.png", "-q"], env)
     assert r.exit_code == 0, r.output
     assert Image.open(tmp_path / "r_out.png").size == (16, 24)  # upright, as a viewer shows it
+
+
+@pytest.mark.skipif(shutil.which("c++") is None and shutil.which("g++") is None,
+                    reason="Inductor on the CPU needs a C++ compiler")
+def test_compile_gives_the_same_image(photo, tmp_path, cards, env):
+    src = photo(tmp_path / "in.png", size=(20, 16))
+    for name, flags in (("eager.png", []), ("compiled.png", ["--compile"])):
+        r = run(["sr", "--scale", "2", "--model-card", cards["sr"], src, tmp_path / name, "-q", *flags], env)
+        assert r.exit_code == 0, r.output
+    eager = np.asarray(Image.open(tmp_path / "eager.png"), dtype=np.int16)
+    compiled = np.asarray(Image.open(tmp_path / "compiled.png"), dtype=np.int16)
+    assert eager.shape == (32, 40, 3) and np.abs(eager - compiled).max() <= 1  # 8-bit rounding of ~1e-6

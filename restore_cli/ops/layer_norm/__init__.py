@@ -29,9 +29,12 @@ def layer_norm_reference(x: torch.Tensor, weight: torch.Tensor | None, bias: tor
 
 
 def use_triton(x: torch.Tensor, weight: torch.Tensor | None) -> bool:
-    """The Triton kernel applies: CUDA, no autograd, float32 parameters, at most 4096 channels."""
+    """The Triton kernel applies: CUDA, no autograd, float32 parameters, at most 4096 channels.
+
+    Not inside a compiled region: there the compiler's own LayerNorm fuses with its neighbours.
+    """
     return (x.is_cuda and not torch.is_grad_enabled() and weight is not None and weight.dtype == torch.float32
-            and x.shape[-1] <= 4096 and x.numel() > 0)
+            and x.shape[-1] <= 4096 and x.numel() > 0 and not torch.compiler.is_compiling())
 
 
 def layer_norm(x: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | None, eps: float = 1e-5, *,

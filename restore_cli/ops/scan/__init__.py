@@ -116,11 +116,16 @@ def selective_scan(
     :class:`.autograd.SelectiveScanFn` (same forward, analytic chunked backward); ``reference`` and
     ``mamba`` backpropagate on their own.
     """
-    name = backend_for(u, backend)
     args = (u, delta, A, B, C, D, delta_bias, delta_softplus)
-    if name in ("torch", "triton") and torch.is_grad_enabled() and any(
+    needs_grad = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (u, delta, A, B, C, D, delta_bias, z)
-    ):  # training: the same forward, with the analytic backward of .autograd
+    )
+    if torch.compiler.is_compiling() and not needs_grad:  # inference in a compiled region: one opaque node
+        from .opaque import selective_scan_op
+
+        return selective_scan_op(*args, z, backend)
+    name = backend_for(u, backend)
+    if name in ("torch", "triton") and needs_grad:  # training: the same forward, with the analytic backward
         from .autograd import selective_scan_fn
 
         return selective_scan_fn(*args, z=z, backend=name)

@@ -120,6 +120,10 @@ def cross_selective_scan_tokens(
     (:func:`.torch_chunked.cross_scan_tokens_chunked`); otherwise the operands are moved to the image
     layout and scanned by :func:`cross_selective_scan_reference`.
     """
+    if torch.compiler.is_compiling():  # one opaque node in a compiled region (see .opaque)
+        from .opaque import cross_scan_tokens_op
+
+        return cross_scan_tokens_op(tokens, delta, A, B, C, D, delta_bias, delta_softplus, height, width, backend)
     batch, length = tokens.shape[:2]
     if length != height * width:
         raise ValueError(f"{length} tokens do not tile a {height}x{width} image")

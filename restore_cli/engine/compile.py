@@ -1,0 +1,51 @@
+"""Regional ``torch.compile`` of a network's repeated blocks, for inference.
+
+Why: on a GPU, MambaIR's time outside the scan goes to dozens of small memory-bound kernels per block
+(LayerNorms, the SiLU gate, residual scalings, casts, the channel attention's pooling chain). The
+compiler fuses each run of them into one kernel. Compiling the whole network would trace every one of
+its 36+ blocks; compiling the block *class* once (PyTorch reuses the compiled code for every instance
+of the same class, its weights being graph inputs) keeps the first-call cost to one block's worth.
+
+The scans stay our kernels: inside a compiled region they are opaque custom operators
+(:mod:`restore_cli.ops.scan.opaque`), and our LayerNorm hands over to the compiler's.
+
+Which blocks: a network class lists them in ``compile_blocks`` (class names). Shapes are specialised
+(``dynamic=False``): tiles of one size compile once, and PyTorch's recompile limit sends a stream of
+ever-new sizes back to eager code rather than compiling forever.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch._dynamo
+from torch import nn
+
+
+def compile_targets(module: nn.Module) -> list[nn.Module]:
+    """The submodules of ``module`` whose class is named in its ``compile_blocks`` (empty if none)."""
+    names = set(getattr(module, "compile_blocks", ()))
+    return [m for m in module.modules() if type(m).__name__ in names]
+
+
+def compile_blocks(module: nn.Module, *, mode: str | None = None) -> int:
+    """Compile, in place, every block :func:`compile_targets` lists; returns how many.
+
+    ``mode``: passed to :func:`torch.compile` (``None`` = default; ``"max-autotune-no-cudagraphs"``
+    searches kernel configurations at a much longer first call). Idempotent: a block compiled before is
+    left as it is. State-dict keys do not change (``nn.Module.compile`` wraps the forward, not the module).
+    """
+    # Each (block variant, input shape, precision) is one compiled entry of the block class's forward;
+    # PyTorch's default limit (8) is soon reached by a process that runs several models or tile sizes,
+    # after which blocks silently run eagerly.
+    limit = "recompile_limit" if hasattr(torch._dynamo.config, "recompile_limit") else "cache_size_limit"
+    setattr(torch._dynamo.config, limit, max(getattr(torch._dynamo.config, limit), 64))
+    count = 0
+    for block in compile_targets(module):
+        if not getattr(block, "_restore_compiled", False):
+            block.compile(mode=mode, dynamic=False)
+            block._restore_compiled = True
+            count += 1
+    return count
+
+
+__all__ = ["compile_blocks", "compile_targets"]

@@ -1,0 +1,71 @@
+"""Regional torch.compile (``--compile``): the scans are opaque operators, compiled blocks match eager."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+
+from restore_cli.archs import from_official
+from restore_cli.engine.compile import compile_blocks, compile_targets
+from restore_cli.ops.scan import selective_scan
+from restore_cli.ops.scan.cross import cross_selective_scan_tokens
+
+needs_cxx = pytest.mark.skipif(shutil.which("c++") is None and shutil.which("g++") is None,
+                               reason="Inductor on the CPU needs a C++ compiler")
+
+
+def _small_mambair() -> torch.nn.Module:
+    torch.manual_seed(0)
+    net = from_official("MambaIR", dict(upscale=2, embed_dim=60, depths=[2], mlp_ratio=2.0, d_state=8,
+                                        upsampler="pixelshuffle", img_range=1.0))
+    return net.eval()
+
+
+def test_the_scans_trace_as_single_operators_without_graph_breaks():
+    torch.manual_seed(0)
+    b, h, w, e, n = 1, 3, 5, 4, 2
+    tokens, delta = torch.randn(b, h * w, e), torch.randn(b, h * w, 4 * e)
+    A, B, C = -torch.rand(4 * e, n) - 0.5, torch.randn(b, h * w, 4, n), torch.randn(b, h * w, 4, n)
+    D, bias = torch.randn(4 * e), torch.randn(4 * e)
+
+    def both(tokens, delta, A, B, C, D, bias):
+        y = cross_selective_scan_tokens(tokens, delta, A, B, C, D, bias, True, height=h, width=w)
+        u = y.transpose(1, 2)  # (b, e, L): a plain scan on the result
+        return selective_scan(u, u.sigmoid(), A[:e], B[:, :, 0].transpose(1, 2), C[:, :, 0].transpose(1, 2))
+
+    graphs = []
+
+    def backend(gm, example_inputs):
+        graphs.append(gm)
+        return gm.forward
+
+    with torch.inference_mode():
+        expected = both(tokens, delta, A, B, C, D, bias)
+        # fullgraph=True: any graph break inside the scans' Python (backend choice, kernels) is an error
+        got = torch.compile(both, backend=backend, fullgraph=True)(tokens, delta, A, B, C, D, bias)
+    torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-6)
+    targets = {str(node.target) for node in graphs[0].graph.nodes if node.op == "call_function"}
+    assert "restore.cross_scan_tokens.default" in targets and "restore.selective_scan.default" in targets
+
+
+def test_compile_targets_are_the_declared_block_classes():
+    net = _small_mambair()
+    blocks = compile_targets(net)
+    assert len(blocks) == 2 and {type(b).__name__ for b in blocks} == {"VSSBlock"}
+    assert compile_targets(torch.nn.Conv2d(1, 1, 1)) == []
+
+
+@needs_cxx
+def test_compiled_blocks_match_eager_and_keep_the_state_dict():
+    net = _small_mambair()
+    keys = list(net.state_dict())
+    x = torch.rand(1, 3, 12, 20)
+    with torch.inference_mode():
+        expected = net(x)
+        assert compile_blocks(net) == 2
+        assert compile_blocks(net) == 0  # idempotent
+        got = net(x)
+    assert list(net.state_dict()) == keys
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)

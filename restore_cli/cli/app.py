@@ -54,18 +54,24 @@ def version() -> None:
 def bench(
     repeats: int = typer.Option(3, help="Timed runs per case (after two warm-ups)."),
     quick: bool = typer.Option(False, help="Only the 720p cases (skip the 4K ones)."),
+    paths: str = typer.Option("reference,fused-fp32,bf16", help="Comma-separated paths, the first the "
+                              "baseline: reference, fused-fp32, bf16, bf16+compile, fp32+compile."),
 ) -> None:
     """Time every catalog architecture on this GPU: fast path vs the official computation pattern."""
     with error_boundary():
         import torch
 
-        from ..bench import DEFAULT_CASES, format_table, run_benchmark
+        from ..bench import DEFAULT_CASES, PATHS, format_table, run_benchmark
         from ..errors import UsageError
 
+        chosen = tuple(p.strip() for p in paths.split(",") if p.strip())
+        unknown = [p for p in chosen if p not in PATHS]
+        if unknown or not chosen:
+            raise UsageError(f"--paths: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(PATHS)}")
         if not torch.cuda.is_available():
             raise UsageError("restore bench needs a CUDA device; on the CPU run benchmarks/bench_cpu_models.py")
         cases = [c for c in DEFAULT_CASES if not quick or "4K" not in c[0]]
-        rows = run_benchmark(cases, repeats=repeats, log=lambda line: typer.echo(line, err=True))
+        rows = run_benchmark(cases, repeats=repeats, paths=chosen, log=lambda line: typer.echo(line, err=True))
         typer.echo(format_table(rows, torch.cuda.get_device_name()))
 
 

@@ -175,6 +175,11 @@ def test_bench_needs_a_gpu(env):
     assert r.exit_code == 2 and "CUDA" in r.output
 
 
+def test_bench_rejects_unknown_paths(env):
+    r = run(["bench", "--paths", "reference,turbo"], env)
+    assert r.exit_code == 2 and "turbo" in r.output and "bf16+compile" in r.output
+
+
 def test_offline_fresh_install_falls_back_to_the_bundled_model(photo, tmp_path, env):
     src = photo(tmp_path / "p.png", size=(16, 12))
     r = run(["sr", "--scale", "4", src, "--device", "cpu"], env)

@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--length", type=int, default=4096, help="sequence length L")
     parser.add_argument("--sweep", action="store_true", help="CUDA: also time Triton launch settings")
     parser.add_argument("--sweep-cross", action="store_true", help="CUDA: time fused cross-scan settings")
+    parser.add_argument("--cross-only", action="store_true", help="CUDA: only the four-route scan cases")
     parser.add_argument("--cross-dim", type=int, default=360,
                         help="d_inner of the cross-scan case (MambaIR classic 360, light 120)")
     args = parser.parse_args(argv)
@@ -134,6 +135,9 @@ def main(argv: list[str] | None = None) -> None:
     header = f"{'backend':<10} {'shape':<30} {'median ms':>10} {'speed-up':>9} {'max rel err':>12}"
     print(header)
     print("-" * len(header))
+    if args.cross_only:
+        time_cross(dtype, args.repeats, sweep=args.sweep_cross, dim=args.cross_dim)
+        return
     for base in SHAPES:
         shape = Shape(base.name, base.batch, base.dim, base.n_state, args.length, base.groups)
         inputs = make_inputs(shape, dtype=dtype, device=args.device)
@@ -176,10 +180,11 @@ def time_cross(dtype: torch.dtype, repeats: int, *, sweep: bool = False, dim: in
     length = h * w
     tokens = torch.randn(b, length, e, generator=gen).to(dtype).cuda()
     delta = (torch.randn(b, length, 4 * e, generator=gen) * 0.5 - 2).to(dtype).cuda()
-    proj = torch.randn(b, length, 4, r + 2 * n, generator=gen).to(dtype).cuda()
+    # The projection rows as SS2D.forward_fused lays them out: [B, C, delta rank, padding to 8].
+    proj = torch.randn(b, length, 4, -(-(r + 2 * n) // 8) * 8, generator=gen).to(dtype).cuda()
     A = -torch.arange(1, n + 1, dtype=torch.float32).repeat(4 * e, 1).cuda()
     D = torch.ones(4 * e).cuda()
-    B, C = proj[..., r : r + n], proj[..., r + n :]
+    B, C = proj[..., :n], proj[..., n : 2 * n]
 
     def image(t: torch.Tensor, *routes: int) -> torch.Tensor:
         return t.reshape(b, h, w, -1).permute(0, 3, 1, 2).reshape(b, *routes, -1, h, w)

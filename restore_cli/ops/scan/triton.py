@@ -188,14 +188,17 @@ def _scan_chunk_kernel(
     u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_d, mask_n,
                                 STORE_Y, HAS_Z)
     for t in range(start, stop):
-        in_range = t + 1 < stop
+        # Whether step t + 1 exists, as a block compare (a scalar bool combined with a block mask makes the
+        # Triton interpreter's masks int32, which its loads reject; the compiled code is the same).
+        next_d = mask_d & (in_group * 0 + t + 1 < stop)
+        next_n = mask_n & (offs_n * 0 + t + 1 < stop)
         if CROSS:
             pos, row, col = _route_advance(pos, row, col, height, reverse)
             pix_next = _route_pixel(pos, row, col, width, column_major)
         else:
             pix_next = t + 1
         u_n, dt_n, B_n, C_n, z_n = _load_step(u_p, t_p, B_p, C_p, z_p, pix_next, s_ul, s_tl, s_Bl, s_Cl, s_zl,
-                                              mask_d & in_range, mask_n & in_range, STORE_Y, HAS_Z)
+                                              next_d, next_n, STORE_Y, HAS_Z)
         if HAS_BIAS:
             dt += bias
         if SOFTPLUS:
@@ -245,16 +248,18 @@ def _carry_kernel(
     row0 = pid_b * n_chunks
     dt_a = tl.load(dtsum_ptr + row0 * dim + offs_d, mask=mask_d, other=0.0)
     end_a = tl.load(hend_ptr + row0 * N_PAD * dim + state_offs, mask=mask_nd, other=0.0)
-    has_b = n_chunks > 1
-    dt_b = tl.load(dtsum_ptr + (row0 + 1) * dim + offs_d, mask=mask_d & has_b, other=0.0)
+    # Chunk-existence tests as block compares, not scalar bools (see the scan kernel's loop).
+    has_b = offs_n[:, None] * 0 + 1 < n_chunks
+    dt_b = tl.load(dtsum_ptr + (row0 + 1) * dim + offs_d, mask=mask_d & (offs_d * 0 + 1 < n_chunks), other=0.0)
     end_b = tl.load(hend_ptr + (row0 + 1) * N_PAD * dim + state_offs, mask=mask_nd & has_b, other=0.0)
     h = tl.zeros((N_PAD, BLOCK_D), dtype=tl.float32)
     for k in range(n_chunks):
         row = row0 + k
         tl.store(h0_ptr + row * N_PAD * dim + state_offs, h, mask=mask_nd)
-        ahead = k + 2 < n_chunks
-        dt_c = tl.load(dtsum_ptr + (row + 2) * dim + offs_d, mask=mask_d & ahead, other=0.0)
-        end_c = tl.load(hend_ptr + (row + 2) * N_PAD * dim + state_offs, mask=mask_nd & ahead, other=0.0)
+        dt_c = tl.load(dtsum_ptr + (row + 2) * dim + offs_d, mask=mask_d & (offs_d * 0 + k + 2 < n_chunks),
+                       other=0.0)
+        end_c = tl.load(hend_ptr + (row + 2) * N_PAD * dim + state_offs,
+                        mask=mask_nd & (offs_n[:, None] * 0 + k + 2 < n_chunks), other=0.0)
         h = tl.exp2(dt_a[None, :] * A) * h + end_a
         dt_a, end_a, dt_b, end_b = dt_b, end_b, dt_c, end_c
 

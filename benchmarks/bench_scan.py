@@ -196,14 +196,17 @@ def time_cross(dtype: torch.dtype, repeats: int, *, sweep: bool = False, dim: in
         ("cross copies+triton", functools.partial(cross_selective_scan_reference, *copies, backend="triton")),
         ("cross fused tokens", functools.partial(cross_selective_scan_tokens, *tokens_args, height=h, width=w)),
     ]
-    if sweep:
-        from restore_cli.ops.scan.triton import selective_scan_cross_tokens_triton
+    from restore_cli.ops.scan.triton import selective_scan_cross_tokens_triton
 
-        for num_warps in (1, 2, 4):
-            for n_chunks in (16, 32, 64, 128, 256, 512):
-                fused = functools.partial(selective_scan_cross_tokens_triton, *tokens_args, width=w,
-                                          n_chunks=n_chunks, num_warps=num_warps)
-                cases.append((f"fused w{num_warps} c{n_chunks}", fused))
+    cases.append(("fused, prefetch 2", functools.partial(selective_scan_cross_tokens_triton, *tokens_args, width=w,
+                                                          prefetch=2)))
+    if sweep:
+        for prefetch in (1, 2):
+            for num_warps in (1, 2, 4):
+                for n_chunks in (16, 32, 64, 128, 256, 512):
+                    fused = functools.partial(selective_scan_cross_tokens_triton, *tokens_args, width=w,
+                                              n_chunks=n_chunks, num_warps=num_warps, prefetch=prefetch)
+                    cases.append((f"fused p{prefetch} w{num_warps} c{n_chunks}", fused))
     for label, fn in cases:
         ms, out = time_call(fn, repeats, "cuda")
         if out.dim() == 4:

@@ -66,7 +66,8 @@ def test_triton_matches_reference(shape, dtype, options):
         "z": {"D": inputs["D"], "z": inputs["z"], "delta_softplus": True},
     }[options]
     ref = selective_scan_reference(**core, **extra)
-    for kwargs in ({}, {"n_chunks": 1}, {"n_chunks": 7, "block_d": 4}, {"block_d": 16, "num_warps": 2}):
+    for kwargs in ({}, {"n_chunks": 1}, {"n_chunks": 7, "block_d": 4}, {"block_d": 16, "num_warps": 2},
+                   {"n_chunks": 7, "prefetch": 2}):
         out = selective_scan_triton(**core, **extra, **kwargs)
         assert out.dtype == dtype and out.shape == ref.shape
         assert rel_err(out, ref) <= TOLERANCE[dtype], kwargs
@@ -116,8 +117,14 @@ def test_cross_triton_matches_reference(height, width, dtype):
 
 @pytest.mark.parametrize(("height", "width"), [(8, 8), (5, 13), (1, 9), (33, 47)])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16], ids=str)
-def test_cross_tokens_triton_reads_strided_channel_last_operands(height, width, dtype):
-    """The channel-last entry reads B and C as slices of one projection output, with no copies."""
+@pytest.mark.parametrize("layout", ["unaligned", "aligned"])
+@pytest.mark.parametrize("prefetch", [1, 2])
+def test_cross_tokens_triton_reads_strided_channel_last_operands(height, width, dtype, layout, prefetch):
+    """The channel-last entry reads B and C as slices of one projection output, with no copies.
+
+    ``aligned`` is SS2D.forward_fused's layout ([B, C, rank, padding], rows a multiple of 8), which the
+    kernel reads as 16-byte vectors; ``unaligned`` ([rank, B, C]) takes scalar loads.
+    """
     pytest.importorskip("triton")
     from restore_cli.ops.scan.cross import cross_selective_scan_tokens
 
@@ -125,14 +132,22 @@ def test_cross_tokens_triton_reads_strided_channel_last_operands(height, width, 
     batch, channels, n_state, rank = 2, 24, 16, 3
     length = height * width
     tokens = torch.randn(batch, length, 2 * channels, generator=gen).to(dtype).cuda()[..., :channels]  # strided
-    proj = torch.randn(batch, length, 4, rank + 2 * n_state, generator=gen).to(dtype).cuda()
+    row = rank + 2 * n_state if layout == "unaligned" else -(-(rank + 2 * n_state) // 8) * 8
+    proj = torch.randn(batch, length, 4, row, generator=gen).to(dtype).cuda()
     delta = (torch.randn(batch, length, 4 * channels, generator=gen) * 0.5 - 1).to(dtype).cuda()
     A = -torch.exp(torch.randn(4 * channels, n_state, generator=gen)).cuda()
     D = torch.randn(4 * channels, generator=gen).cuda()
     bias = (torch.randn(4 * channels, generator=gen) * 0.1).cuda()
-    args = (tokens, delta, A, proj[..., rank : rank + n_state], proj[..., rank + n_state :], D, bias, True)
+    first = rank if layout == "unaligned" else 0
+    args = (tokens, delta, A, proj[..., first : first + n_state], proj[..., first + n_state : first + 2 * n_state],
+            D, bias, True)
     ref = cross_selective_scan_tokens(*args, height=height, width=width, backend="reference")
-    out = cross_selective_scan_tokens(*args, height=height, width=width, backend="triton")
+    if prefetch == 1:
+        out = cross_selective_scan_tokens(*args, height=height, width=width, backend="triton")
+    else:
+        from restore_cli.ops.scan.triton import selective_scan_cross_tokens_triton
+
+        out = selective_scan_cross_tokens_triton(*args, width=width, prefetch=prefetch)
     assert out.dtype == torch.float32 and out.shape == (batch, length, channels)
     assert rel_err(out, ref) <= 2e-5
 

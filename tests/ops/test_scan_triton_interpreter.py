@@ -29,9 +29,10 @@ SCRIPT = textwrap.dedent('''
 
     gen = torch.Generator().manual_seed(0)
     worst = 0.0
-    # MambaIR v1's four routes, channel-last, B/C as slices of one projection (odd and padded offsets)
-    for height, width, first, row in ((5, 7, 3, 11), (4, 9, 0, 16)):
-        b, e, n = 2, 8, 4
+    # MambaIR v1's four routes, channel-last, B/C as slices of one projection: at an odd offset (scalar
+    # loads), and padded as SS2D.forward_fused lays them out (N = 8, rows of 24: vector loads)
+    for height, width, first, row, n in ((5, 7, 3, 11, 4), (4, 9, 0, 24, 8)):
+        b, e = 2, 8
         L = height * width
         tokens = torch.randn(b, L, e, generator=gen)
         delta = torch.randn(b, L, 4 * e, generator=gen) * 0.5
@@ -42,16 +43,19 @@ SCRIPT = textwrap.dedent('''
         ref = cross_selective_scan_tokens(tokens, delta, A, B, C, D, bias, True, height=height, width=width,
                                           backend="reference")
         for chunks in (1, 3):
-            got = selective_scan_cross_tokens_triton(tokens, delta, A, B, C, D, bias, True, width=width,
-                                                     n_chunks=chunks)
-            worst = max(worst, rel(got, ref))
+            for prefetch in (1, 2):
+                got = selective_scan_cross_tokens_triton(tokens, delta, A, B, C, D, bias, True, width=width,
+                                                         n_chunks=chunks, prefetch=prefetch)
+                worst = max(worst, rel(got, ref))
     # the plain scan, grouped B/C and a gate
     u, dt = torch.randn(1, 8, 23, generator=gen), torch.randn(1, 8, 23, generator=gen) * 0.5
     A = -torch.rand(8, 4, generator=gen) - 0.5
     B, C, z = torch.randn(1, 2, 4, 23, generator=gen), torch.randn(1, 2, 4, 23, generator=gen), torch.randn(1, 8, 23)
     ref = selective_scan_reference(u, dt, A, B, C, None, None, True, z=z)
-    for chunks in (1, 4):
-        worst = max(worst, rel(selective_scan_triton(u, dt, A, B, C, None, None, True, z=z, n_chunks=chunks), ref))
+    for chunks in (1, 4, 23):  # 23: chunks of one step
+        for prefetch in (1, 2):
+            got = selective_scan_triton(u, dt, A, B, C, None, None, True, z=z, n_chunks=chunks, prefetch=prefetch)
+            worst = max(worst, rel(got, ref))
     print(f"WORST {worst:.3e}")
 ''')
 

@@ -92,18 +92,36 @@ def _route_pixel(s, row, col, width, column_major):
 
 
 @triton.jit
-def _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_d, mask_n,
-               LOAD_C: tl.constexpr, HAS_Z: tl.constexpr):
-    """One step's operands as float32: u and δ per channel, the group's B_t (and C_t, z when needed)."""
-    u = tl.load(u_p + pix * s_ul, mask=mask_d, other=0.0).to(tl.float32)
-    dt = tl.load(t_p + pix * s_tl, mask=mask_d, other=0.0).to(tl.float32)
-    B = tl.load(B_p + pix * s_Bl, mask=mask_n, other=0.0).to(tl.float32)
+def _load_state_vector(ptr, base, pix, s_l, offs_n, mask_n, VEC: tl.constexpr):
+    """B_t or C_t of one group, as stored (N values that every thread of the program reads).
+
+    ``VEC``: the N values are contiguous and start at a multiple of 8 elements (``base`` and the strides
+    are: the launcher checks), and ``ptr`` is the tensor's base pointer. Told so, the compiler reads them
+    with 16-byte vector loads from one address; otherwise (``ptr`` a block of N pointers) they are N
+    scalar loads with N 64-bit addresses, which also cost ~60 registers per thread and so occupancy.
+    """
+    if VEC:
+        offs = tl.max_contiguous(tl.multiple_of(base + pix * s_l + offs_n, 8), 8)
+        return tl.load(ptr + offs, mask=mask_n, other=0.0)
+    else:
+        return tl.load(ptr + pix * s_l, mask=mask_n, other=0.0)
+
+
+@triton.jit
+def _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_d, mask_n, B_o, C_o, offs_n,
+               LOAD_C: tl.constexpr, HAS_Z: tl.constexpr, BC_VEC: tl.constexpr):
+    """One step's operands as stored (fp32, bf16 or fp16; the caller converts at use, so operands loaded
+    ahead wait in registers at their storage width): u and δ per channel, the group's B_t (and C_t, z
+    when needed)."""
+    u = tl.load(u_p + pix * s_ul, mask=mask_d, other=0.0)
+    dt = tl.load(t_p + pix * s_tl, mask=mask_d, other=0.0)
+    B = _load_state_vector(B_p, B_o, pix, s_Bl, offs_n, mask_n, BC_VEC)
     C = B
     z = u
     if LOAD_C:
-        C = tl.load(C_p + pix * s_Cl, mask=mask_n, other=0.0).to(tl.float32)
+        C = _load_state_vector(C_p, C_o, pix, s_Cl, offs_n, mask_n, BC_VEC)
         if HAS_Z:
-            z = tl.load(z_p + pix * s_zl, mask=mask_d, other=0.0).to(tl.float32)
+            z = tl.load(z_p + pix * s_zl, mask=mask_d, other=0.0)
     return u, dt, B, C, z
 
 
@@ -122,6 +140,7 @@ def _scan_chunk_kernel(
     N: tl.constexpr, N_PAD: tl.constexpr, BLOCK_D: tl.constexpr,
     HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_Z: tl.constexpr,
     LOAD_H0: tl.constexpr, STORE_Y: tl.constexpr, STORE_END: tl.constexpr, CROSS: tl.constexpr,
+    PREFETCH: tl.constexpr, BC_VEC: tl.constexpr,
 ):  # fmt: skip
     """Scan one time chunk of one (batch, group, channel block); see the module docstring for the passes.
 
@@ -164,8 +183,16 @@ def _scan_chunk_kernel(
     chan = in_group.to(tl.int64) if CROSS else offs_d  # the image channel a route channel reads and writes
     u_p = u_ptr + pid_b * s_ub + chan * s_ud
     t_p = dt_ptr + pid_b * s_tb + offs_d * s_td
-    B_p = B_ptr + pid_b * s_Bb + group * s_Bg + offs_n * s_Bn
-    C_p = C_ptr + pid_b * s_Cb + group * s_Cg + offs_n * s_Cn
+    if BC_VEC:  # base pointers and aligned element offsets (see _load_state_vector)
+        B_p = B_ptr
+        C_p = C_ptr
+        B_o = pid_b * s_Bb + group * s_Bg
+        C_o = pid_b * s_Cb + group * s_Cg
+    else:
+        B_p = B_ptr + pid_b * s_Bb + group * s_Bg + offs_n * s_Bn
+        C_p = C_ptr + pid_b * s_Cb + group * s_Cg + offs_n * s_Cn
+        B_o = pid_b * 0
+        C_o = pid_b * 0
     z_p = z_ptr + pid_b * s_zb + offs_d * s_zd
     y_p = y_ptr + pid_b * s_yb + chan * s_yd
     # Route k of the cross scan, as integers (one route per program): reversed for k >= 2, column-major
@@ -186,39 +213,58 @@ def _scan_chunk_kernel(
     else:
         pix = start
     u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_d, mask_n,
-                                STORE_Y, HAS_Z)
+                                B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC)
+    # PREFETCH = 2: step t + 1's operands are already in registers while step t + 2's load is issued.
+    pix2, u2, dt2, B2, C2, z2 = pix, u, dt, B, C, z
+    if PREFETCH == 2:
+        if CROSS:
+            pos, row, col = _route_advance(pos, row, col, height, reverse)
+            pix2 = _route_pixel(pos, row, col, width, column_major)
+        else:
+            pix2 = start + 1
+        u2, dt2, B2, C2, z2 = _load_step(u_p, t_p, B_p, C_p, z_p, pix2, s_ul, s_tl, s_Bl, s_Cl, s_zl,
+                                         mask_d & (in_group * 0 + start + 1 < stop),
+                                         mask_n & (offs_n * 0 + start + 1 < stop), B_o, C_o, offs_n, STORE_Y,
+                                         HAS_Z, BC_VEC)
     for t in range(start, stop):
-        # Whether step t + 1 exists, as a block compare (a scalar bool combined with a block mask makes the
-        # Triton interpreter's masks int32, which its loads reject; the compiled code is the same).
-        next_d = mask_d & (in_group * 0 + t + 1 < stop)
-        next_n = mask_n & (offs_n * 0 + t + 1 < stop)
+        # Whether step t + PREFETCH exists, as a block compare (a scalar bool combined with a block mask
+        # makes the Triton interpreter's masks int32, which its loads reject; the compiled code is the same).
+        next_d = mask_d & (in_group * 0 + t + PREFETCH < stop)
+        next_n = mask_n & (offs_n * 0 + t + PREFETCH < stop)
         if CROSS:
             pos, row, col = _route_advance(pos, row, col, height, reverse)
             pix_next = _route_pixel(pos, row, col, width, column_major)
         else:
-            pix_next = t + 1
+            pix_next = t + PREFETCH
         u_n, dt_n, B_n, C_n, z_n = _load_step(u_p, t_p, B_p, C_p, z_p, pix_next, s_ul, s_tl, s_Bl, s_Cl, s_zl,
-                                              next_d, next_n, STORE_Y, HAS_Z)
+                                              next_d, next_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC)
+        u_f = u.to(tl.float32)
+        dt_f = dt.to(tl.float32)
         if HAS_BIAS:
-            dt += bias
+            dt_f += bias
         if SOFTPLUS:
-            dt = _softplus(dt)
-        h = tl.exp2(dt[None, :] * A) * h + B[:, None] * (dt * u)[None, :]
+            dt_f = _softplus(dt_f)
+        h = tl.exp2(dt_f[None, :] * A) * h + B.to(tl.float32)[:, None] * (dt_f * u_f)[None, :]
         if STORE_END:
-            dt_sum += dt
+            dt_sum += dt_f
         if STORE_Y:
-            y = tl.sum(h * C[:, None], axis=0)
+            y = tl.sum(h * C.to(tl.float32)[:, None], axis=0)
             if HAS_D:
-                y += u * D
+                y += u_f * D
             if HAS_Z:
-                y *= z * tl.sigmoid(z)
+                z_f = z.to(tl.float32)
+                y *= z_f * tl.sigmoid(z_f)
             if CROSS:
                 # relaxed: the four routes' adds commute and nothing reads y before the kernel ends (the
                 # default acq_rel ordering fences every add)
                 tl.atomic_add(y_p + pix * s_yl, y, mask=mask_d, sem="relaxed")
             else:
                 tl.store(y_p + pix * s_yl, y.to(y_ptr.dtype.element_ty), mask=mask_d)
-        pix, u, dt, B, C, z = pix_next, u_n, dt_n, B_n, C_n, z_n
+        if PREFETCH == 2:
+            pix, u, dt, B, C, z = pix2, u2, dt2, B2, C2, z2
+            pix2, u2, dt2, B2, C2, z2 = pix_next, u_n, dt_n, B_n, C_n, z_n
+        else:
+            pix, u, dt, B, C, z = pix_next, u_n, dt_n, B_n, C_n, z_n
 
     if STORE_END:
         tl.store(hend_ptr + state_offs, h, mask=mask_nd)
@@ -303,6 +349,7 @@ def selective_scan_triton(
     block_d: int | None = None,
     n_chunks: int | None = None,
     num_warps: int = 1,
+    prefetch: int = 1,
 ) -> torch.Tensor:
     """Selective scan on CUDA; semantics and shapes as :func:`.reference.selective_scan_reference`.
 
@@ -316,6 +363,8 @@ def selective_scan_triton(
         block_d: channels per program (default :func:`default_block_d`).
         n_chunks: time chunks scanned in parallel (default :func:`default_n_chunks`; 1 = one pass).
         num_warps: warps per program.
+        prefetch: steps whose operands are loaded ahead of the one computing (1 or 2; see
+            :func:`_scan_chunk_kernel`): 2 keeps twice the bytes in flight for a few more registers.
 
     Returns:
         (batch, dim, L) in ``u``'s dtype, accumulated in float32.
@@ -330,7 +379,7 @@ def selective_scan_triton(
         raise ValueError(f"dim {dim} is not divisible by the number of groups {B.shape[1]}")
     y = torch.empty(batch, dim, length, dtype=u.dtype, device=u.device)
     _run(u, delta, A, B, C, D, delta_bias, delta_softplus, z, y, per_group=dim // B.shape[1], width=0,
-         block_d=block_d, n_chunks=n_chunks, num_warps=num_warps)  # fmt: skip
+         block_d=block_d, n_chunks=n_chunks, num_warps=num_warps, prefetch=prefetch)  # fmt: skip
     return y
 
 
@@ -348,6 +397,7 @@ def selective_scan_cross_tokens_triton(
     block_d: int | None = None,
     n_chunks: int | None = None,
     num_warps: int = 1,
+    prefetch: int = 1,
 ) -> torch.Tensor:
     """MambaIR v1's four-route scan and merge on channel-last tokens, read in place (:mod:`.cross`).
 
@@ -368,7 +418,7 @@ def selective_scan_cross_tokens_triton(
     y = torch.zeros(batch, length, channels, dtype=torch.float32, device=tokens.device)
     _run(tokens.transpose(1, 2), delta.transpose(1, 2), A, B.permute(0, 2, 3, 1), C.permute(0, 2, 3, 1), D,
          delta_bias, delta_softplus, None, y.transpose(1, 2), per_group=channels, width=width, block_d=block_d,
-         n_chunks=n_chunks, num_warps=num_warps)  # fmt: skip
+         n_chunks=n_chunks, num_warps=num_warps, prefetch=prefetch)  # fmt: skip
     return y
 
 
@@ -389,12 +439,15 @@ def _run(
     block_d: int | None,
     n_chunks: int | None,
     num_warps: int,
+    prefetch: int = 1,
 ) -> None:
     """Launch the scan into ``y``: one pass, or chunk-end states, carry, and a second pass.
 
     ``delta`` carries the channel count (route channels in cross mode, where ``width > 0``); B and C are
     (batch, G, N, L) with G = channels // per_group.
     """
+    if prefetch not in (1, 2):
+        raise ValueError(f"prefetch must be 1 or 2, not {prefetch}")
     batch, dim, length = delta.shape
     n_state = A.shape[1]  # before A is transposed below
     if length == 0 or batch == 0:
@@ -415,6 +468,10 @@ def _run(
     D32 = None if D is None else D.to(torch.float32).contiguous()
     bias32 = None if delta_bias is None else delta_bias.to(torch.float32).contiguous()
     zz = u if z is None else z
+    # B_t and C_t as vector loads where N is contiguous and every offset a multiple of 8 elements
+    # (MambaIR v1's fused path pads its projection rows to make it so).
+    bc_vec = (n_state == n_pad >= 8 and B.stride(2) == 1 and C.stride(2) == 1
+              and all(st % 8 == 0 for i, st in enumerate(B.stride() + C.stride()) if i % 4 != 2))
     grid = (batch, n_groups * blocks_per_group, n_chunks)
     common = dict(N=n_state, N_PAD=n_pad, BLOCK_D=block_d, num_warps=num_warps)
 
@@ -428,7 +485,7 @@ def _run(
             *u.stride(), *delta.stride(), *A.stride()[::-1], *B.stride(), *C.stride(), *zz.stride(), *y.stride(),
             HAS_D=D32 is not None, HAS_BIAS=bias32 is not None, SOFTPLUS=bool(delta_softplus),
             HAS_Z=z is not None, LOAD_H0=h0 is not None, STORE_Y=hend is None, STORE_END=hend is not None,
-            CROSS=width > 0, **common,
+            CROSS=width > 0, PREFETCH=prefetch, BC_VEC=bc_vec, **common,
         )  # fmt: skip
 
     with on_tensor_device(u):

@@ -11,7 +11,7 @@ import argparse
 
 import torch
 
-from restore_cli.bench import DEFAULT_CASES, DEFAULT_PATHS, PATHS, format_table, run_benchmark
+from restore_cli.bench import DEFAULT_CASES, DEFAULT_PATHS, PATHS, format_table, parse_paths, run_benchmark
 
 
 def main() -> int:
@@ -22,10 +22,10 @@ def main() -> int:
     parser.add_argument("--paths", default=",".join(DEFAULT_PATHS),
                         help=f"comma-separated, the first is the baseline; of {', '.join(PATHS)}")
     args = parser.parse_args()
-    paths = tuple(p.strip() for p in args.paths.split(","))
-    unknown = [p for p in paths if p not in PATHS]
-    if unknown:
-        parser.error(f"unknown path(s) {', '.join(unknown)}; choose from {', '.join(PATHS)}")
+    try:
+        paths = parse_paths(args.paths)
+    except ValueError as exc:
+        parser.error(str(exc))
     if not torch.cuda.is_available():
         print("no CUDA device: nothing to benchmark")
         return 0

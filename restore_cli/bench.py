@@ -42,6 +42,15 @@ PATHS = ("reference", "fused-fp32", "bf16", "bf16+compile", "fp32+compile")
 DEFAULT_PATHS = ("reference", "fused-fp32", "bf16")
 
 
+def parse_paths(text: str) -> tuple[str, ...]:
+    """``"reference,bf16,bf16+compile"`` -> the paths in that order; ValueError names unknown ones."""
+    chosen = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = [p for p in chosen if p not in PATHS]
+    if unknown or not chosen:
+        raise ValueError(f"unknown path(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(PATHS)}")
+    return chosen
+
+
 @dataclass
 class Row:
     case: str

@@ -61,13 +61,13 @@ def bench(
     with error_boundary():
         import torch
 
-        from ..bench import DEFAULT_CASES, PATHS, format_table, run_benchmark
+        from ..bench import DEFAULT_CASES, format_table, parse_paths, run_benchmark
         from ..errors import UsageError
 
-        chosen = tuple(p.strip() for p in paths.split(",") if p.strip())
-        unknown = [p for p in chosen if p not in PATHS]
-        if unknown or not chosen:
-            raise UsageError(f"--paths: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(PATHS)}")
+        try:
+            chosen = parse_paths(paths)
+        except ValueError as exc:
+            raise UsageError(f"--paths: {exc}") from None
         if not torch.cuda.is_available():
             raise UsageError("restore bench needs a CUDA device; on the CPU run benchmarks/bench_cpu_models.py")
         cases = [c for c in DEFAULT_CASES if not quick or "4K" not in c[0]]

@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sweep", action="store_true", help="CUDA: also time Triton launch settings")
     parser.add_argument("--sweep-cross", action="store_true", help="CUDA: time fused cross-scan settings")
     parser.add_argument("--cross-only", action="store_true", help="CUDA: only the four-route scan cases")
+    parser.add_argument("--profile-cross", action="store_true",
+                        help="CUDA: GPU time of each kernel of the fused four-route scan (torch.profiler)")
     parser.add_argument("--cross-dim", type=int, default=360,
                         help="d_inner of the cross-scan case (MambaIR classic 360, light 120)")
     args = parser.parse_args(argv)
@@ -135,6 +137,9 @@ def main(argv: list[str] | None = None) -> None:
     header = f"{'backend':<10} {'shape':<30} {'median ms':>10} {'speed-up':>9} {'max rel err':>12}"
     print(header)
     print("-" * len(header))
+    if args.profile_cross:
+        profile_cross(dtype, dim=args.cross_dim)
+        return
     if args.cross_only:
         time_cross(dtype, args.repeats, sweep=args.sweep_cross, dim=args.cross_dim)
         return
@@ -198,12 +203,13 @@ def time_cross(dtype: torch.dtype, repeats: int, *, sweep: bool = False, dim: in
     ]
     from restore_cli.ops.scan.triton import selective_scan_cross_tokens_triton
 
-    cases.append(("fused, prefetch 2", functools.partial(selective_scan_cross_tokens_triton, *tokens_args, width=w,
-                                                          prefetch=2)))
+    for prefetch in (0, 2):
+        cases.append((f"fused, prefetch {prefetch}", functools.partial(
+            selective_scan_cross_tokens_triton, *tokens_args, width=w, prefetch=prefetch)))
     if sweep:
-        for prefetch in (1, 2):
-            for num_warps in (1, 2, 4):
-                for n_chunks in (16, 32, 64, 128, 256, 512):
+        for prefetch in (0, 1, 2):
+            for num_warps in (1, 2):
+                for n_chunks in (64, 128, 160, 256, 512):
                     fused = functools.partial(selective_scan_cross_tokens_triton, *tokens_args, width=w,
                                               n_chunks=n_chunks, num_warps=num_warps, prefetch=prefetch)
                     cases.append((f"fused p{prefetch} w{num_warps} c{n_chunks}", fused))
@@ -213,6 +219,32 @@ def time_cross(dtype: torch.dtype, repeats: int, *, sweep: bool = False, dim: in
             out = out.flatten(2).transpose(1, 2)
         err = ((out.float() - ref).abs().max() / ref.abs().max()).item()
         print(f"{label:<20} {f'v1 180x320 E{dim} N16':<30} {ms:>10.3f} {'':>9} {err:>12.2e}")
+
+
+def profile_cross(dtype: torch.dtype, *, dim: int = 360, calls: int = 5) -> None:
+    """Where the fused four-route scan's time goes: chunk-end pass, carry, output pass (and the B/C copy).
+
+    Same inputs as :func:`time_cross`; the table is torch.profiler's, GPU time summed over ``calls``."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from restore_cli.ops.scan.triton import selective_scan_cross_tokens_triton
+
+    gen = torch.Generator().manual_seed(0)
+    b, e, n, h, w = 1, dim, 16, 180, 320
+    tokens = torch.randn(b, h * w, e, generator=gen).to(dtype).cuda()
+    delta = (torch.randn(b, h * w, 4 * e, generator=gen) * 0.5 - 2).to(dtype).cuda()
+    proj = torch.randn(b, h * w, 4, 48, generator=gen).to(dtype).cuda()
+    A = -torch.arange(1, n + 1, dtype=torch.float32).repeat(4 * e, 1).cuda()
+    D = torch.ones(4 * e).cuda()
+    args = (tokens, delta, A, proj[..., :n], proj[..., n : 2 * n], D, None, True)
+    for _ in range(3):
+        selective_scan_cross_tokens_triton(*args, width=w)
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(calls):
+            selective_scan_cross_tokens_triton(*args, width=w)
+        torch.cuda.synchronize()
+    print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=8))
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ def test_triton_matches_reference(shape, dtype, options):
     }[options]
     ref = selective_scan_reference(**core, **extra)
     for kwargs in ({}, {"n_chunks": 1}, {"n_chunks": 7, "block_d": 4}, {"block_d": 16, "num_warps": 2},
-                   {"n_chunks": 7, "prefetch": 2}):
+                   {"n_chunks": 7, "prefetch": 2}, {"n_chunks": 5, "prefetch": 0}):
         out = selective_scan_triton(**core, **extra, **kwargs)
         assert out.dtype == dtype and out.shape == ref.shape
         assert rel_err(out, ref) <= TOLERANCE[dtype], kwargs
@@ -118,7 +118,7 @@ def test_cross_triton_matches_reference(height, width, dtype):
 @pytest.mark.parametrize(("height", "width"), [(8, 8), (5, 13), (1, 9), (33, 47)])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16], ids=str)
 @pytest.mark.parametrize("layout", ["unaligned", "aligned"])
-@pytest.mark.parametrize("prefetch", [1, 2])
+@pytest.mark.parametrize("prefetch", [0, 1, 2])
 def test_cross_tokens_triton_reads_strided_channel_last_operands(height, width, dtype, layout, prefetch):
     """The channel-last entry reads B and C as slices of one projection output, with no copies.
 

@@ -43,19 +43,23 @@ SCRIPT = textwrap.dedent('''
         ref = cross_selective_scan_tokens(tokens, delta, A, B, C, D, bias, True, height=height, width=width,
                                           backend="reference")
         for chunks in (1, 3):
-            for prefetch in (1, 2):
+            for prefetch in (0, 1, 2):
                 got = selective_scan_cross_tokens_triton(tokens, delta, A, B, C, D, bias, True, width=width,
                                                          n_chunks=chunks, prefetch=prefetch)
                 worst = max(worst, rel(got, ref))
-    # the plain scan, grouped B/C and a gate
-    u, dt = torch.randn(1, 8, 23, generator=gen), torch.randn(1, 8, 23, generator=gen) * 0.5
-    A = -torch.rand(8, 4, generator=gen) - 0.5
-    B, C, z = torch.randn(1, 2, 4, 23, generator=gen), torch.randn(1, 2, 4, 23, generator=gen), torch.randn(1, 8, 23)
-    ref = selective_scan_reference(u, dt, A, B, C, None, None, True, z=z)
-    for chunks in (1, 4, 23):  # 23: chunks of one step
-        for prefetch in (1, 2):
-            got = selective_scan_triton(u, dt, A, B, C, None, None, True, z=z, n_chunks=chunks, prefetch=prefetch)
-            worst = max(worst, rel(got, ref))
+    # the plain scan, grouped B/C and a gate; N = 5 pads to 8 (masked state lanes), 12 channels in
+    # blocks of 8 leave 4 clamped lanes
+    for n in (4, 5):
+        u, dt = torch.randn(1, 12, 23, generator=gen), torch.randn(1, 12, 23, generator=gen) * 0.5
+        A = -torch.rand(12, n, generator=gen) - 0.5
+        B, C = torch.randn(1, 2, n, 23, generator=gen), torch.randn(1, 2, n, 23, generator=gen)
+        z = torch.randn(1, 12, 23, generator=gen)
+        ref = selective_scan_reference(u, dt, A, B, C, None, None, True, z=z)
+        for chunks in (1, 4, 23):  # 23: chunks of one step
+            for prefetch in (0, 1, 2):
+                got = selective_scan_triton(u, dt, A, B, C, None, None, True, z=z, n_chunks=chunks,
+                                            prefetch=prefetch, block_d=8)
+                worst = max(worst, rel(got, ref))
     print(f"WORST {worst:.3e}")
 ''')
 

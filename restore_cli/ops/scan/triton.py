@@ -33,6 +33,10 @@ why: both passes issue on 60-70% of cycles, half of the stall cycles wait on glo
 registers cap the SM at 28 warps (chunk-end pass) and ~20 (output pass). Staging B/C as float32 (40
 fewer conversions per step) raised the output pass to 123 registers, 16 warps, and was slower (E = 120:
 0.82 vs 0.66 ms); prefetch 0 and 2 and two warps per program were no better than the defaults.
+A block-parallel variant (tiles of T steps × channels × N states, ``tl.associative_scan`` over time, as
+mamba-ssm's CUDA kernel scans across threads) has more independent work per warp and about as many
+instructions per update, and was still slower at every tile shape tried (E = 360: 2.1 ms at best; commit
+43d183b, ``tools/jobs/perf8g.sh``): the scan's combine and shuffles cost what the walk's latency did.
 
 A sequential walk over all of L leaves most of the GPU idle at MambaIR sizes (batch 1, ~1.4k channels:
 a few dozen programs, each waiting on a load every step). So L is split into chunks, in three launches:

@@ -203,7 +203,7 @@ def time_cross(dtype: torch.dtype, repeats: int, *, sweep: bool = False, dim: in
     ]
     from restore_cli.ops.scan.triton import selective_scan_cross_tokens_triton
 
-    for prefetch in (0, 2):
+    for prefetch in (0, 1):  # the default is 2
         cases.append((f"fused, prefetch {prefetch}", functools.partial(
             selective_scan_cross_tokens_triton, *tokens_args, width=w, prefetch=prefetch)))
     if sweep:

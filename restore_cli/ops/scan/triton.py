@@ -18,10 +18,10 @@ from 6.4 ms to 2.95 ms (with relaxed atomics for the merge); the channel-first s
 ``benchmarks/bench_scan.py`` (L = 4096) did not change (0.44 ms for 1440 channels).
 
 Two things keep each step short. The loads of step t + 1 are issued before step t computes (software
-pipelining by hand: Triton does not pipeline these per-thread loads; ``prefetch`` 0 or 2 load at the top
-of the step or two steps ahead), and a cross-scan route's pixel index advances by additions, with one
-integer division per chunk instead of a division and a modulo per step. Same case, float32 inputs,
-H100: 3.10 ms before both, 2.57 ms with the prefetch, 1.95 ms with both (2.14 ms with bf16 inputs).
+pipelining by hand: Triton does not pipeline these per-thread loads; see ``prefetch`` below), and a
+cross-scan route's pixel index advances by additions, with one integer division per chunk instead of a
+division and a modulo per step. Same case, float32 inputs, H100: 3.10 ms before both, 2.57 ms with the
+prefetch, 1.95 ms with both (2.14 ms with bf16 inputs).
 
 Then the step was put on an instruction diet (offline sm_90 build, instructions per step of the
 chunk-end / output pass: 192 / 276 before, 152 / 237 after): B_t/C_t read as 16-byte vectors when
@@ -32,11 +32,15 @@ about 1.6 ms for E = 360 and 0.66 ms for E = 120, within run-to-run noise of bef
 why: both passes issue on 60-70% of cycles, half of the stall cycles wait on global loads, and
 registers cap the SM at 28 warps (chunk-end pass) and ~20 (output pass). Staging B/C as float32 (40
 fewer conversions per step) raised the output pass to 123 registers, 16 warps, and was slower (E = 120:
-0.82 vs 0.66 ms); prefetch 0 and 2 and two warps per program were no better than the defaults.
+0.82 vs 0.66 ms); prefetch 0, a two-step-deep hand-over and two warps per program were no better.
 A block-parallel variant (tiles of T steps × channels × N states, ``tl.associative_scan`` over time, as
 mamba-ssm's CUDA kernel scans across threads) has more independent work per warp and about as many
 instructions per update, and was still slower at every tile shape tried (E = 360: 2.1 ms at best; commit
 43d183b, ``tools/jobs/perf8g.sh``): the scan's combine and shuffles cost what the walk's latency did.
+Last, the hand-over copies of ``prefetch=1`` (which wait for the loads they copy) were replaced by two
+steps unrolled over two alternating register sets (``prefetch=2``, the default: output pass 72 registers
+instead of 90): H100, interleaved medians, E = 360 bf16 1.56 vs 1.63 ms, E = 120 0.66 vs 0.67 ms, fp32
+1.78 vs 1.75 ms (``tools/jobs/perf8h.sh``): a few percent in bf16, noise in fp32.
 
 A sequential walk over all of L leaves most of the GPU idle at MambaIR sizes (batch 1, ~1.4k channels:
 a few dozen programs, each waiting on a load every step). So L is split into chunks, in three launches:
@@ -166,6 +170,43 @@ def _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_
 
 
 @triton.jit
+def _scan_step(h, dt_sum, u, dt, B, C, z, pix, valid, A, D, bias, y_p, s_yl, mask_d, GUARD: tl.constexpr,
+               HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HW_MATH: tl.constexpr, HAS_D: tl.constexpr,
+               HAS_Z: tl.constexpr, STORE_Y: tl.constexpr, STORE_END: tl.constexpr, CROSS: tl.constexpr):
+    """One step of the recurrence for the block's channels: the new state (and ``Σδ``), and the output
+    at pixel ``pix`` when storing it. ``GUARD``: the step may not exist (``valid`` false), and then it is
+    the identity (δ = 0) and stores nothing."""
+    u_f = u.to(tl.float32)
+    dt_f = dt.to(tl.float32)
+    if HAS_BIAS:
+        dt_f += bias
+    if SOFTPLUS:
+        dt_f = _softplus(dt_f, HW_MATH)
+    if GUARD:
+        dt_f = tl.where(valid, dt_f, 0.0)
+    h = tl.exp2(dt_f[None, :] * A) * h + B.to(tl.float32)[:, None] * (dt_f * u_f)[None, :]
+    if STORE_END:
+        dt_sum += dt_f
+    if STORE_Y:
+        y = tl.sum(h * C.to(tl.float32)[:, None], axis=0)
+        if HAS_D:
+            y += u_f * D
+        if HAS_Z:
+            z_f = z.to(tl.float32)
+            y *= z_f * tl.sigmoid(z_f)
+        mask = mask_d
+        if GUARD:
+            mask = mask_d & valid
+        if CROSS:
+            # relaxed: the four routes' adds commute and nothing reads y before the kernel ends (the
+            # default acq_rel ordering fences every add)
+            tl.atomic_add(y_p + pix * s_yl, y, mask=mask, sem="relaxed")
+        else:
+            tl.store(y_p + pix * s_yl, y.to(y_p.dtype.element_ty), mask=mask)
+    return h, dt_sum
+
+
+@triton.jit
 def _scan_chunk_kernel(
     u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, D_ptr, bias_ptr, z_ptr, y_ptr,
     h0_ptr, hend_ptr, dtsum_ptr,
@@ -205,6 +246,8 @@ def _scan_chunk_kernel(
     # Padded state lanes get A = 0 and B = C = 0: their state stays 0 and adds nothing to y.
     A = tl.load(A_ptr + offs_d[None, :] * s_Ad + offs_n[:, None] * s_An, mask=mask_nd, other=0.0)
     A = A.to(tl.float32) * 1.4426950408889634  # log2(e): the decay is exp2(δ·A·log2 e)
+    D = tl.zeros((BLOCK_D,), dtype=tl.float32)  # (placeholders when absent: _scan_step takes both)
+    bias = D
     if HAS_D:
         D = tl.load(D_ptr + offs_d, mask=mask_d, other=0.0).to(tl.float32)
     if HAS_BIAS:
@@ -252,9 +295,12 @@ def _scan_chunk_kernel(
     if stop > length:  # (not tl.minimum: the Triton interpreter cannot loop to its result)
         stop = length
     # PREFETCH = 0 loads each step's operands at the top of the step and leaves the latency to the other
-    # warps on the SM; 1 and 2 pipeline by hand (Triton does not pipeline these per-thread loads): the
-    # operands of step t + 1 (and t + 2) are loaded while step t computes. Positions past the chunk's end
-    # are clamped to a real pixel, their loads unused.
+    # warps on the SM. 1 loads step t + 1's operands while step t computes and hands them over at the end
+    # of the step; the compiler makes that hand-over register copies, which wait for the loads, so the
+    # loads are in flight only while the rest of the step runs. 2 unrolls two steps and alternates two
+    # sets of registers (step t + 1's loads issued before step t computes, step t + 2's before step t + 1),
+    # so no copy waits. (Triton does not pipeline these per-thread loads itself.) Positions past the
+    # chunk's end are clamped to a real pixel, their loads unused.
     if CROSS:  # integer division once per chunk, not per step
         pos, row, col = _route_start(start, length, height, reverse)
         pix = _route_pixel(pos, row, col, width, column_major)
@@ -262,61 +308,53 @@ def _scan_chunk_kernel(
         pix = start
     u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n, B_o, C_o,
                                 offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
-    pix2, u2, dt2, B2, C2, z2 = pix, u, dt, B, C, z
     if PREFETCH == 2:
-        if CROSS:
-            pos, row, col = _route_advance(pos, row, col, height, reverse)
-            pix2 = tl.minimum(tl.maximum(_route_pixel(pos, row, col, width, column_major), 0), length - 1)
-        else:
-            pix2 = tl.minimum(start + 1, length - 1)
-        u2, dt2, B2, C2, z2 = _load_step(u_p, t_p, B_p, C_p, z_p, pix2, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n,
-                                         B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
-    for t in range(start, stop):
-        if PREFETCH == 0:
-            if t > start:
-                u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n,
-                                            B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
-        else:
+        for t in range(start, stop, 2):
             if CROSS:
                 pos, row, col = _route_advance(pos, row, col, height, reverse)
-                pix_next = tl.minimum(tl.maximum(_route_pixel(pos, row, col, width, column_major), 0), length - 1)
+                pix_b = tl.minimum(tl.maximum(_route_pixel(pos, row, col, width, column_major), 0), length - 1)
             else:
-                pix_next = tl.minimum(t + PREFETCH, length - 1)
-            u_n, dt_n, B_n, C_n, z_n = _load_step(u_p, t_p, B_p, C_p, z_p, pix_next, s_ul, s_tl, s_Bl, s_Cl,
-                                                  s_zl, mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
-        u_f = u.to(tl.float32)
-        dt_f = dt.to(tl.float32)
-        if HAS_BIAS:
-            dt_f += bias
-        if SOFTPLUS:
-            dt_f = _softplus(dt_f, HW_MATH)
-        h = tl.exp2(dt_f[None, :] * A) * h + B.to(tl.float32)[:, None] * (dt_f * u_f)[None, :]
-        if STORE_END:
-            dt_sum += dt_f
-        if STORE_Y:
-            y = tl.sum(h * C.to(tl.float32)[:, None], axis=0)
-            if HAS_D:
-                y += u_f * D
-            if HAS_Z:
-                z_f = z.to(tl.float32)
-                y *= z_f * tl.sigmoid(z_f)
-            if CROSS:
-                # relaxed: the four routes' adds commute and nothing reads y before the kernel ends (the
-                # default acq_rel ordering fences every add)
-                tl.atomic_add(y_p + pix * s_yl, y, mask=mask_d, sem="relaxed")
-            else:
-                tl.store(y_p + pix * s_yl, y.to(y_ptr.dtype.element_ty), mask=mask_d)
-        if PREFETCH == 0:
+                pix_b = tl.minimum(t + 1, length - 1)
+            u_b, dt_b, B_b, C_b, z_b = _load_step(u_p, t_p, B_p, C_p, z_p, pix_b, s_ul, s_tl, s_Bl, s_Cl, s_zl,
+                                                  mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
+            h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d,
+                                   False, HAS_BIAS, SOFTPLUS, HW_MATH, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS)
             if CROSS:
                 pos, row, col = _route_advance(pos, row, col, height, reverse)
-                pix = _route_pixel(pos, row, col, width, column_major)
+                pix = tl.minimum(tl.maximum(_route_pixel(pos, row, col, width, column_major), 0), length - 1)
             else:
-                pix = t + 1
-        elif PREFETCH == 2:
-            pix, u, dt, B, C, z = pix2, u2, dt2, B2, C2, z2
-            pix2, u2, dt2, B2, C2, z2 = pix_next, u_n, dt_n, B_n, C_n, z_n
-        else:
-            pix, u, dt, B, C, z = pix_next, u_n, dt_n, B_n, C_n, z_n
+                pix = tl.minimum(t + 2, length - 1)
+            u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n, B_o,
+                                        C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
+            # an odd chunk's last pair has no second step: δ = 0 makes it the identity, its store is masked
+            h, dt_sum = _scan_step(h, dt_sum, u_b, dt_b, B_b, C_b, z_b, pix_b, in_group * 0 + t + 1 < stop, A, D,
+                                   bias, y_p, s_yl, mask_d, True, HAS_BIAS, SOFTPLUS, HW_MATH, HAS_D, HAS_Z,
+                                   STORE_Y, STORE_END, CROSS)
+    else:
+        for t in range(start, stop):
+            if PREFETCH == 0:
+                if t > start:
+                    u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n,
+                                                B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
+            else:
+                if CROSS:
+                    pos, row, col = _route_advance(pos, row, col, height, reverse)
+                    pix_next = tl.minimum(tl.maximum(_route_pixel(pos, row, col, width, column_major), 0),
+                                          length - 1)
+                else:
+                    pix_next = tl.minimum(t + 1, length - 1)
+                u_n, dt_n, B_n, C_n, z_n = _load_step(u_p, t_p, B_p, C_p, z_p, pix_next, s_ul, s_tl, s_Bl, s_Cl,
+                                                      s_zl, mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
+            h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d, False,
+                                   HAS_BIAS, SOFTPLUS, HW_MATH, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS)
+            if PREFETCH == 0:
+                if CROSS:
+                    pos, row, col = _route_advance(pos, row, col, height, reverse)
+                    pix = _route_pixel(pos, row, col, width, column_major)
+                else:
+                    pix = t + 1
+            else:
+                pix, u, dt, B, C, z = pix_next, u_n, dt_n, B_n, C_n, z_n
 
     if STORE_END:
         tl.store(hend_ptr + state_offs, h, mask=mask_nd)
@@ -401,7 +439,7 @@ def selective_scan_triton(
     block_d: int | None = None,
     n_chunks: int | None = None,
     num_warps: int = 1,
-    prefetch: int = 1,
+    prefetch: int = 2,
 ) -> torch.Tensor:
     """Selective scan on CUDA; semantics and shapes as :func:`.reference.selective_scan_reference`.
 
@@ -415,8 +453,8 @@ def selective_scan_triton(
         block_d: channels per program (default :func:`default_block_d`).
         n_chunks: time chunks scanned in parallel (default :func:`default_n_chunks`; 1 = one pass).
         num_warps: warps per program.
-        prefetch: steps whose operands are loaded ahead of the one computing (0, 1 or 2; see the module
-            docstring): 2 keeps twice the bytes in flight for a few more registers.
+        prefetch: how step operands are loaded (see the kernel): 0 at the top of each step, 1 one step
+            ahead with a hand-over copy, 2 (default) one step ahead in two alternating register sets.
 
     Returns:
         (batch, dim, L) in ``u``'s dtype, accumulated in float32.
@@ -449,7 +487,7 @@ def selective_scan_cross_tokens_triton(
     block_d: int | None = None,
     n_chunks: int | None = None,
     num_warps: int = 1,
-    prefetch: int = 1,
+    prefetch: int = 2,
 ) -> torch.Tensor:
     """MambaIR v1's four-route scan and merge on channel-last tokens, read in place (:mod:`.cross`).
 
@@ -491,7 +529,7 @@ def _run(
     block_d: int | None,
     n_chunks: int | None,
     num_warps: int,
-    prefetch: int = 1,
+    prefetch: int = 2,
 ) -> None:
     """Launch the scan into ``y``: one pass, or chunk-end states, carry, and a second pass.
 

@@ -124,12 +124,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cross-only", action="store_true", help="CUDA: only the four-route scan cases")
     parser.add_argument("--profile-cross", action="store_true",
                         help="CUDA: GPU time of each kernel of the fused four-route scan (torch.profiler)")
+    parser.add_argument("--ab", action="append", default=[], metavar="SETTING",
+                        help="CUDA: time the fused four-route scan under launch settings, interleaved (repeat: "
+                             "--ab default --ab prefetch=1 --ab prefetch=2,n_chunks=256); the first is the baseline")
+    parser.add_argument("--rounds", type=int, default=9, help="--ab: interleaved rounds (median shown)")
     parser.add_argument("--cross-dim", type=int, default=360,
                         help="d_inner of the cross-scan case (MambaIR classic 360, light 120)")
     args = parser.parse_args(argv)
     dtype = getattr(torch, args.dtype)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda needs a CUDA device")
+    gpu_only = args.ab or args.profile_cross or args.cross_only or args.sweep_cross
+    if (args.device == "cuda" or gpu_only) and not torch.cuda.is_available():
+        parser.error("--device cuda, --cross-only, --sweep-cross, --profile-cross and --ab need a CUDA device")
+    if args.ab:
+        try:
+            settings = [parse_setting(text) for text in args.ab]
+        except ValueError as err:
+            parser.error(str(err))
+        print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}, {args.dtype}, interleaved medians")
+        print(f"{'setting':<28} {'shape':<22} {'median ms':>9} {'vs first':>9} {'rel L2':>12}")
+        ab_cross(settings, dtype, dim=args.cross_dim, rounds=args.rounds)
+        return
 
     print(f"torch {torch.__version__}, {args.device}, threads {torch.get_num_threads()}, {args.dtype}")
     if hasattr(os, "getloadavg"):
@@ -175,34 +189,42 @@ def sweep_triton(inputs: dict, ref: torch.Tensor, ref_ms: float, shape: Shape, r
             print(f"{label:<20} {shape!s:<30} {ms:>10.3f} {ref_ms / ms:>8.1f}x {err:>12.2e}")
 
 
+CROSS_HEIGHT, CROSS_WIDTH = 180, 320  # MambaIR v1's tokens for a 720p x4 output
+
+
+def cross_inputs(dtype: torch.dtype, dim: int, device: str = "cuda") -> tuple:
+    """Arguments of the channel-last four-route scan at 180x320 with E = ``dim``, N = 16, laid out as
+    ``SS2D.forward_fused`` makes them: tokens (1, L, E), δ (1, L, 4E), B and C slices of one projection
+    output whose rows are [B, C, δ rank 12, padding to a multiple of 8]. Seeded: every call is the same."""
+    gen = torch.Generator().manual_seed(0)
+    e, n, rank, length = dim, 16, 12, CROSS_HEIGHT * CROSS_WIDTH
+    tokens = torch.randn(1, length, e, generator=gen).to(dtype).to(device)
+    delta = (torch.randn(1, length, 4 * e, generator=gen) * 0.5 - 2).to(dtype).to(device)
+    proj = torch.randn(1, length, 4, -(-(rank + 2 * n) // 8) * 8, generator=gen).to(dtype).to(device)
+    A = -torch.arange(1, n + 1, dtype=torch.float32).repeat(4 * e, 1).to(device)
+    D = torch.ones(4 * e).to(device)
+    return tokens, delta, A, proj[..., :n], proj[..., n : 2 * n], D, None, True
+
+
 def time_cross(dtype: torch.dtype, repeats: int, *, sweep: bool = False, dim: int = 360) -> None:
     """MambaIR v1's four-route scan at the 720p-output x4 size (180x320, E = ``dim``): upstream's copies vs
     the fused kernel reading channel-last operands in place (``sweep``: over warps and time chunks)."""
     from restore_cli.ops.scan.cross import cross_selective_scan_reference, cross_selective_scan_tokens
+    from restore_cli.ops.scan.triton import selective_scan_cross_tokens_triton
 
-    gen = torch.Generator().manual_seed(0)
-    b, e, n, r, h, w = 1, dim, 16, 12, 180, 320
-    length = h * w
-    tokens = torch.randn(b, length, e, generator=gen).to(dtype).cuda()
-    delta = (torch.randn(b, length, 4 * e, generator=gen) * 0.5 - 2).to(dtype).cuda()
-    # The projection rows as SS2D.forward_fused lays them out: [B, C, delta rank, padding to 8].
-    proj = torch.randn(b, length, 4, -(-(r + 2 * n) // 8) * 8, generator=gen).to(dtype).cuda()
-    A = -torch.arange(1, n + 1, dtype=torch.float32).repeat(4 * e, 1).cuda()
-    D = torch.ones(4 * e).cuda()
-    B, C = proj[..., :n], proj[..., n : 2 * n]
+    tokens_args = cross_inputs(dtype, dim)
+    tokens, delta, A, B, C, D = tokens_args[:6]
+    b, h, w = 1, CROSS_HEIGHT, CROSS_WIDTH
 
     def image(t: torch.Tensor, *routes: int) -> torch.Tensor:
         return t.reshape(b, h, w, -1).permute(0, 3, 1, 2).reshape(b, *routes, -1, h, w)
 
     copies = (image(tokens), image(delta, 4), A, image(B, 4), image(C, 4), D, None, True)
     ref = cross_selective_scan_reference(*copies, backend="triton").flatten(2).transpose(1, 2)
-    tokens_args = (tokens, delta, A, B, C, D, None, True)
     cases = [
         ("cross copies+triton", functools.partial(cross_selective_scan_reference, *copies, backend="triton")),
         ("cross fused tokens", functools.partial(cross_selective_scan_tokens, *tokens_args, height=h, width=w)),
     ]
-    from restore_cli.ops.scan.triton import selective_scan_cross_tokens_triton
-
     for prefetch in (0, 1):  # the default is 2
         cases.append((f"fused, prefetch {prefetch}", functools.partial(
             selective_scan_cross_tokens_triton, *tokens_args, width=w, prefetch=prefetch)))
@@ -221,28 +243,68 @@ def time_cross(dtype: torch.dtype, repeats: int, *, sweep: bool = False, dim: in
         print(f"{label:<20} {f'v1 180x320 E{dim} N16':<30} {ms:>10.3f} {'':>9} {err:>12.2e}")
 
 
+def parse_setting(text: str) -> dict[str, int | None]:
+    """``"prefetch=2,n_chunks=256"`` -> launch keyword arguments (``"default"`` -> none; ``None`` allowed).
+
+    Raises:
+        ValueError: not ``key=integer`` pairs, or a key the fused scan does not take.
+    """
+    allowed = {"prefetch", "n_chunks", "num_warps", "block_d"}
+    setting: dict[str, int | None] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if part == "default":
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or key not in allowed:
+            raise ValueError(f"{part!r}: expected key=value with key one of {', '.join(sorted(allowed))}")
+        setting[key] = None if value == "None" else int(value)
+    return setting
+
+
+def ab_cross(settings: list[dict[str, int | None]], dtype: torch.dtype, *, dim: int = 360, rounds: int = 9,
+             calls: int = 3) -> list[float]:
+    """Median ms of the fused four-route scan under each launch setting, timed interleaved: every round
+    times each setting once (``calls`` back-to-back calls between two CUDA events), so drift of the GPU's
+    clocks and of other load hits all settings alike (single sequential timings of this kernel move by
+    ~15% from run to run). Prints one row per setting: median, ratio to the first, rel L2 to the first."""
+    from restore_cli.ops.scan.triton import selective_scan_cross_tokens_triton
+
+    args = cross_inputs(dtype, dim)
+    runs = [functools.partial(selective_scan_cross_tokens_triton, *args, width=CROSS_WIDTH, **kw) for kw in settings]
+    outputs = [run() for run in runs]  # also compiles every variant before timing
+    times: list[list[float]] = [[] for _ in runs]
+    for _ in range(rounds):
+        for run, row in zip(runs, times, strict=True):
+            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            for _ in range(calls):
+                run()
+            stop.record()
+            torch.cuda.synchronize()
+            row.append(start.elapsed_time(stop) / calls)
+    medians = [statistics.median(row) for row in times]
+    for kw, ms, out in zip(settings, medians, outputs, strict=True):
+        label = ",".join(f"{k}={v}" for k, v in kw.items()) or "default"
+        err = ((out - outputs[0]).norm() / outputs[0].norm()).item()
+        print(f"{label:<28} {f'v1 180x320 E{dim} N16':<22} {ms:>9.3f} {medians[0] / ms:>8.2f}x {err:>12.2e}")
+    return medians
+
+
 def profile_cross(dtype: torch.dtype, *, dim: int = 360, calls: int = 5) -> None:
-    """Where the fused four-route scan's time goes: chunk-end pass, carry, output pass (and the B/C copy).
+    """Where the fused four-route scan's time goes: chunk-end pass, carry, output pass.
 
     Same inputs as :func:`time_cross`; the table is torch.profiler's, GPU time summed over ``calls``."""
     from torch.profiler import ProfilerActivity, profile
 
     from restore_cli.ops.scan.triton import selective_scan_cross_tokens_triton
 
-    gen = torch.Generator().manual_seed(0)
-    b, e, n, h, w = 1, dim, 16, 180, 320
-    tokens = torch.randn(b, h * w, e, generator=gen).to(dtype).cuda()
-    delta = (torch.randn(b, h * w, 4 * e, generator=gen) * 0.5 - 2).to(dtype).cuda()
-    proj = torch.randn(b, h * w, 4, 48, generator=gen).to(dtype).cuda()
-    A = -torch.arange(1, n + 1, dtype=torch.float32).repeat(4 * e, 1).cuda()
-    D = torch.ones(4 * e).cuda()
-    args = (tokens, delta, A, proj[..., :n], proj[..., n : 2 * n], D, None, True)
+    args = cross_inputs(dtype, dim)
     for _ in range(3):
-        selective_scan_cross_tokens_triton(*args, width=w)
+        selective_scan_cross_tokens_triton(*args, width=CROSS_WIDTH)
     torch.cuda.synchronize()
     with profile(activities=[ProfilerActivity.CUDA]) as prof:
         for _ in range(calls):
-            selective_scan_cross_tokens_triton(*args, width=w)
+            selective_scan_cross_tokens_triton(*args, width=CROSS_WIDTH)
         torch.cuda.synchronize()
     print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=8))
 

@@ -150,12 +150,7 @@ def summarise(results: list[Any], *, quiet: bool, with_metrics: bool, report: Pa
         if failed:
             parts.append(f"{len(failed)} failed")
         err_console.print(", ".join(parts), highlight=False)
-    if failed:
-        if quiet:
-            for r in failed:
-                err_console.print(f"error: {r.error}", highlight=False, markup=False)
-        return 1
-    return 0
+    return 1 if failed else 0  # each failure was reported on its own line as it happened
 
 
 def _write_report(path: Path, results: list[Any]) -> None:

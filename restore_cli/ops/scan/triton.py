@@ -23,17 +23,17 @@ cross-scan route's pixel index advances by additions, with one integer division 
 division and a modulo per step. Same case, float32 inputs, H100: 3.10 ms before both, 2.57 ms with the
 prefetch, 1.95 ms with both (2.14 ms with bf16 inputs).
 
-Then the step was put on an instruction diet (``benchmarks/scan_sass.py``, sm_90, instructions per step
-of the chunk-end / output pass: 192 / 276 before, 152 / 237 after; 142 / 207 with ``prefetch=2``): B_t/C_t read as 16-byte vectors when
-aligned, operands carried at storage width, no masks on loads (positions and channels clamped, stores
-masked), and a softplus of hardware ``ex2``/``lg2`` plus a short series instead of libdevice's
-40-instruction ``log``. Timed on an H100 (2026-11-23, interleaved medians, four routes 180x320 bf16):
-about 1.6 ms for E = 360 and 0.66 ms for E = 120, within run-to-run noise of before. Nsight Compute says
-why: both passes issue on 60-70% of cycles, half of the stall cycles wait on global loads, and
-registers cap the SM at 28 warps (chunk-end pass) and ~20 (output pass). Staging B/C as float32 (40
+Then the step was put on an instruction diet (``benchmarks/scan_sass.py``, sm_90, instructions per step of
+the chunk-end / output pass: 192 / 276 before, 152 / 237 after; 142 / 207 with ``prefetch=2``): B_t/C_t
+read as 16-byte vectors when aligned, operands carried at storage width, no masks on loads (positions and
+channels clamped, stores masked), and a softplus of hardware ``ex2``/``lg2`` plus a short series instead
+of libdevice's 40-instruction ``log``. Timed on an H100 (2026-11-23, interleaved medians, four routes
+180x320 bf16): about 1.6 ms for E = 360 and 0.66 ms for E = 120, within run-to-run noise of before. Nsight
+Compute says why: both passes issue on 60-70% of cycles, half of the stall cycles wait on global loads,
+and registers cap the SM at 28 warps (chunk-end pass) and ~20 (output pass). Staging B/C as float32 (40
 fewer conversions per step) raised the output pass to 123 registers, 16 warps, and was slower (E = 120:
-0.82 vs 0.66 ms); prefetch 0, a two-step-deep hand-over and two warps per program were no better.
-A block-parallel variant (tiles of T steps × channels × N states, ``tl.associative_scan`` over time, as
+0.82 vs 0.66 ms); prefetch 0, a two-step-deep hand-over and two warps per program were no better. A
+block-parallel variant (tiles of T steps × channels × N states, ``tl.associative_scan`` over time, as
 mamba-ssm's CUDA kernel scans across threads) has more independent work per warp and about as many
 instructions per update, and was still slower at every tile shape tried (E = 360: 2.1 ms at best; commit
 43d183b, ``tools/jobs/perf8g.sh``): the scan's combine and shuffles cost what the walk's latency did.

@@ -77,13 +77,18 @@ def split_positionals(args: list[str], output: str | None) -> tuple[list[str], s
 def _expand(arg: str, recursive: bool) -> list[tuple[Path, str]]:
     """(file, path relative to its root) for one input argument; missing paths are kept for errors."""
     path = Path(arg)
+    if path.is_file():  # itself, even when its name has glob characters ("scan [2].png")
+        return [(path, path.name)]
     if path.is_dir():
         pattern = "**/*" if recursive else "*"
         files = sorted(p for p in path.glob(pattern) if p.is_file() and is_image_path(p))
         return [(p, p.relative_to(path).as_posix()) for p in files]
     if any(c in arg for c in _GLOB_CHARS):
         matches = sorted(Path(m) for m in glob.glob(arg, recursive=recursive) if Path(m).is_file())
-        return [(p, p.name) for p in matches]
+        if matches:
+            return [(p, p.name) for p in matches]
+        # a pattern that matches nothing is kept like a missing file, so it fails with an error (a shell
+        # passes an unmatched glob through as it is; a typo must not look like an empty success)
     return [(path, path.name)]
 
 

@@ -64,6 +64,15 @@ def test_glob_inputs_and_file_output(tmp_path):
     assert one.target == tmp_path / "o.png"
 
 
+def test_a_file_named_like_a_glob_is_itself_and_an_unmatched_glob_is_kept_for_its_error(tmp_path):
+    odd = touch(tmp_path / "scan [2].png")
+    touch(tmp_path / "scan 2.png")  # what "scan [2].png" matches when read as a pattern
+    (job,) = plan_jobs([str(odd)], str(tmp_path / "o"), suffix=None, default_suffix="")
+    assert job.source == odd
+    (missing,) = plan_jobs([str(tmp_path / "nomatch*.png")], str(tmp_path / "o"), suffix=None, default_suffix="")
+    assert missing.source == tmp_path / "nomatch*.png" and not missing.source.exists()
+
+
 def test_duplicates_are_processed_once(tmp_path):
     a = touch(tmp_path / "a.png")
     assert len(plan_jobs([str(a), str(a), str(tmp_path)], str(tmp_path / "o"), suffix=None, default_suffix="")) == 1

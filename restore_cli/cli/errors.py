@@ -8,10 +8,12 @@ from collections.abc import Iterator
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from ..errors import RestoreError, UsageError
 
-_console = Console(stderr=True, soft_wrap=True)
+# markup off: messages carry paths and hints like ".[mamba]" that rich would otherwise read as style tags
+_console = Console(stderr=True, soft_wrap=True, markup=False)
 
 
 @contextlib.contextmanager
@@ -25,7 +27,7 @@ def error_boundary() -> Iterator[None]:
     except RestoreError as exc:
         if os.environ.get("RESTORE_DEBUG"):
             raise
-        _console.print(f"[red]Error:[/red] {exc}", highlight=False)
+        _console.print(Text.assemble(("Error:", "red"), f" {exc}"), highlight=False)
         if exc.hint:
             _console.print(f"Hint: {exc.hint}", highlight=False)
         raise typer.Exit(2 if isinstance(exc, UsageError) else 1) from None

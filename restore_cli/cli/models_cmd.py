@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..errors import RestoreError, UsageError
 from .errors import error_boundary
@@ -26,8 +27,9 @@ models_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# markup off: card notes, paths and sources may contain "[...]" that rich would read as style tags
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 CardFiles = Annotated[
     list[Path] | None,
@@ -141,7 +143,7 @@ def info(
         if as_json:
             out.print_json(json.dumps(data))
             return
-        out.print(f"[bold]{card.id}[/bold]  {card.name}")
+        out.print(Text.assemble((card.id, "bold"), f"  {card.name}"))
         out.print(f"task: {card.task} {card.param_label}{'  (default)' if card.default else ''}")
         kwargs = ", ".join(f"{k}={v}" for k, v in data["arch"]["kwargs"].items())
         out.print(f"architecture: {card.arch_class}({kwargs})")
@@ -196,7 +198,7 @@ def download(
                 if not all_models:
                     raise
                 failed += 1
-                err.print(f"[red]Error:[/red] {exc}")
+                err.print(Text.assemble(("Error:", "red"), f" {exc}"))
                 continue
             how = "cached" if result.from_cache else f"from {result.source.describe()}"
             out.print(f"{card.id}: {result.path} ({how})")
@@ -228,7 +230,7 @@ def verify(
         table = Table("id", "state", "detail")
         for status in statuses:
             colour = {"ok": "green", "bundled": "green", "corrupt": "red"}.get(status.state, "yellow")
-            table.add_row(status.card_id, f"[{colour}]{status.state}[/{colour}]", status.detail)
+            table.add_row(status.card_id, Text(status.state, colour), status.detail)
         out.print(table)
         if any(s.state == "corrupt" for s in statuses) or (model_ids and any(s.state == "missing" for s in statuses)):
             raise typer.Exit(1)

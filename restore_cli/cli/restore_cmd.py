@@ -110,6 +110,8 @@ def _set_routing(restorer, routing: str) -> None:
 
 def run_task(req: TaskRequest) -> int:
     """Plan, load, run, summarise; returns the exit status."""
+    from rich.text import Text
+
     from ..batch import Shard, plan_jobs, split_positionals
     from .runner import err_console, run_jobs, summarise
 
@@ -124,7 +126,7 @@ def run_task(req: TaskRequest) -> int:
 
     def notify(line: str) -> None:
         if not req.quiet:
-            err_console.print(f"[yellow]note[/yellow] {line}", highlight=False)
+            err_console.print(Text.assemble(("note", "yellow"), f" {line}"), highlight=False)
 
     restorers = _load_restorers(req, notify)
     if not req.quiet:

@@ -19,11 +19,12 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from ..batch import TASK_METRICS, Job, find_ground_truth
 from ..errors import RestoreError
 
-err_console = Console(stderr=True, soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True, markup=False)  # paths may contain "[...]"
 
 
 def _metrics(result: Any, target: Path, gt_path: Path, task: str, scale: int, mode: str | None,
@@ -108,7 +109,7 @@ def run_jobs(
             with lock:
                 progress.advance(files_task)
                 if result.status == "failed":
-                    progress.console.print(f"[red]error[/red] {result.error}", highlight=False, markup=True)
+                    progress.console.print(Text.assemble(("error", "red"), f" {result.error}"), highlight=False)
                 if json_lines:
                     sys.stdout.write(json.dumps(asdict(result)) + "\n")
                     sys.stdout.flush()
@@ -139,7 +140,7 @@ def summarise(results: list[Any], *, quiet: bool, with_metrics: bool, report: Pa
             table.add_row(Path(r.source).name, f"{r.psnr:.4f}", f"{r.ssim:.6f}")
         mean_p = sum(r.psnr for r in scored) / len(scored)
         mean_s = sum(r.ssim for r in scored) / len(scored)
-        table.add_row("[bold]mean", f"[bold]{mean_p:.4f}", f"[bold]{mean_s:.6f}")
+        table.add_row(Text("mean", "bold"), Text(f"{mean_p:.4f}", "bold"), Text(f"{mean_s:.6f}", "bold"))
         err_console.print(table)
     if report is not None:
         _write_report(report, results)

@@ -157,7 +157,7 @@ class _Reporter:
         from rich.console import Console
 
         self.enabled = enabled
-        self.console = Console(stderr=True, soft_wrap=True)
+        self.console = Console(stderr=True, soft_wrap=True, markup=False)
         self.live = enabled and self.console.is_terminal
         self.bar = None
         self.task_id = None

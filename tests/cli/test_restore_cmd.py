@@ -133,6 +133,12 @@ def test_shards_split_a_folder(photo, tmp_path, cards, env):
 def test_errors_are_one_clear_line(photo, tmp_path, cards, env):
     r = run(["sr", "--model-card", cards["sr"], tmp_path / "missing.png", "-q"], env)
     assert r.exit_code == 1 and r.output.count("missing.png") == 1  # once, also with --quiet
+    odd = tmp_path / "scan [b] [red].png"  # a real file named like a glob and like rich markup
+    odd.write_bytes(b"not an image")
+    r = run(["sr", "--model-card", cards["sr"], str(odd), "-q"], env)
+    assert r.exit_code == 1 and "scan [b] [red].png" in r.output and "not a PNG" in r.output
+    r = run(["sr", "--model-card", cards["sr"], str(tmp_path / "typo*.png"), "-q"], env)
+    assert r.exit_code == 1 and "typo*.png" in r.output  # an unmatched pattern is not an empty success
     r = run(["sr", "--shard", "5/2", "--model-card", cards["sr"], tmp_path], env)
     assert r.exit_code == 2 and "--shard" in r.output
     r = run(["sr", "--model", "no-such-model", photo(tmp_path / "x.png")], env)

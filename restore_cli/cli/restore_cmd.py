@@ -113,8 +113,11 @@ def run_task(req: TaskRequest) -> int:
     from rich.text import Text
 
     from ..batch import Shard, plan_jobs, split_positionals
+    from ..errors import UsageError
     from .runner import err_console, run_jobs, summarise
 
+    if req.gt is not None and not req.gt.exists():
+        raise UsageError(f"--gt {req.gt}: no such file or folder")
     inputs, output = split_positionals(req.paths, req.output)
     shard = Shard.parse(req.shard) if req.shard else None
     jobs = plan_jobs(inputs, output, suffix=req.suffix, default_suffix=req.default_suffix(), ext=req.ext,

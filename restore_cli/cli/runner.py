@@ -37,7 +37,13 @@ def _metrics(result: Any, target: Path, gt_path: Path, task: str, scale: int, mo
     out, ref = io.read_image(target).rgb, io.read_image(gt_path).rgb
     if out.shape[2] != ref.shape[2]:  # compare gray with gray (BT.601 luminance)
         out, ref = io.rgb_to_y(out), io.rgb_to_y(ref)
-    h, w = min(out.shape[0], ref.shape[0]), min(out.shape[1], ref.shape[1])
+    # A ground truth up to scale - 1 pixels larger per side is BasicSR's "modcrop" case (an LR image made
+    # from a crop to a multiple of the scale): cropped to the output. Anything else is a wrong pairing.
+    dh, dw = ref.shape[0] - out.shape[0], ref.shape[1] - out.shape[1]
+    if not (0 <= dh < max(scale, 1) and 0 <= dw < max(scale, 1)):
+        raise ValueError(f"ground truth {gt_path} is {ref.shape[1]}x{ref.shape[0]} but the output is "
+                         f"{out.shape[1]}x{out.shape[0]}; is it the right image?")
+    h, w = out.shape[0], out.shape[1]
     out, ref = (metrics.quantize(x[:h, :w]) for x in (out, ref))
     out, ref = (x[:, :, 0] if x.shape[2] == 1 else x for x in (out, ref))
     kw = {"crop_border": border, "y_channel": channel != "rgb"}
@@ -45,6 +51,12 @@ def _metrics(result: Any, target: Path, gt_path: Path, task: str, scale: int, mo
         kw["y_matlab"] = True
     result.psnr = float(metrics.psnr(out, ref, **kw))
     result.ssim = float(metrics.ssim(out, ref, **kw))
+
+
+def _naming(source: Path, error: object) -> str:
+    """A per-file error message that names the file (most do already; metric and model errors do not)."""
+    text = str(error)
+    return text if str(source) in text else f"{source}: {text}"
 
 
 def run_jobs(
@@ -96,20 +108,23 @@ def run_jobs(
                 if gt is not None and result.status == "ok":
                     gt_path = find_ground_truth(gt, job, single=len(jobs) == 1)
                     if gt_path is None:
-                        result.error = "no ground truth found"
+                        result.error = f"no ground truth for it in {gt}: no PSNR/SSIM"
                     else:
                         _metrics(result, job.target, gt_path, task, restorer.model.scale, metric_mode,
                                  crop_border)
             except (RestoreError, OSError, ValueError, FloatingPointError) as exc:
-                result = FileResult(str(job.source), str(job.target), "failed", error=str(exc))
+                result = FileResult(str(job.source), str(job.target), "failed", error=_naming(job.source, exc))
             except Exception as exc:  # a model crash on one file must not stop the batch
                 result = FileResult(str(job.source), str(job.target), "failed",
-                                    error=f"{exc.__class__.__name__}: {exc}")
+                                    error=_naming(job.source, f"{exc.__class__.__name__}: {exc}"))
             results[i] = result
             with lock:
                 progress.advance(files_task)
                 if result.status == "failed":
                     progress.console.print(Text.assemble(("error", "red"), f" {result.error}"), highlight=False)
+                elif result.error:  # restored, but something asked for is missing (its ground truth)
+                    progress.console.print(Text.assemble(("warning", "yellow"), f" {job.source}: {result.error}"),
+                                           highlight=False)
                 if json_lines:
                     sys.stdout.write(json.dumps(asdict(result)) + "\n")
                     sys.stdout.flush()
@@ -150,6 +165,9 @@ def summarise(results: list[Any], *, quiet: bool, with_metrics: bool, report: Pa
             parts.append(f"{len(skipped)} skipped (output exists; --overwrite to redo)")
         if failed:
             parts.append(f"{len(failed)} failed")
+        unscored = len(ok) - len(scored)
+        if with_metrics and unscored:
+            parts.append(f"{unscored} without ground truth (not in the PSNR/SSIM mean)")
         err_console.print(", ".join(parts), highlight=False)
     return 1 if failed else 0  # each failure was reported on its own line as it happened
 

@@ -93,6 +93,28 @@ def test_metrics_with_ground_truth_and_reports(photo, tmp_path, cards, env):
     assert data["images"][0]["psnr"] == pytest.approx(metrics.psnr(out, gt), abs=1e-9)
 
 
+def test_ground_truth_problems_are_named(photo, tmp_path, cards, env):
+    src = photo(tmp_path / "in" / "a.png", size=(24, 20))
+    photo(tmp_path / "in" / "b.png", size=(24, 20))
+    r = run(["denoise", "--model-card", cards["denoise"], src, "--gt", tmp_path / "nowhere", "-q"], env)
+    assert r.exit_code == 2 and "--gt" in r.output and "nowhere" in r.output
+    # a wrong pairing (sizes that modcrop cannot explain) fails that file, naming both
+    wrong = photo(tmp_path / "wrong.png", size=(12, 10))
+    r = run(["denoise", "--model-card", cards["denoise"], src, "-o", tmp_path / "o1", "--gt", wrong, "-q"], env)
+    assert r.exit_code == 1 and "a.png" in r.output and "wrong.png is 12x10" in r.output
+    # a folder with a ground truth for a.png only: b.png is restored, warned about and left out of the mean
+    photo(tmp_path / "gt" / "a.png", size=(24, 20))
+    r = run(["denoise", "--model-card", cards["denoise"], tmp_path / "in", "-o", tmp_path / "o2", "--gt",
+             tmp_path / "gt"], env)
+    assert r.exit_code == 0, r.output
+    assert "b.png: no ground truth" in r.output and "1 without ground truth" in r.output
+    # SR: a ground truth up to scale - 1 pixels larger per side is BasicSR's modcrop case, cropped to fit
+    low = photo(tmp_path / "low.png", size=(12, 10))
+    big = photo(tmp_path / "big.png", size=(25, 21))  # the x2 output is 24x20
+    r = run(["sr", "--model-card", cards["sr"], low, "-o", tmp_path / "o3", "--gt", big, "-q"], env)
+    assert r.exit_code == 0, r.output
+
+
 def test_16bit_alpha_and_gray_round_trips(tmp_path, cards, env):
     rgba = (np.random.default_rng(0).random((20, 18, 4)) * 255).astype(np.uint8)
     Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")

@@ -605,6 +605,10 @@ def select_card(task: str, *, scale: int | None = None, sigma: int | None = None
         card = find_card(model, cards=pool)
         if card.task not in _RELATED_TASKS.get(task, (task,)):
             raise ModelCardError(f"model {card.id} serves {card.task}, not {task}; pick a {task} model.")
+        if param is not None and card.param is not None and card.param != param:
+            name = TASK_PARAMETER.get(task, "setting")
+            raise ModelCardError(f"model {card.id} is for {card.param_label}, not {name} {param}; drop --{name} "
+                                 f"or pick a model for {name} {param}.")
         return card
     if model == "bundled":
         card_or_none = bundled_fallback(task, scale=scale, sigma=sigma, quality=quality, cards=pool)

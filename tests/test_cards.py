@@ -331,6 +331,12 @@ def test_select_card_refusals():
         select_card("sr", model="v2-large", cards=pool)
     with pytest.raises(ModelCardError, match="no bundled model"):
         select_card("jpeg", quality=10, model="bundled", cards=pool)
+    # an exact id with a different parameter is refused, not silently run at the id's setting
+    with pytest.raises(ModelCardError, match="is for x4, not scale 2"):
+        select_card("sr", scale=2, model="mambair-sr-x4", cards=pool)
+    with pytest.raises(ModelCardError, match="not sigma 15"):
+        select_card("denoise", sigma=15, model="mambair-dn-color-s25", cards=pool)
+    assert select_card("sr", model="mambair-sr-x2", cards=pool).id == "mambair-sr-x2"  # no parameter: the id's
 
 
 def test_bundled_cards(tmp_path):

@@ -98,6 +98,37 @@ def _load_restorers(req: TaskRequest, notify) -> list:
     return restorers
 
 
+# What each task's parameter is when the command line does not give one (and no exact model id does).
+DEFAULT_PARAMETERS = {"sr": ("scale", 4), "denoise": ("sigma", 25), "jpeg": ("quality", 30)}
+
+
+def _fill_default_parameter(req: TaskRequest) -> None:
+    """The task's usual setting where the command gave none, unless the model fixes it: a model card,
+    weights, or a catalog id (``--model mambair-sr-x2`` is x2; ``--model light`` is a variant and takes
+    the default like no --model at all)."""
+    from .. import cards
+    from ..config import Settings
+
+    name, value = DEFAULT_PARAMETERS.get(req.task, (None, None))
+    if name is None or getattr(req, name) is not None or req.model_card is not None or req.weights is not None:
+        return
+    if req.model is not None and any(c.id == req.model for c in cards.load_cards(Settings.from_env())):
+        return
+    setattr(req, name, value)
+
+
+def _check_scale(req: TaskRequest, model_scale: int) -> None:
+    """``--scale`` must be the model's (a model card or weights may fix it); without it, the model's is used."""
+    from ..errors import UsageError
+
+    if req.task != "sr":
+        return
+    if req.scale is not None and req.scale != model_scale:
+        raise UsageError(f"--scale {req.scale}, but the model upscales x{model_scale}; drop --scale or pick an "
+                         f"x{req.scale} model")
+    req.scale = model_scale
+
+
 def _set_routing(restorer, routing: str) -> None:
     from ..errors import UsageError
 
@@ -118,8 +149,10 @@ def run_task(req: TaskRequest) -> int:
 
     if req.gt is not None and not req.gt.exists():
         raise UsageError(f"--gt {req.gt}: no such file or folder")
+    _fill_default_parameter(req)
     inputs, output = split_positionals(req.paths, req.output)
     shard = Shard.parse(req.shard) if req.shard else None
+    planned_suffix = req.default_suffix()
     jobs = plan_jobs(inputs, output, suffix=req.suffix, default_suffix=req.default_suffix(), ext=req.ext,
                      recursive=req.recursive, shard=shard)
     if not jobs:
@@ -132,6 +165,10 @@ def run_task(req: TaskRequest) -> int:
             err_console.print(Text.assemble(("note", "yellow"), f" {line}"), highlight=False)
 
     restorers = _load_restorers(req, notify)
+    _check_scale(req, restorers[0].model.scale)
+    if req.default_suffix() != planned_suffix:  # the scale came from the model: name the outputs by it
+        jobs = plan_jobs(inputs, output, suffix=req.suffix, default_suffix=req.default_suffix(), ext=req.ext,
+                         recursive=req.recursive, shard=shard)
     if not req.quiet:
         m = restorers[0].model
         err_console.print(f"model {m.model_id} ({m.arch}, x{m.scale}) on "
@@ -158,24 +195,28 @@ COMMON_OPTIONS: tuple[tuple[str, object, object], ...] = (
     ("official_tiling", o.OfficialTiling, False),
 )
 
-Scale = Annotated[int, typer.Option("--scale", "-s", help="Upscaling factor: 2, 3 or 4.")]
-Sigma = Annotated[int, typer.Option(help="Gaussian noise level of the input (0-255 scale): 15, 25 or 50.")]
+Scale = Annotated[int | None, typer.Option("--scale", "-s", help="Upscaling factor: 2, 3 or 4 (default 4, or the "
+                                                                   "scale of the model that --model names).")]
+Sigma = Annotated[int | None, typer.Option(help="Gaussian noise level of the input (0-255 scale): 15, 25 or 50 "
+                                                "(default 25).")]
 Real = Annotated[bool, typer.Option(help="Real camera noise (MambaIR UNet trained on SIDD).")]
 Quality = Annotated[
-    int, typer.Option(help="JPEG quality the images were saved at (10, 30, 40; other values take the nearest model).")
+    int | None,
+    typer.Option(help="JPEG quality the images were saved at (10, 30, 40; other values take the nearest model; "
+                      "default 30)."),
 ]
 
 # task -> (help, task options, examples)
 TASKS: dict[str, tuple[str, tuple[tuple[str, object, object], ...], tuple[str, ...]]] = {
     "sr": ("Super-resolution: upscale images x2, x3 or x4 (default model: MambaIRv2 Base).",
-           (("scale", Scale, 4),),
+           (("scale", Scale, None),),
            ("restore sr --scale 4 input/ out/", "restore sr photo.png photo_x4.png",
             "restore sr -m light --scale 2 *.jpg -o big/")),
     "denoise": ("Denoising: remove Gaussian noise of a known level, or real camera noise with --real.",
-                (("sigma", Sigma, 25), ("real", Real, False)),
+                (("sigma", Sigma, None), ("real", Real, False)),
                 ("restore denoise --sigma 25 scans/ clean/", "restore denoise --real phone.jpg")),
     "jpeg": ("JPEG artefact removal (the models restore luminance; colour is kept).",
-             (("quality", Quality, 30),),
+             (("quality", Quality, None),),
              ("restore jpeg --quality 10 old_photos/ fixed/",)),
     "derain": ("Deraining: remove rain streaks.", (),
                ("restore derain photo.png", "restore derain -r inbox/ -o out/")),

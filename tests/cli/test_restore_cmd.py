@@ -28,6 +28,16 @@ def test_sr_one_file_to_named_output(photo, tmp_path, cards, env):
     assert out.size == (48, 40) and out.mode == "RGB"
 
 
+def test_scale_comes_from_the_model_and_must_agree_with_it(photo, tmp_path, cards, env):
+    src = photo(tmp_path / "in.png")
+    r = run(["sr", "--model-card", cards["sr"], src, "-q"], env)  # an x2 card, no --scale
+    assert r.exit_code == 0, r.output
+    assert Image.open(tmp_path / "in_x2.png").size == (48, 40)  # named and sized by the model's scale
+    r = run(["sr", "--scale", "4", "--model-card", cards["sr"], src, "-o", tmp_path / "o", "-q"], env)
+    assert r.exit_code == 2 and "--scale 4" in r.output and "x2" in r.output
+    assert not (tmp_path / "o").exists()
+
+
 def test_folder_to_folder_with_bad_file_continues_and_fails_overall(photo, tmp_path, cards, env):
     for i in range(3):
         photo(tmp_path / "in" / f"p{i}.png", seed=i)

@@ -841,7 +841,9 @@ class _Session:
         return path
 
     # -- validation -------------------------------------------------------------------------------
-    def _validate(self) -> ValResult | None:
+    def _validate(self, elapsed_s: float) -> ValResult | None:
+        """Validate the EMA weights; with ``keep_best``, save them as best.pt when they beat every earlier
+        validation. ``elapsed_s`` is the run's training time so far, recorded in best.pt for its export."""
         result = None
         if self.info.main and self.val_images:
             module = self.ema.module if self.ema is not None else self.model
@@ -861,7 +863,7 @@ class _Session:
             )
             if self.cfg.keep_best and result.psnr > best_before:
                 # Main rank only, no collective: the RNG state it records is never resumed from.
-                self._save(self.elapsed_before, collective=False, path=self.best_path)
+                self._save(elapsed_s, collective=False, path=self.best_path)
                 self.log(f"best validation so far: {self.best_path}")
         if self.info.world > 1:
             dist.barrier()
@@ -943,7 +945,7 @@ class _Session:
                     window_start, window_steps = now, 0
                     loss_sum.zero_()
                 if self.step % cfg.val_every == 0 and self.step < cfg.steps:
-                    last_val = self._validate() or last_val
+                    last_val = self._validate(elapsed()) or last_val
                 if self.step % cfg.ckpt_every == 0 and self.step < cfg.steps:
                     self._save(elapsed())
                     self.log(f"checkpoint at step {self.step}: {self.ckpt_path}")
@@ -969,7 +971,7 @@ class _Session:
         export_paths = None
         final = completed or (cfg.export_on_stop and reason in ("time budget", "stop_after"))
         if final:
-            last_val = self._validate() or last_val
+            last_val = self._validate(elapsed()) or last_val
         path = self._save(elapsed())
         if not completed:
             self.log(f"stopped at step {self.step}/{cfg.steps} ({reason}); checkpoint {path}; "

@@ -29,7 +29,7 @@ def main() -> int:
     if not torch.cuda.is_available():
         print("no CUDA device: nothing to benchmark")
         return 0
-    cases = [c for c in DEFAULT_CASES if (not args.quick or "4K" not in c[0]) and args.match in c[0]]
+    cases = [c for c in DEFAULT_CASES if (not args.quick or "4K" not in c.label) and args.match in c.label]
     rows = run_benchmark(cases, repeats=args.repeats, paths=paths)
     print(format_table(rows, torch.cuda.get_device_name()))
     return 0

@@ -70,7 +70,7 @@ def bench(
             raise UsageError(f"--paths: {exc}") from None
         if not torch.cuda.is_available():
             raise UsageError("restore bench needs a CUDA device; on the CPU run benchmarks/bench_cpu_models.py")
-        cases = [c for c in DEFAULT_CASES if not quick or "4K" not in c[0]]
+        cases = [c for c in DEFAULT_CASES if not quick or "4K" not in c.label]
         rows = run_benchmark(cases, repeats=repeats, paths=chosen, log=lambda line: typer.echo(line, err=True))
         typer.echo(format_table(rows, torch.cuda.get_device_name()))
 

@@ -53,7 +53,10 @@ Tile = Annotated[
     typer.Option(help="Tile side in input pixels; 0 = whole image. Default: chosen from free memory."),
 ]
 TileOverlap = Annotated[int, typer.Option(help="Overlap between tiles, blended without seams.")]
-BatchSize = Annotated[int | None, typer.Option(help="Tiles per forward pass (default: 4 on CUDA, 1 on CPU).")]
+BatchSize = Annotated[
+    int | None,
+    typer.Option(help="Tiles per forward pass; peak memory grows with it (default: 4 on CUDA with --tile, else 1)."),
+]
 SelfEnsemble = Annotated[bool, typer.Option(help="Average the 8 flips/rotations (x8 time).")]
 Seed = Annotated[int | None, typer.Option(help="Seed for stochastic parts (MambaIRv2 --routing gumbel).")]
 Routing = Annotated[

@@ -181,7 +181,9 @@ def restore_tensor(
         tile: tile side in input pixels; 0 = whole image; None = choose from free memory.
         overlap: overlap between neighbouring tiles in input pixels (blended).
         self_ensemble: average the 8 flips/rotations (x8 slower, often +0.1 dB).
-        batch_size: tiles per forward pass; None = 4 on CUDA, 1 on the CPU.
+        batch_size: tiles per forward pass; None = 4 on CUDA for a given ``tile``, else 1 (the automatic
+            tile is sized for one tile per pass: four of them would hold four times the memory it
+            budgeted).
         progress: called with (tiles done, tiles total).
         official_tiling: use the official test partition (to reproduce published numbers) instead
             of blended tiles; ``tile`` and ``overlap`` are then ignored.
@@ -195,10 +197,11 @@ def restore_tensor(
     _, _, h, w = x.shape
     if official_tiling:
         return _official(model, x, self_ensemble=self_ensemble, progress=progress)
-    if tile is None:
+    chosen_tile = tile is None
+    if chosen_tile:
         tile = auto_tile(model, h, w)
     if batch_size is None:
-        batch_size = 4 if model.device.type == "cuda" else 1
+        batch_size = 4 if model.device.type == "cuda" and not chosen_tile else 1
     while True:
         try:
             if tile <= 0 or (tile >= h and tile >= w):

@@ -134,3 +134,21 @@ def test_parse_devices():
 def test_fp16_on_cpu_is_refused():
     with pytest.raises(UsageError, match="fp16"):
         wrap_module(nn.Conv2d(3, 3, 1), arch="t", device=torch.device("cpu"), precision="fp16")
+
+
+def test_automatic_tiles_run_one_at_a_time_given_tiles_four_on_cuda(monkeypatch):
+    """The automatic tile side is what fits the memory budget alone; batching four of it would not fit."""
+    from restore_cli.engine import run
+
+    calls = []
+    monkeypatch.setattr(run, "_tiled", lambda model, x, tile, overlap, **kw: calls.append((tile, kw["batch_size"])))
+    monkeypatch.setattr(run, "auto_tile", lambda model, h, w: 64)
+    from dataclasses import replace
+
+    cpu = wrap_module(LocalNet(), arch="test", device=torch.device("cpu"))
+    model = replace(cpu, device=torch.device("cuda"))  # only the defaults run: _tiled is replaced
+    x = smooth_image(100, 150)
+    restore_tensor(model, x)
+    restore_tensor(model, x, tile=48)
+    restore_tensor(model, x, batch_size=3)
+    assert calls == [(64, 1), (48, 4), (64, 3)]

@@ -21,6 +21,7 @@ agreement with the reference output (max abs error and relative L2 error).
 
 from __future__ import annotations
 
+import datetime
 import statistics
 import time
 from dataclasses import dataclass
@@ -165,8 +166,18 @@ def run_benchmark(cases=DEFAULT_CASES, *, repeats: int = 3, device: str = "cuda"
     return rows
 
 
-def format_table(rows: list[Row], device_name: str) -> str:
-    lines = [f"Device: {device_name}; median of timed runs after 2 warm-ups; batch 1; output on the CPU.", "",
+def format_table(rows: list[Row], device_name: str, *, day: datetime.date | None = None) -> str:
+    """The rows as a Markdown table under a line saying where and when they were measured, with what."""
+    versions = f"torch {torch.__version__}"
+    try:
+        import triton
+
+        versions += f", triton {triton.__version__}"
+    except ImportError:
+        pass
+    day = day or datetime.date.today()
+    lines = [f"Device: {device_name}; {day.isoformat()}; {versions}; median of timed runs after 2 warm-ups; "
+             "batch 1; output on the CPU.", "",
              "| case | path | ms | output MP/s | peak GiB | speed-up | max abs err | rel L2 err |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:

@@ -13,3 +13,19 @@ def test_every_case_names_a_catalog_architecture_and_tiles_sensibly():
     # the memory-target case must bound memory by one tile, not by four (which outweigh the whole image)
     bounded = [c for c in DEFAULT_CASES if "one at a time" in c.label]
     assert bounded and all(c.tile and c.tile_batch == 1 for c in bounded)
+
+
+def test_the_table_says_device_date_and_versions_and_formats_each_row():
+    import datetime
+
+    import torch
+
+    from restore_cli.bench import Row, format_table
+
+    rows = [Row("MambaIR light SR x4, 720p out", "reference", 51.44, 17.9, 1.234),
+            Row("MambaIR light SR x4, 720p out", "bf16", 26.4, 34.9, 0.5, speedup=1.948, max_abs=8.4e-3, rel_l2=2.5e-3)]
+    text = format_table(rows, "NVIDIA H100 80GB HBM3", day=datetime.date(2026, 11, 23))
+    head, _, *table = text.splitlines()
+    assert head.startswith("Device: NVIDIA H100 80GB HBM3; 2026-11-23; torch " + torch.__version__)
+    assert table[2] == "| MambaIR light SR x4, 720p out | reference | 51.4 | 17.90 | 1.23 | 1.00x | 0.0e+00 | 0.0e+00 |"
+    assert table[3].endswith("| bf16 | 26.4 | 34.90 | 0.50 | 1.95x | 8.4e-03 | 2.5e-03 |")

@@ -138,13 +138,13 @@ def test_fp16_on_cpu_is_refused():
 
 def test_automatic_tiles_run_one_at_a_time_given_tiles_four_on_cuda(monkeypatch):
     """The automatic tile side is what fits the memory budget alone; batching four of it would not fit."""
+    from dataclasses import replace
+
     from restore_cli.engine import run
 
     calls = []
     monkeypatch.setattr(run, "_tiled", lambda model, x, tile, overlap, **kw: calls.append((tile, kw["batch_size"])))
     monkeypatch.setattr(run, "auto_tile", lambda model, h, w: 64)
-    from dataclasses import replace
-
     cpu = wrap_module(LocalNet(), arch="test", device=torch.device("cpu"))
     model = replace(cpu, device=torch.device("cuda"))  # only the defaults run: _tiled is replaced
     x = smooth_image(100, 150)

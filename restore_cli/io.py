@@ -454,9 +454,10 @@ def write_image(
     """Write an image atomically; the format comes from the file extension.
 
     PNG and TIFF are written with 16-bit samples when ``bit_depth`` is 16; JPEG, WebP and BMP are always
-    8-bit. Alpha is kept except in JPEG (dropped). The ICC profile is embedded in every format but BMP
-    (and 16-bit TIFF keeps it too); EXIF is embedded in JPEG, PNG and WebP only. Samples are quantised
-    with :func:`quantize` (clamp, scale, round half to even).
+    8-bit. Alpha is kept except in JPEG, which has none: there the image is flattened onto white. The
+    ICC profile is embedded in every format but BMP (and 16-bit TIFF keeps it too); EXIF is embedded in
+    JPEG, PNG and WebP only. Samples are quantised with :func:`quantize` (clamp, scale, round half to
+    even).
 
     Args:
         path: target file; its folder must exist. An existing file is replaced atomically.
@@ -491,7 +492,9 @@ def write_image(
         known = ", ".join(sorted({e.lstrip(".") for e in WRITE_EXTENSIONS}))
         raise ImageWriteError(p, f"unknown image extension {p.suffix!r}; use one of {known}")
     depth = 16 if (bit_depth == 16 and fmt in _SIXTEEN_BIT_FORMATS) else 8
-    samples = _samples(color, alpha if fmt in _ALPHA_FORMATS else None, depth)
+    if alpha is not None and fmt not in _ALPHA_FORMATS:
+        color, alpha = _flatten_on_white(color, alpha), None
+    samples = _samples(color, alpha, depth)
     try:
         if depth == 16:
             payload = _encode_16(samples, fmt, icc_profile, exif)
@@ -500,6 +503,29 @@ def write_image(
     except Exception as e:
         raise ImageWriteError(p, f"could not encode {fmt.upper()} ({_one_line(e)})") from e
     _atomic_write(p, payload)
+
+
+def _flatten_on_white(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Composite colour over white, for a format without alpha (JPEG).
+
+    Transparent pixels hold arbitrary colour (often black), which dropping the alpha would show: image
+    editors flatten onto white when they export JPEG, and so do we. Opaque images pass through unchanged.
+    """
+    a = np.asarray(alpha, dtype=np.float32)
+    a = a.reshape(a.shape[0], a.shape[1], 1) if a.ndim in (2, 3) else a
+    if a.size and a.min() >= 1.0:
+        return color
+    c = np.asarray(color)
+    if c.dtype == np.uint8:
+        c = c.astype(np.float32) / 255.0
+    elif c.dtype == np.uint16:
+        c = c.astype(np.float32) / 65535.0
+    c = c.astype(np.float32, copy=False)
+    if c.ndim == 2:
+        c = c[..., None]
+    if a.shape[:2] != c.shape[:2]:
+        raise ValueError(f"alpha shape {a.shape[:2]} does not match image size {c.shape[:2]}")
+    return c * a + (1.0 - a)
 
 
 def _samples(color: np.ndarray, alpha: np.ndarray | None, depth: int) -> np.ndarray:

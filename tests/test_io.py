@@ -101,6 +101,24 @@ def test_jpeg_is_8bit_and_drops_alpha(tmp_path):
     assert np.abs(img.rgb - 0.5).max() < 2 / 255
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8])
+def test_jpeg_flattens_transparency_onto_white(tmp_path, dtype):
+    """Dropping the alpha would show the colour hidden under transparent pixels (here black)."""
+    x = np.zeros((16, 24, 3), dtype)
+    alpha = np.ones((16, 24), np.float32)
+    alpha[:, :8] = 0.0  # transparent: white
+    alpha[:, 8:16] = 0.5  # half: mid grey
+    io.write_image(tmp_path / "a.jpg", x, alpha=alpha)
+    rgb = io.read_image(tmp_path / "a.jpg").rgb
+    assert rgb[:, :6].min() > 0.97
+    assert np.abs(rgb[:, 10:14] - 0.5).max() < 0.04
+    assert rgb[:, 18:].max() < 0.03
+    # PNG keeps the alpha and the colour as they are
+    io.write_image(tmp_path / "a.png", x, alpha=alpha)
+    png = io.read_image(tmp_path / "a.png")
+    assert png.rgb.max() == 0 and png.alpha is not None and png.alpha[0, 0] == 0
+
+
 def test_16bit_rgb_png_is_not_truncated(tmp_path):
     # Pillow alone would read a 16-bit RGB PNG as 8-bit; values one 16-bit step apart must survive.
     a = np.zeros((4, 5, 3), np.uint16)

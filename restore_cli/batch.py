@@ -18,12 +18,15 @@ import contextlib
 import glob
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UsageError
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp"})
+# What reads as a file extension (`.jgp`, `.xyz`, `.v2`) rather than part of a folder name.
+_FILE_SUFFIX = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,4}")
 _GLOB_CHARS = frozenset("*?[")
 
 
@@ -137,6 +140,17 @@ def plan_jobs(
     if single_file_output and (len(unique) != 1 or Path(inputs[0]).is_dir()):
         raise UsageError(
             f"output {output!r} is a file name but there are {len(unique)} inputs; give a folder instead"
+        )
+    if (
+        out_path is not None and output is not None and not single_file_output and not out_path.exists()
+        and not output.endswith(("/", os.sep)) and _FILE_SUFFIX.fullmatch(out_path.suffix)
+        and len(unique) == 1 and not Path(inputs[0]).is_dir()
+    ):
+        # One input file and a new output named like a file with an unknown extension (a typo such as
+        # `out.jgp`): it would silently become a folder holding the result.
+        raise UsageError(
+            f"output {output!r}: {out_path.suffix!r} is not an image extension (use one of "
+            f"{', '.join(sorted(IMAGE_EXTENSIONS))}); for a new folder of that name, end it with '/'"
         )
     if ext is not None:
         ext = ext if ext.startswith(".") else f".{ext}"

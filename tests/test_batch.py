@@ -116,3 +116,22 @@ def test_ground_truth_matching(tmp_path):
     touch(tmp_path / "in" / "zzz.jpg")
     jobs = plan_jobs([str(tmp_path / "in")], "o", suffix=None, default_suffix="")
     assert find_ground_truth(tmp_path / "gt", jobs[1], single=False) is None
+
+
+def test_a_new_output_named_like_a_file_with_an_unknown_extension_is_refused_for_one_input(tmp_path):
+    """`restore sr photo.png out.jgp` (a typo) would otherwise put the result in a new folder `out.jgp/`."""
+    a = touch(tmp_path / "a.png")
+    with pytest.raises(UsageError, match=r"'\.jgp' is not an image extension.*end it with '/'"):
+        plan_jobs([str(a)], str(tmp_path / "out.jgp"), suffix=None, default_suffix="_x4")
+    # a trailing slash, an existing folder, or several inputs make it a folder
+    jobs = plan_jobs([str(a)], str(tmp_path / "out.jgp") + "/", suffix=None, default_suffix="_x4")
+    assert jobs[0].target == tmp_path / "out.jgp" / "a.png"
+    (tmp_path / "old.v2").mkdir()
+    assert plan_jobs([str(a)], str(tmp_path / "old.v2"), suffix=None, default_suffix="")[0].target == (
+        tmp_path / "old.v2" / "a.png")
+    b = touch(tmp_path / "b.png")
+    jobs = plan_jobs([str(a), str(b)], str(tmp_path / "results.old"), suffix=None, default_suffix="")
+    assert [j.target for j in jobs] == [tmp_path / "results.old" / "a.png", tmp_path / "results.old" / "b.png"]
+    # a name without an extension-like suffix is a new folder, as before
+    assert plan_jobs([str(a)], str(tmp_path / "out"), suffix=None, default_suffix="")[0].target == (
+        tmp_path / "out" / "a.png")

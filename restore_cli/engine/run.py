@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 import numpy as np
 import torch
@@ -24,20 +25,43 @@ from .tiling import BlendCanvas, Tile, official_partition, plan_tiles
 
 ProgressFn = Callable[[int, int], None]
 
-# Rough device bytes per input pixel at fp32 for a classic-size model, used to pick a tile size from
-# free memory; deliberately pessimistic (the OOM retry covers the rest).
-_BYTES_PER_PIXEL = 48_000
+# Peak device memory per input pixel in float32, measured for each family at its released sizes on an
+# H100 (2026-11-23, the README's Performance tables: MambaIR colour DN whole 1280x720 on the channel-last
+# path 15.1 kB; MambaIRv2 Base x4 through tiles ~17 kB with its tail; MambaIRUNet ~13 kB in bf16; ACL 5.2
+# and LAformer 3.4 kB at 2048 px). An SR model's output-resolution tail adds about as much again at x4
+# (MambaIR classic x4: 24 kB). Half precision measured 0.55-0.9 of float32. A family not listed gets the
+# old conservative figure. The OOM retry (smaller tiles) covers what an estimate misses.
+_FP32_BYTES_PER_PIXEL: Mapping[str, float] = MappingProxyType({
+    "MambaIR": 15_000, "MambaIRv2": 10_000, "MambaIRv2Light": 10_000, "MambaIRUNet": 20_000,
+    "ACL": 5_200, "LAformer": 3_400,
+})
+_UNKNOWN_FP32_BYTES_PER_PIXEL = 48_000
+_ESTIMATE_MARGIN = 1.5
 _CPU_AUTO_TILE = 256
 
 
+def bytes_per_input_pixel(arch: str, scale: int, precision: str) -> float:
+    """Estimated peak device bytes per input pixel of a whole-image forward pass, with a safety margin."""
+    base = _FP32_BYTES_PER_PIXEL.get(arch, _UNKNOWN_FP32_BYTES_PER_PIXEL)
+    tail = 1.0 + max(1, scale) ** 2 / 16
+    half = 1.0 if precision == "fp32" else 0.75
+    return base * tail * half * _ESTIMATE_MARGIN
+
+
+def tile_side_for_budget(budget_bytes: float, arch: str, scale: int, precision: str) -> int:
+    """The side of the largest square input tile whose forward pass fits ``budget_bytes``."""
+    return int(math.sqrt(max(0.0, budget_bytes) / bytes_per_input_pixel(arch, scale, precision)))
+
+
 def auto_tile(model: LoadedModel, h: int, w: int) -> int:
-    """Tile side for an image of h x w: 0 (whole image) when it fits, else the largest that fits."""
+    """Tile side for an image of h x w: 0 (whole image) when it fits, else the largest that fits.
+
+    On CUDA the budget is 60% of the free memory; on the CPU, tiles of 256 px bound the memory (and
+    cost no time: the bundled deblurring model ran a 512x384 photo in 23 s either way).
+    """
     if model.device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(model.device)
-        budget = 0.6 * free
-        scale_cost = max(1, model.scale) ** 2 / 4
-        per_px = _BYTES_PER_PIXEL * (0.5 if model.precision != "fp32" else 1.0) * max(1.0, scale_cost)
-        side = int(math.sqrt(budget / per_px))
+        side = tile_side_for_budget(0.6 * free, model.arch, model.scale, model.precision)
     else:
         side = _CPU_AUTO_TILE
     if h * w <= side * side and max(h, w) <= 2 * side:

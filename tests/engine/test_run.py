@@ -152,3 +152,20 @@ def test_automatic_tiles_run_one_at_a_time_given_tiles_four_on_cuda(monkeypatch)
     restore_tensor(model, x, tile=48)
     restore_tensor(model, x, batch_size=3)
     assert calls == [(64, 1), (48, 4), (64, 3)]
+
+
+def test_tile_budget_follows_each_family_measured_memory():
+    """Sides from the per-family estimates: a linear-attention model gets far larger tiles than MambaIR,
+    an unknown family the conservative default, half precision and 1x models larger tiles than x4."""
+    from restore_cli.engine.run import bytes_per_input_pixel, tile_side_for_budget
+
+    gib = 2**30
+    # MambaIR classic x4 measured 24 kB per input pixel in float32 (H100): the estimate covers it
+    assert 24_000 < bytes_per_input_pixel("MambaIR", 4, "fp32") < 2 * 24_000
+    # LAformer measured 3.4 kB at 2048 px: a 10 GiB budget runs a 1400 px square whole (the old estimate: 470)
+    assert tile_side_for_budget(10 * gib, "LAformer", 1, "fp32") > 1400
+    sides = {arch: tile_side_for_budget(10 * gib, arch, 4, "fp32") for arch in ("MambaIR", "LAformer", "Custom")}
+    assert sides["LAformer"] > sides["MambaIR"] > sides["Custom"] > 0
+    assert tile_side_for_budget(10 * gib, "MambaIR", 4, "bf16") > sides["MambaIR"]
+    assert tile_side_for_budget(10 * gib, "MambaIR", 1, "fp32") > sides["MambaIR"]
+    assert tile_side_for_budget(0, "MambaIR", 4, "fp32") == 0

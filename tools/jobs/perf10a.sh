@@ -10,3 +10,22 @@ mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/device.txt"
 timeout 300 python benchmarks/bench_models.py --match "colour DN" --paths reference,bf16,bf16+compile \
   2>&1 | tee "$out/bench_dn.txt" | tail -8
+# The automatic tile (per-family memory estimates, ninth session, not yet run on a GPU): the side it
+# picks and the peak it reaches, for the benchmark cases without a tile, in bf16.
+timeout 240 python - <<'PY' 2>&1 | tee "$out/auto_tile.txt"
+import torch
+from restore_cli.bench import DEFAULT_CASES, photo_input, seeded_model
+from restore_cli.engine.model import wrap_module
+from restore_cli.engine.run import auto_tile, restore_tensor
+dev = torch.device("cuda")
+for case in [c for c in DEFAULT_CASES if not c.tile]:
+    net = seeded_model(case.card_id, dev)
+    model = wrap_module(net, arch=net.__class__.__name__, device=dev, precision="bf16")
+    x = photo_input(case.height * 3, case.width * 3, torch.device("cpu"))  # 3x the case's side
+    torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats(dev)
+    side = auto_tile(model, x.shape[-2], x.shape[-1])
+    restore_tensor(model, x)
+    print(f"{case.label}: input {tuple(x.shape[-2:])}, auto tile {side}, peak "
+          f"{torch.cuda.max_memory_allocated(dev) / 2**30:.1f} GiB of {torch.cuda.mem_get_info(dev)[1] / 2**30:.0f}")
+    del net, model
+PY

@@ -8,6 +8,8 @@ out=${1:?OUT}
 export PYTHONPATH=$PWD TORCHINDUCTOR_CACHE_DIR=$HOME/.cache/restore-inductor
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/device.txt"
+# --grad-checkpoint (ninth session, CPU-tested only) on the GPU, eager and compiled
+timeout 150 python -m pytest -m gpu tests/train/test_train_gpu.py -q -p no:cacheprovider 2>&1 | tail -3 | tee "$out/train_gpu.txt"
 timeout 300 python benchmarks/bench_models.py --match "colour DN" --paths reference,bf16,bf16+compile \
   2>&1 | tee "$out/bench_dn.txt" | tail -8
 # The automatic tile (per-family memory estimates, ninth session, not yet run on a GPU): the side it

@@ -142,7 +142,7 @@ def plan_jobs(
             f"output {output!r} is a file name but there are {len(unique)} inputs; give a folder instead"
         )
     if (
-        out_path is not None and output is not None and not single_file_output and not out_path.exists()
+        output is not None and not single_file_output and not out_path.exists()
         and not output.endswith(("/", os.sep)) and _FILE_SUFFIX.fullmatch(out_path.suffix)
         and len(unique) == 1 and not Path(inputs[0]).is_dir()
     ):

@@ -512,15 +512,12 @@ def _flatten_on_white(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     editors flatten onto white when they export JPEG, and so do we. Opaque images pass through unchanged.
     """
     a = np.asarray(alpha, dtype=np.float32)
-    a = a.reshape(a.shape[0], a.shape[1], 1) if a.ndim in (2, 3) else a
-    if a.size and a.min() >= 1.0:
+    a = a.reshape(a.shape[0], a.shape[1], 1)  # H x W or H x W x 1
+    if a.min(initial=1.0) >= 1.0:
         return color
     c = np.asarray(color)
-    if c.dtype == np.uint8:
-        c = c.astype(np.float32) / 255.0
-    elif c.dtype == np.uint16:
-        c = c.astype(np.float32) / 65535.0
-    c = c.astype(np.float32, copy=False)
+    top = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(c.dtype, 1.0)
+    c = c.astype(np.float32) / top
     if c.ndim == 2:
         c = c[..., None]
     if a.shape[:2] != c.shape[:2]:

@@ -2,16 +2,22 @@
 # GPU issue, prepared in the ninth session (2026-11-23) for the next device call: the colour-DN memory
 # case through tiles of 512 one at a time (the ninth session measured four per pass: 10.5 GiB bf16, more
 # than the whole image's 9.4), against the whole image, on the three paths. One device command.
-#   bash tools/jobs/perf10a.sh "$OUT"
+#   bash tools/jobs/perf10a.sh "$OUT" [all|checks|bench]
+# `checks` (the GPU training tests and the automatic tile: memory, not time) may run beside a training
+# job; `bench` (timings) needs the GPU to itself.
 set -u
 out=${1:?OUT}
+part=${2:-all}
 export PYTHONPATH=$PWD TORCHINDUCTOR_CACHE_DIR=$HOME/.cache/restore-inductor
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/device.txt"
-# --grad-checkpoint (ninth session, CPU-tested only) on the GPU, eager and compiled
-timeout 150 python -m pytest -m gpu tests/train/test_train_gpu.py -q -p no:cacheprovider 2>&1 | tail -3 | tee "$out/train_gpu.txt"
+if [[ $part != checks ]]; then
 timeout 300 python benchmarks/bench_models.py --match "colour DN" --paths reference,bf16,bf16+compile \
   2>&1 | tee "$out/bench_dn.txt" | tail -8
+fi
+[[ $part == bench ]] && exit 0
+# --grad-checkpoint (ninth session, CPU-tested only) on the GPU, eager and compiled
+timeout 150 python -m pytest -m gpu tests/train/test_train_gpu.py -q -p no:cacheprovider 2>&1 | tail -3 | tee "$out/train_gpu.txt"
 # The automatic tile (per-family memory estimates, ninth session, not yet run on a GPU): the side it
 # picks and the peak it reaches, for the benchmark cases without a tile, in bf16.
 timeout 240 python - <<'PY' 2>&1 | tee "$out/auto_tile.txt"

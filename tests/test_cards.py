@@ -80,6 +80,12 @@ def test_bundled_packaged_cards_ship_their_weights(card):
     assert card.bundled_path().is_file(), f"{card.bundled} is missing from restore_cli/weights/"
 
 
+def test_bundled_weights_stay_within_the_package_budget():
+    """The issues allow 20 MB of bundled weights for the trained models plus 20 MB for derain/deblur."""
+    total = sum(card.bundled_path().stat().st_size for card in BUNDLED)
+    assert len(BUNDLED) >= 7 and total <= 40_000_000, f"bundled weights: {total / 1e6:.1f} MB"
+
+
 @pytest.mark.parametrize("card_id", EXPECTED_IDS)
 def test_card_kwargs_equal_the_official_layout(card_id):
     card = PACKAGED[card_id]

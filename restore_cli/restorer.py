@@ -44,6 +44,18 @@ def _resize(plane: np.ndarray, h: int, w: int) -> np.ndarray:
     return cv2.resize(plane, (w, h), interpolation=cv2.INTER_CUBIC)
 
 
+def resize_to(image: np.ndarray, h: int, w: int) -> np.ndarray:
+    """HxWxC float image resized for ``--outscale``: Lanczos (8x8) to enlarge, pixel-area averaging to
+    shrink (Lanczos samples a shrinking image without low-pass filtering it, so it aliases)."""
+    import cv2
+
+    if (h, w) == image.shape[:2]:
+        return image
+    shrink = h * w < image.shape[0] * image.shape[1]
+    out = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LANCZOS4)
+    return out.reshape(h, w, image.shape[2])
+
+
 def as_float_image(array: np.ndarray) -> np.ndarray:
     """uint8/uint16/float HxW[xC] -> float32 HxWxC in [0, 1]."""
     a = np.asarray(array)
@@ -88,8 +100,12 @@ class Restorer:
         batch_size: int | None = None,
         seed: int | None = None,
         official_tiling: bool = False,
+        outscale: float | None = None,
     ) -> None:
+        if outscale is not None and not 0 < outscale <= 16:
+            raise UsageError(f"--outscale {outscale:g}: give a factor above 0 and at most 16")
         self.model = model
+        self.outscale = outscale
         self.official_tiling = official_tiling
         self.tile = tile
         self.tile_overlap = tile_overlap
@@ -187,7 +203,8 @@ class Restorer:
     def restore_array(self, array: np.ndarray, *, progress: Any = None) -> np.ndarray:
         """Restore an HxW / HxWx1 / HxWx3 image (uint8, uint16 or float in [0, 1]).
 
-        Returns float32 HxWxC in [0, 1] (clamped), C as in the input, size multiplied by the scale.
+        Returns float32 HxWxC in [0, 1] (clamped), C as in the input, size multiplied by the scale
+        (by ``outscale`` when set: the model's output is then resized, see :func:`resize_to`).
         A colour image given to a gray model has its luminance restored and its chroma kept
         (resized for SR); a gray image given to an RGB model is replicated to RGB and back.
         """
@@ -209,6 +226,8 @@ class Restorer:
             out = rgb_to_y(self._run(np.repeat(img, 3, axis=2), progress))
         else:
             out = self._run(img, progress)
+        if self.outscale is not None:
+            out = resize_to(out, max(1, round(h * self.outscale)), max(1, round(w * self.outscale)))
         return np.clip(out, 0.0, 1.0)
 
     def _run(self, img: np.ndarray, progress: Any) -> np.ndarray:
@@ -235,7 +254,7 @@ class Restorer:
         image = io.read_image(source, **kwargs)
         out = self.restore_array(image.rgb, progress=progress)
         alpha = image.alpha
-        if alpha is not None and self.model.scale != 1:
+        if alpha is not None and alpha.shape[:2] != out.shape[:2]:
             alpha = io.resize_alpha(alpha, out.shape[0], out.shape[1])
         io.write_image(target, out, bit_depth=image.bit_depth, alpha=alpha,
                        icc_profile=image.icc_profile, exif=image.exif)

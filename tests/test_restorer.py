@@ -73,3 +73,18 @@ def test_package_exports_restorer_lazily():
             "from restore_cli import Restorer; print(Restorer.__name__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "Restorer"
+
+
+def test_outscale_resizes_after_the_model_and_shrinks_without_aliasing():
+    from restore_cli.restorer import resize_to
+
+    r = Restorer.from_module(tiny(), arch="MambaIR", device="cpu", outscale=3.5)  # an x2 model
+    rgb = np.random.default_rng(0).random((12, 10, 3)).astype(np.float32)
+    assert r.restore_array(rgb).shape == (42, 35, 3)
+    assert r.restore_array(rgb[:, :, :1]).shape == (42, 35, 1)
+    # A one-pixel checkerboard shrunk to a third: area averaging gives about its mean (4/9 or 5/9 a
+    # pixel); Lanczos samples it into a pattern of pure black and white (0.5 away from the mean).
+    checker = (np.indices((24, 24)).sum(0) % 2).astype(np.float32)[:, :, None]
+    assert np.abs(resize_to(checker, 8, 8) - 0.5).max() < 0.1
+    flat = np.full((8, 8, 3), 0.25, np.float32)  # enlarging (Lanczos) keeps a flat image flat
+    assert np.allclose(resize_to(flat, 20, 20), 0.25, atol=1e-5)

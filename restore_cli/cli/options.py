@@ -84,7 +84,8 @@ ShardOpt = Annotated[
 ]
 Offline = Annotated[bool, typer.Option(help="Never touch the network; use cached or bundled weights only.")]
 NoFallback = Annotated[
-    bool, typer.Option(help="Fail instead of using the bundled model when the default's weights are unavailable.")
+    bool, typer.Option("--no-fallback",
+                       help="Fail instead of using the bundled model when the default's weights are unavailable.")
 ]
 MaxPixels = Annotated[int | None, typer.Option(help="Refuse inputs with more pixels than this.")]
 OfficialTiling = Annotated[

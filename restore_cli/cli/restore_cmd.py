@@ -23,6 +23,7 @@ class TaskRequest:
     paths: list[str]
     output: str | None = None
     scale: int | None = None
+    outscale: float | None = None
     sigma: int | None = None
     quality: int | None = None
     model: str | None = None
@@ -56,7 +57,7 @@ class TaskRequest:
 
     def default_suffix(self) -> str:
         if self.task == "sr":
-            return f"_x{self.scale}"
+            return f"_x{self.outscale:g}" if self.outscale is not None else f"_x{self.scale}"
         if self.task == "denoise":
             return "_denoised"
         return {"jpeg": "_dejpeg", "derain": "_derained", "deblur": "_deblurred"}.get(self.task, f"_{self.task}")
@@ -72,7 +73,7 @@ def _load_restorers(req: TaskRequest, notify) -> list:
     devices = parse_devices(req.device)
     opts = dict(tile=req.tile, tile_overlap=req.tile_overlap, self_ensemble=req.self_ensemble,
                 batch_size=req.batch_size, seed=req.seed, precision=req.precision,
-                official_tiling=req.official_tiling, compile=req.compile)
+                official_tiling=req.official_tiling, compile=req.compile, outscale=req.outscale)
     task = "realdenoise" if req.extra.get("real") else req.task
     if req.model_card is not None:
         card = cards.load_card_file(req.model_card)
@@ -110,6 +111,8 @@ def _fill_default_parameter(req: TaskRequest) -> None:
     from ..config import Settings
 
     name, value = DEFAULT_PARAMETERS.get(req.task, (None, None))
+    if req.task == "sr" and req.outscale is not None:  # the smallest model scale that reaches it
+        value = next((s for s in (2, 3, 4) if s >= req.outscale), 4)
     if name is None or getattr(req, name) is not None or req.model_card is not None or req.weights is not None:
         return
     if req.model is not None and any(c.id == req.model for c in cards.load_cards(Settings.from_env())):
@@ -147,6 +150,8 @@ def run_task(req: TaskRequest) -> int:
     from ..errors import UsageError
     from .runner import err_console, run_jobs, summarise
 
+    if req.outscale is not None and not 0 < req.outscale <= 16:
+        raise UsageError(f"--outscale {req.outscale:g}: give a factor above 0 and at most 16")
     if req.gt is not None and not req.gt.exists():
         raise UsageError(f"--gt {req.gt}: no such file or folder")
     _fill_default_parameter(req)
@@ -197,6 +202,11 @@ COMMON_OPTIONS: tuple[tuple[str, object, object], ...] = (
 
 Scale = Annotated[int | None, typer.Option("--scale", "-s", help="Upscaling factor: 2, 3 or 4 (default 4, or the "
                                                                    "scale of the model that --model names).")]
+Outscale = Annotated[float | None, typer.Option(
+    help="Final size as a factor of the input, any value up to 16 (e.g. 3.5, 8 or 1): the model upscales by "
+         "its own scale, then the result is resized to this one (Lanczos to enlarge, area averaging to "
+         "shrink), alpha included. Without --scale, the smallest model scale that reaches it (x2, x3, else "
+         "x4); outputs are named _x<outscale>.")]
 Sigma = Annotated[int | None, typer.Option(help="Gaussian noise level of the input (0-255 scale): 15, 25 or 50 "
                                                 "(default 25).")]
 Real = Annotated[bool, typer.Option(help="Real camera noise (MambaIR UNet trained on SIDD).")]
@@ -209,9 +219,9 @@ Quality = Annotated[
 # task -> (help, task options, examples)
 TASKS: dict[str, tuple[str, tuple[tuple[str, object, object], ...], tuple[str, ...]]] = {
     "sr": ("Super-resolution: upscale images x2, x3 or x4 (default model: MambaIRv2 Base).",
-           (("scale", Scale, None),),
+           (("scale", Scale, None), ("outscale", Outscale, None)),
            ("restore sr --scale 4 input/ out/", "restore sr photo.png photo_x4.png",
-            "restore sr -m light --scale 2 *.jpg -o big/")),
+            "restore sr -m light --scale 2 *.jpg -o big/", "restore sr --outscale 3.5 photo.png")),
     "denoise": ("Denoising: remove Gaussian noise of a known level, or real camera noise with --real.",
                 (("sigma", Sigma, None), ("real", Real, False)),
                 ("restore denoise --sigma 25 scans/ clean/", "restore denoise --real phone.jpg")),

@@ -30,3 +30,14 @@ def test_every_task_command_has_help_with_examples():
         r = CliRunner().invoke(app, [cmd, "--help"])
         assert r.exit_code == 0
         assert f"restore {cmd}" in r.output
+
+
+def test_no_option_offers_a_doubled_negative():
+    """A flag named ``--no-x`` must not grow a ``--no-no-x`` twin (Typer adds one unless told not to)."""
+    from typer.testing import CliRunner
+
+    from restore_cli.cli.app import app
+
+    for cmd in (["sr"], ["denoise"], ["train"], ["models", "download"], ["bench"]):
+        r = CliRunner().invoke(app, [*cmd, "--help"], env={"COLUMNS": "200"})
+        assert r.exit_code == 0 and "--no-no-" not in r.output, cmd

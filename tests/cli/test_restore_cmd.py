@@ -257,3 +257,34 @@ def test_compile_gives_the_same_image(photo, tmp_path, cards, env):
     eager = np.asarray(Image.open(tmp_path / "eager.png"), dtype=np.int16)
     compiled = np.asarray(Image.open(tmp_path / "compiled.png"), dtype=np.int16)
     assert eager.shape == (32, 40, 3) and np.abs(eager - compiled).max() <= 1  # 8-bit rounding of ~1e-6
+
+
+def test_outscale_resizes_the_model_output_alpha_included(tmp_path, cards, env):
+    rgba = (np.random.default_rng(0).random((20, 24, 4)) * 255).astype(np.uint8)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "in.png")
+    r = run(["sr", "--model-card", cards["sr"], "--outscale", "3", tmp_path / "in.png", "-q"], env)  # x2 model
+    assert r.exit_code == 0, r.output
+    from restore_cli import io
+
+    out = io.read_image(tmp_path / "in_x3.png")  # named by the final scale
+    assert out.rgb.shape == (60, 72, 3) and out.alpha is not None and out.alpha.shape[:2] == (60, 72)
+    r = run(["sr", "--model-card", cards["sr"], "--outscale", "1.5", tmp_path / "in.png", "-q"], env)
+    assert r.exit_code == 0, r.output
+    assert Image.open(tmp_path / "in_x1.5.png").size == (36, 30)
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "17"])
+def test_outscale_out_of_range_is_a_usage_error(photo, tmp_path, cards, env, value):
+    src = photo(tmp_path / "in.png")
+    r = run(["sr", "--model-card", cards["sr"], "--outscale", value, src, "-o", tmp_path / "o", "-q"], env)
+    assert r.exit_code == 2 and "--outscale" in r.output
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(("outscale", "scale"), [(1.0, 2), (2.0, 2), (2.5, 3), (3.5, 4), (8.0, 4)])
+def test_outscale_picks_the_smallest_model_scale_that_reaches_it(outscale, scale):
+    from restore_cli.cli.restore_cmd import TaskRequest, _fill_default_parameter
+
+    req = TaskRequest(task="sr", paths=["x.png"], outscale=outscale)
+    _fill_default_parameter(req)
+    assert req.scale == scale and req.default_suffix() == f"_x{outscale:g}"

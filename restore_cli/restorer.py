@@ -238,25 +238,36 @@ class Restorer:
         )
         return to_numpy(out)
 
+    def read_input(self, source: str | Path, *, max_pixels: int | None = None) -> Any:
+        """Decode ``source`` (an :class:`restore_cli.io.Image`: pixels, alpha, bit depth, ICC, EXIF)."""
+        from . import io
+
+        kwargs = {} if max_pixels is None else {"max_pixels": max_pixels}
+        return io.read_image(source, **kwargs)
+
+    def write_output(self, target: str | Path, out: np.ndarray, image: Any) -> None:
+        """Write ``out`` (restored from ``image``) atomically, keeping the input's bit depth, alpha (resized
+        with the image), ICC profile and EXIF."""
+        from . import io
+
+        alpha = image.alpha
+        if alpha is not None and alpha.shape[:2] != out.shape[:2]:
+            alpha = io.resize_alpha(alpha, out.shape[0], out.shape[1])
+        io.write_image(target, out, bit_depth=image.bit_depth, alpha=alpha,
+                       icc_profile=image.icc_profile, exif=image.exif)
+
     def restore_file(self, source: str | Path, target: str | Path, *, overwrite: bool = False,
                      max_pixels: int | None = None, progress: Any = None) -> FileResult:
         """Read ``source``, restore it and write ``target`` atomically, keeping bit depth, alpha,
         ICC profile and EXIF. An existing ``target`` is skipped unless ``overwrite``."""
-        from . import io
-
         source, target = Path(source), Path(target)
         if target.exists() and not overwrite:
             return FileResult(str(source), str(target), "skipped")
         if target.exists() and source.exists() and target.resolve() == source.resolve():
             raise UsageError(f"{target}: refusing to write over the input; choose another output or --suffix")
         start = time.perf_counter()
-        kwargs = {} if max_pixels is None else {"max_pixels": max_pixels}
-        image = io.read_image(source, **kwargs)
+        image = self.read_input(source, max_pixels=max_pixels)
         out = self.restore_array(image.rgb, progress=progress)
-        alpha = image.alpha
-        if alpha is not None and alpha.shape[:2] != out.shape[:2]:
-            alpha = io.resize_alpha(alpha, out.shape[0], out.shape[1])
-        io.write_image(target, out, bit_depth=image.bit_depth, alpha=alpha,
-                       icc_profile=image.icc_profile, exif=image.exif)
+        self.write_output(target, out, image)
         return FileResult(str(source), str(target), "ok", time.perf_counter() - start,
                           out.shape[1], out.shape[0])

@@ -245,16 +245,17 @@ class Restorer:
         kwargs = {} if max_pixels is None else {"max_pixels": max_pixels}
         return io.read_image(source, **kwargs)
 
-    def write_output(self, target: str | Path, out: np.ndarray, image: Any) -> None:
+    def write_output(self, target: str | Path, out: np.ndarray, image: Any, **encoding: Any) -> None:
         """Write ``out`` (restored from ``image``) atomically, keeping the input's bit depth, alpha (resized
-        with the image), ICC profile and EXIF."""
+        with the image), ICC profile and EXIF. ``encoding``: ``quality``, ``png_compression`` (see
+        :func:`restore_cli.io.write_image`)."""
         from . import io
 
         alpha = image.alpha
         if alpha is not None and alpha.shape[:2] != out.shape[:2]:
             alpha = io.resize_alpha(alpha, out.shape[0], out.shape[1])
         io.write_image(target, out, bit_depth=image.bit_depth, alpha=alpha,
-                       icc_profile=image.icc_profile, exif=image.exif)
+                       icc_profile=image.icc_profile, exif=image.exif, **encoding)
 
     def restore_file(self, source: str | Path, target: str | Path, *, overwrite: bool = False,
                      max_pixels: int | None = None, progress: Any = None) -> FileResult:

@@ -442,3 +442,17 @@ def test_read_from_bytes_like_pillow_would(tmp_path):
     PILImage.fromarray(arr).save(buf, format="PNG")
     (tmp_path / "a.png").write_bytes(buf.getvalue())
     np.testing.assert_array_equal(io.read_image(tmp_path / "a.png").rgb * 255, arr.astype(np.float32))
+
+
+@pytest.mark.parametrize("bit_depth", [8, 16])
+def test_png_compression_trades_size_for_speed_losslessly(tmp_path, bit_depth):
+    from skimage import data
+
+    photo = data.astronaut()[:128, :160].astype(np.float32) / 255
+    for level in (0, 9):
+        io.write_image(tmp_path / f"{level}.png", photo, bit_depth=bit_depth, png_compression=level)
+    assert (tmp_path / "0.png").stat().st_size > 1.5 * (tmp_path / "9.png").stat().st_size
+    a, b = (io.read_image(tmp_path / f"{level}.png") for level in (0, 9))
+    assert a.bit_depth == b.bit_depth == bit_depth and np.array_equal(a.rgb, b.rgb)
+    with pytest.raises(ValueError):
+        io.write_image(tmp_path / "x.png", photo, png_compression=10)

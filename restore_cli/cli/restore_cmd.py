@@ -32,6 +32,8 @@ class TaskRequest:
     recursive: bool = False
     suffix: str | None = None
     ext: str | None = None
+    out_quality: int = 95
+    png_compression: int = 6
     overwrite: bool = False
     device: str = "auto"
     precision: str = "fp32"
@@ -180,7 +182,8 @@ def run_task(req: TaskRequest) -> int:
                           f"{', '.join(str(r.model.device) for r in restorers)}, {m.precision}", highlight=False)
     results = run_jobs(restorers, jobs, task=req.task, overwrite=req.overwrite, gt=req.gt,
                        metric_mode=req.metric, crop_border=req.crop_border, quiet=req.quiet,
-                       json_lines=req.json, max_pixels=req.max_pixels)
+                       json_lines=req.json, max_pixels=req.max_pixels,
+                       encoding={"quality": req.out_quality, "png_compression": req.png_compression})
     return summarise(results, quiet=req.quiet, with_metrics=req.gt is not None, report=req.report)
 
 
@@ -189,7 +192,8 @@ def run_task(req: TaskRequest) -> int:
 COMMON_OPTIONS: tuple[tuple[str, object, object], ...] = (
     ("output", o.Output, None), ("model", o.Model, None), ("weights", o.Weights, None),
     ("model_card", o.ModelCardOpt, None), ("recursive", o.Recursive, False), ("suffix", o.Suffix, None),
-    ("ext", o.Ext, None), ("overwrite", o.Overwrite, False), ("device", o.Device, "auto"),
+    ("ext", o.Ext, None), ("out_quality", o.OutQuality, 95), ("png_compression", o.PngCompression, 6),
+    ("overwrite", o.Overwrite, False), ("device", o.Device, "auto"),
     ("precision", o.Precision, "fp32"), ("compile", o.Compile, False), ("tile", o.Tile, None),
     ("tile_overlap", o.TileOverlap, 32),
     ("batch_size", o.BatchSize, None), ("self_ensemble", o.SelfEnsemble, False), ("seed", o.Seed, None),

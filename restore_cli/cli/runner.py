@@ -81,8 +81,10 @@ def run_jobs(
     quiet: bool,
     json_lines: bool,
     max_pixels: int | None,
+    encoding: dict[str, Any] | None = None,
 ) -> list[Any]:
-    """Process every job; returns the FileResults in job order.
+    """Process every job; returns the FileResults in job order (``encoding``: output quality and PNG
+    compression, passed to :meth:`restore_cli.restorer.Restorer.write_output`).
 
     Each model runs in a pipeline of three stages: while it restores one image, the next one is being
     decoded and the previous one encoded and written, each in a thread of its own (decoders and encoders
@@ -150,7 +152,7 @@ def run_jobs(
             job = jobs[i]
 
             def write() -> Any:
-                restorer.write_output(job.target, out, image)
+                restorer.write_output(job.target, out, image, **(encoding or {}))
                 result = FileResult(str(job.source), str(job.target), "ok", time.perf_counter() - started,
                                     out.shape[1], out.shape[0])
                 if gt is not None:

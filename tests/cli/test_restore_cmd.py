@@ -288,3 +288,21 @@ def test_outscale_picks_the_smallest_model_scale_that_reaches_it(outscale, scale
     req = TaskRequest(task="sr", paths=["x.png"], outscale=outscale)
     _fill_default_parameter(req)
     assert req.scale == scale and req.default_suffix() == f"_x{outscale:g}"
+
+
+def test_output_quality_and_png_compression(photo, tmp_path, cards, env):
+    src = photo(tmp_path / "in.png", size=(64, 48))
+    sizes = {}
+    for q in ("95", "30"):
+        r = run(["sr", "--model-card", cards["sr"], src, tmp_path / f"q{q}.jpg", "--out-quality", q, "-q"], env)
+        assert r.exit_code == 0, r.output
+        sizes[q] = (tmp_path / f"q{q}.jpg").stat().st_size
+    assert sizes["30"] < 0.7 * sizes["95"]
+    for level in ("0", "9"):
+        r = run(["sr", "--model-card", cards["sr"], src, tmp_path / f"c{level}.png", "--png-compression", level,
+                 "-q"], env)
+        assert r.exit_code == 0, r.output
+    assert (tmp_path / "c0.png").stat().st_size > (tmp_path / "c9.png").stat().st_size
+    for bad in (["--out-quality", "0"], ["--png-compression", "10"]):
+        r = run(["sr", "--model-card", cards["sr"], src, tmp_path / "bad.png", *bad, "-q"], env)
+        assert r.exit_code == 2 and bad[0] in r.output and not (tmp_path / "bad.png").exists()

@@ -69,6 +69,28 @@ def _naming(source: Path, error: object) -> str:
     return text if str(source) in text else f"{source}: {text}"
 
 
+def _conflicts(jobs: list[Job], overwrite: bool) -> dict[int, str]:
+    """Jobs that must fail before they start: a target that an earlier job also writes (``a.jpg`` and
+    ``a.png`` with ``--ext png``), or, with ``overwrite``, a target that is another input of the batch.
+    Files run concurrently, so "the first one wins, the next is skipped" would be a race, not a rule."""
+    def key(path: Path) -> Path:
+        return path.resolve() if path.exists() else path.absolute()
+
+    sources = {key(job.source): job.source for job in jobs}
+    first: dict[Path, Path] = {}
+    found = {}
+    for i, job in enumerate(jobs):
+        target = key(job.target)
+        if target in first:
+            found[i] = (f"{job.source}: its output {job.target} is also the output of {first[target]}; "
+                        "use --suffix, or leave out --ext")
+        elif overwrite and target in sources and sources[target] != job.source:
+            found[i] = (f"{job.source}: its output {job.target} is another input of this batch; "
+                        "refusing to overwrite it (use --suffix or -o)")
+        first.setdefault(target, job.source)
+    return found
+
+
 def run_jobs(
     restorers: list[Any],
     jobs: list[Job],
@@ -136,10 +158,14 @@ def run_jobs(
                 sys.stdout.write(json.dumps(asdict(result)) + "\n")
                 sys.stdout.flush()
 
+    conflicts = _conflicts(jobs, overwrite)
+
     def worker(restorer: Any) -> None:
         def prepare(i: int) -> Any:
             """The file's checks and its decoded image (None: skipped, its output exists)."""
             job = jobs[i]
+            if i in conflicts:
+                raise RestoreError(conflicts[i])
             job.target.parent.mkdir(parents=True, exist_ok=True)
             if job.target.exists():
                 if job.source.exists() and job.source.resolve() == job.target.resolve():

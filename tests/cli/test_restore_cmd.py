@@ -306,3 +306,22 @@ def test_output_quality_and_png_compression(photo, tmp_path, cards, env):
     for bad in (["--out-quality", "0"], ["--png-compression", "10"]):
         r = run(["sr", "--model-card", cards["sr"], src, tmp_path / "bad.png", *bad, "-q"], env)
         assert r.exit_code == 2 and bad[0] in r.output and not (tmp_path / "bad.png").exists()
+
+
+def test_two_inputs_with_one_output_name_fail_the_second_not_the_batch(photo, tmp_path, cards, env):
+    photo(tmp_path / "in" / "a.png", seed=1)
+    photo(tmp_path / "in" / "a.jpg", seed=2)
+    photo(tmp_path / "in" / "b.png", seed=3)
+    r = run(["sr", "--model-card", cards["sr"], tmp_path / "in", "-o", tmp_path / "out", "--ext", "png", "-q"], env)
+    assert r.exit_code == 1 and "also the output of" in r.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png"]
+
+
+def test_overwrite_never_replaces_another_input_of_the_batch(photo, tmp_path, cards, env):
+    src = photo(tmp_path / "in" / "p.png", seed=1)
+    earlier = photo(tmp_path / "in" / "p_x2.png", size=(10, 10), seed=2)  # an input that is p.png's target
+    before = earlier.read_bytes()
+    r = run(["sr", "--model-card", cards["sr"], tmp_path / "in", "--overwrite", "-q"], env)
+    assert r.exit_code == 1 and "another input of this batch" in r.output
+    assert earlier.read_bytes() == before and (tmp_path / "in" / "p_x2_x2.png").exists()
+    assert src.exists()

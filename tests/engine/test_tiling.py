@@ -9,6 +9,7 @@ import pytest
 
 from restore_cli.engine.tiling import (
     BlendCanvas,
+    balanced_length,
     blend,
     official_partition,
     plan_tiles,
@@ -34,12 +35,16 @@ def test_exhaustive_1d_plans():
                 if tile >= n:
                     assert [(s, e) for s, e, _ in spans] == [(0, n)]
                 else:
-                    assert all(e - s == tile for s, e, _ in spans), (n, tile, overlap)
+                    count, length = len(spans), spans[0][1] - spans[0][0]
+                    assert all(e - s == length for s, e, _ in spans), (n, tile, overlap)  # one size
                     assert starts[0] == 0 and spans[-1][1] == n
                     for (_, e0, _), (s1, _, _) in itertools.pairwise(spans):
                         assert e0 - s1 >= overlap, (n, tile, overlap)  # overlap at least as asked
-                    # minimal: one tile fewer could not reach the end with the required overlap
-                    assert (len(spans) - 1) * (tile - overlap) + overlap < n
+                    # minimal: one tile fewer, even of the full `tile`, could not reach the end
+                    assert (count - 1) * (tile - overlap) + overlap < n
+                    # balanced: the least length that covers, rounded up to 8 within `tile`
+                    least = next(k for k in range(1, tile + 1) if count * (k - overlap) + overlap >= n)
+                    assert length == min(tile, -(-least // 8) * 8) == balanced_length(n, tile, overlap)
                 for scale in (1, 3) if n % 4 == 0 else (1,):
                     total = np.zeros(n * scale)
                     for s, e, r in spans:
@@ -198,3 +203,10 @@ def test_official_partition_documented_example():
     assert len(plan.pieces) == 2
     plan = official_partition(401, 603)  # 3 x 4 pieces, pads 1 row and 1 column
     assert (plan.pad_bottom, plan.pad_right, len(plan.pieces)) == (1, 1, 12)
+
+
+def test_balanced_tiles_do_less_work_with_the_same_count():
+    """4K at x4 (540x960 input) in tiles of 270, overlap 32: 12 tiles either way, 25% fewer pixels."""
+    tiles = plan_tiles(540, 960, 270, 32)
+    assert len(tiles) == 12 and {(t.rect.height, t.rect.width) for t in tiles} == {(208, 264)}
+    assert sum(t.rect.height * t.rect.width for t in tiles) < 0.76 * 12 * 270 * 270

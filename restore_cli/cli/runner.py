@@ -35,6 +35,11 @@ err_console = Console(stderr=True, soft_wrap=True, markup=False)  # paths may co
 # Images encoded and written at once per model (PNG/JPEG encoders release the GIL): two on a small
 # machine, up to four where there are cores to spare.
 WRITERS = min(4, max(2, (os.cpu_count() or 2) // 4))
+# Host memory the overlap may add: the next image is decoded beside the current one only when the current
+# one is below PREFETCH_BYTES (float32 pixels; 1 GiB is ~90 MP of RGB), and restored images waiting for
+# their writer hold at most PENDING_BYTES together (one always may).
+PREFETCH_BYTES = 1 << 30
+PENDING_BYTES = 2 << 30
 
 
 def _metrics(result: Any, target: Path, gt_path: Path, task: str, scale: int, mode: str | None,
@@ -113,7 +118,8 @@ def run_jobs(
     release the GIL). On a GPU a 4K PNG takes longer to write than to restore (H100 host: 1.6 s against
     1.2 s for MambaIR classic x4 in bf16), so a folder would otherwise leave the GPU idle most of the time
     (chaiNNer #1274); several writer threads encode images at once (two give 1.7x the throughput of
-    one on two cores). At most :data:`WRITERS` restored images wait for their write, which bounds the memory held.
+    one on two cores). :data:`WRITERS`, :data:`PREFETCH_BYTES` and :data:`PENDING_BYTES` bound the host
+    memory the overlap adds.
     """
     from ..restorer import FileResult
 
@@ -201,23 +207,27 @@ def run_jobs(
 
         with ThreadPoolExecutor(1, thread_name_prefix="restore-read") as reader, \
                 ThreadPoolExecutor(WRITERS, thread_name_prefix="restore-write") as writer:
-            writes: deque[Future] = deque()
+            writes: deque[tuple[Future, int]] = deque()
             ahead = submit_next(reader)
             while ahead is not None:
                 i, started, reading = ahead
-                ahead = submit_next(reader)  # decode the next file while this one is restored
                 image = guarded(i, reading.result)
+                pixels = getattr(image, "rgb", None)
+                small = pixels is None or pixels.nbytes <= PREFETCH_BYTES
+                ahead = submit_next(reader) if small else None  # decode the next one while this one runs
                 if image is None or isinstance(image, FileResult):
                     record(i, image or FileResult(str(jobs[i].source), str(jobs[i].target), "skipped"))
                     continue
                 out = guarded(i, lambda image=image: restorer.restore_array(image.rgb, progress=on_tiles))
+                if ahead is None:  # a huge image: its successor is decoded only now, not beside it
+                    ahead = submit_next(reader)
                 if isinstance(out, FileResult):
                     record(i, out)
                     continue
-                while len(writes) >= WRITERS:
-                    writes.popleft().result()
-                writes.append(writer.submit(finish, i, image, out, started))
-            for pending in writes:
+                while writes and (len(writes) >= WRITERS or sum(n for _, n in writes) + out.nbytes > PENDING_BYTES):
+                    writes.popleft()[0].result()
+                writes.append((writer.submit(finish, i, image, out, started), out.nbytes))
+            for pending, _ in writes:
                 pending.result()
 
     with progress:

@@ -83,3 +83,27 @@ def test_a_bad_file_in_the_pipeline_fails_alone(tmp_path):
     assert [r.status for r in results] == ["ok", "failed", "skipped"]
     assert "1.png" in results[1].error and "not an image" in results[1].error
     assert (tmp_path / "out" / "2.png").read_bytes() == b"mine" and restorer.written == ["0.png"]
+
+
+def test_huge_images_are_not_decoded_side_by_side_and_pending_writes_are_bounded(tmp_path, monkeypatch):
+    import time
+
+    from restore_cli.cli import runner
+
+    class CountingRestorer(RecordingRestorer):
+        active = most = 0
+
+        def write_output(self, target, out, image):
+            type(self).active += 1
+            type(self).most = max(self.most, self.active)
+            time.sleep(0.05)
+            super().write_output(target, out, image)
+            type(self).active -= 1
+
+    monkeypatch.setattr(runner, "PREFETCH_BYTES", 0)  # every image counts as huge
+    monkeypatch.setattr(runner, "PENDING_BYTES", 0)  # one restored image waits for its writer at a time
+    restorer = CountingRestorer(wait=0.2)
+    results = run(restorer, jobs_in(tmp_path))
+    assert [r.status for r in results] == ["ok"] * 3
+    assert restorer.overlapped["read-ahead"] is False  # file 1 was read only after file 0 was restored
+    assert restorer.overlapped["write-behind"] is True and CountingRestorer.most == 1

@@ -167,8 +167,9 @@ def run_jobs(
     conflicts = _conflicts(jobs, overwrite)
 
     def worker(restorer: Any) -> None:
-        def prepare(i: int) -> Any:
-            """The file's checks and its decoded image (None: skipped, its output exists)."""
+        def prepare(i: int) -> tuple[Any, float] | None:
+            """The file's checks, its decoded image and the seconds decoding took (None: skipped, its
+            output exists)."""
             job = jobs[i]
             if i in conflicts:
                 raise RestoreError(conflicts[i])
@@ -178,15 +179,19 @@ def run_jobs(
                     raise RestoreError(f"{job.source}: output would overwrite the input; use --suffix or -o")
                 if not overwrite:
                     return None
-            return restorer.read_input(job.source, max_pixels=max_pixels)
+            start = time.perf_counter()
+            image = restorer.read_input(job.source, max_pixels=max_pixels)
+            return image, time.perf_counter() - start
 
-        def finish(i: int, image: Any, out: Any, started: float) -> None:
+        def finish(i: int, image: Any, out: Any, seconds: float) -> None:
+            """Write, then score: ``seconds`` (decoding and restoring) plus the write is the file's time."""
             job = jobs[i]
 
             def write() -> Any:
+                start = time.perf_counter()
                 restorer.write_output(job.target, out, image, **(encoding or {}))
-                result = FileResult(str(job.source), str(job.target), "ok", time.perf_counter() - started,
-                                    out.shape[1], out.shape[0])
+                result = FileResult(str(job.source), str(job.target), "ok",
+                                    seconds + time.perf_counter() - start, out.shape[1], out.shape[0])
                 if gt is not None:
                     gt_path = find_ground_truth(gt, job, single=len(jobs) == 1)
                     if gt_path is None:
@@ -198,27 +203,30 @@ def run_jobs(
 
             record(i, guarded(i, write))
 
-        def submit_next(reader: ThreadPoolExecutor) -> tuple[int, float, Future] | None:
+        def submit_next(reader: ThreadPoolExecutor) -> tuple[int, Future] | None:
             try:
                 i = work.get_nowait()
             except queue.Empty:
                 return None
-            return i, time.perf_counter(), reader.submit(prepare, i)
+            return i, reader.submit(prepare, i)
 
         with ThreadPoolExecutor(1, thread_name_prefix="restore-read") as reader, \
                 ThreadPoolExecutor(WRITERS, thread_name_prefix="restore-write") as writer:
             writes: deque[tuple[Future, int]] = deque()
             ahead = submit_next(reader)
             while ahead is not None:
-                i, started, reading = ahead
-                image = guarded(i, reading.result)
-                pixels = getattr(image, "rgb", None)
-                small = pixels is None or pixels.nbytes <= PREFETCH_BYTES
-                ahead = submit_next(reader) if small else None  # decode the next one while this one runs
-                if image is None or isinstance(image, FileResult):
-                    record(i, image or FileResult(str(jobs[i].source), str(jobs[i].target), "skipped"))
+                i, reading = ahead
+                decoded = guarded(i, reading.result)
+                if decoded is None or isinstance(decoded, FileResult):
+                    ahead = submit_next(reader)
+                    record(i, decoded or FileResult(str(jobs[i].source), str(jobs[i].target), "skipped"))
                     continue
+                image, seconds = decoded
+                small = image.rgb.nbytes <= PREFETCH_BYTES
+                ahead = submit_next(reader) if small else None  # decode the next one while this one runs
+                start = time.perf_counter()
                 out = guarded(i, lambda image=image: restorer.restore_array(image.rgb, progress=on_tiles))
+                seconds += time.perf_counter() - start
                 if ahead is None:  # a huge image: its successor is decoded only now, not beside it
                     ahead = submit_next(reader)
                 if isinstance(out, FileResult):
@@ -226,7 +234,7 @@ def run_jobs(
                     continue
                 while writes and (len(writes) >= WRITERS or sum(n for _, n in writes) + out.nbytes > PENDING_BYTES):
                     writes.popleft()[0].result()
-                writes.append((writer.submit(finish, i, image, out, started), out.nbytes))
+                writes.append((writer.submit(finish, i, image, out, seconds), out.nbytes))
             for pending, _ in writes:
                 pending.result()
 

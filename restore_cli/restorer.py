@@ -56,6 +56,12 @@ def resize_to(image: np.ndarray, h: int, w: int) -> np.ndarray:
     return out.reshape(h, w, image.shape[2])
 
 
+def check_outscale(outscale: float | None) -> None:
+    """Refuse a final scale that is not above 0 and at most 16 (UsageError)."""
+    if outscale is not None and not 0 < outscale <= 16:
+        raise UsageError(f"--outscale {outscale:g}: give a factor above 0 and at most 16")
+
+
 def as_float_image(array: np.ndarray) -> np.ndarray:
     """uint8/uint16/float HxW[xC] -> float32 HxWxC in [0, 1]."""
     a = np.asarray(array)
@@ -102,8 +108,7 @@ class Restorer:
         official_tiling: bool = False,
         outscale: float | None = None,
     ) -> None:
-        if outscale is not None and not 0 < outscale <= 16:
-            raise UsageError(f"--outscale {outscale:g}: give a factor above 0 and at most 16")
+        check_outscale(outscale)
         self.model = model
         self.outscale = outscale
         self.official_tiling = official_tiling

@@ -150,10 +150,10 @@ def run_task(req: TaskRequest) -> int:
 
     from ..batch import Shard, plan_jobs, split_positionals
     from ..errors import UsageError
+    from ..restorer import check_outscale
     from .runner import err_console, run_jobs, summarise
 
-    if req.outscale is not None and not 0 < req.outscale <= 16:
-        raise UsageError(f"--outscale {req.outscale:g}: give a factor above 0 and at most 16")
+    check_outscale(req.outscale)  # before any model is fetched
     if req.gt is not None and not req.gt.exists():
         raise UsageError(f"--gt {req.gt}: no such file or folder")
     _fill_default_parameter(req)

@@ -169,3 +169,30 @@ def test_tile_budget_follows_each_family_measured_memory():
     assert tile_side_for_budget(10 * gib, "MambaIR", 4, "bf16") > sides["MambaIR"]
     assert tile_side_for_budget(10 * gib, "MambaIR", 1, "fp32") > sides["MambaIR"]
     assert tile_side_for_budget(0, "MambaIR", 4, "fp32") == 0
+
+
+def test_cpu_automatic_tile_follows_the_available_ram(monkeypatch):
+    """On the CPU: tiles of 512 where half the available RAM holds one (the whole image when it is no
+    larger), smaller where RAM is short, never below 256, and 256 where RAM is unknown."""
+    from dataclasses import replace
+
+    from restore_cli.engine import run
+
+    laformer = replace(wrap_module(LocalNet(), arch="test", device=torch.device("cpu")), arch="LAformer", scale=1)
+    mambairv2_x4 = replace(laformer, arch="MambaIRv2", scale=4)
+    monkeypatch.setattr(run, "available_host_memory", lambda: 16 * 2**30)
+    assert run.auto_tile(laformer, 384, 512) == 0  # no larger than one 512 px tile: whole
+    assert run.auto_tile(laformer, 768, 1024) == 512
+    monkeypatch.setattr(run, "available_host_memory", lambda: 4 * 2**30)
+    assert 256 < run.auto_tile(mambairv2_x4, 768, 1024) < 512  # ~30 kB a pixel: 2 GiB holds ~260k px
+    monkeypatch.setattr(run, "available_host_memory", lambda: 100 * 2**20)
+    assert run.auto_tile(laformer, 768, 1024) == 256
+    monkeypatch.setattr(run, "available_host_memory", lambda: None)
+    assert run.auto_tile(laformer, 768, 1024) == 256
+
+
+def test_available_host_memory_is_plausible():
+    from restore_cli.engine.run import available_host_memory
+
+    available = available_host_memory()
+    assert available is None or 2**20 < available < 2**50

@@ -6,10 +6,8 @@
 set -u
 out=${1:?OUT}
 minutes=${2:?minutes}
-mkdir -p "$out" corpus-m7/train
-cp corpus-s/train/* corpus-x/train/* corpus-m7/train/
-rm -rf corpus-m7/val && cp -r corpus-s/val corpus-m7/val
-echo "train $(ls corpus-m7/train | wc -l) val $(ls corpus-m7/val | wc -l)"
+mkdir -p "$out"
+bash tools/jobs/assemble-corpus-m7.sh
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/device.txt"
 bash tools/gpu_jobs.sh start tools/jobs/round10.jobs "$minutes"
 export PYTHONPATH=$PWD

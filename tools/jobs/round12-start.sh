@@ -6,9 +6,7 @@
 set -u
 out=${1:?OUT}
 minutes=${2:?minutes}
-mkdir -p "$out" corpus-m7/train
-cp corpus-s/train/* corpus-x/train/* corpus-m7/train/
-rm -rf corpus-m7/val && cp -r corpus-s/val corpus-m7/val
-echo "train $(ls corpus-m7/train | wc -l) val $(ls corpus-m7/val | wc -l)"
+mkdir -p "$out"
+bash tools/jobs/assemble-corpus-m7.sh
 bash tools/gpu_jobs.sh start tools/jobs/round12.jobs "$minutes"
 bash tools/jobs/perf10a.sh "$out" checks

@@ -9,8 +9,8 @@ Two plans live here:
   Each :class:`Tile` carries its blend ramps, and :func:`tile_window` turns them into weights that
   form an exact **partition of unity**: over the whole output the windows of all tiles add up to 1
   (up to float round-off), with a raised-cosine cross-fade inside each overlap and weight 1 on the
-  image borders. Seams vanish and no division by a
-  weight canvas is needed; :class:`BlendCanvas` accumulates them (the engine's output canvas).
+  image borders. Seams vanish and no division by a weight canvas is needed; :class:`BlendCanvas`
+  accumulates them (the engine's output canvas).
 * :func:`official_partition`, the MambaIR "200 px" test-time partition (``MambaIRModel.test`` in
   csguoh/MambaIR ``basicsr/models/mambair_model.py``): reflect pad right/bottom, ``h // 200 + 1``
   pieces per axis, a ``split // 10`` shave, hard paste. Published benchmark numbers were produced with
@@ -145,9 +145,14 @@ def balanced_length(n: int, tile: int, overlap: int) -> int:
     """
     if tile >= n:
         return n
-    count = -(-(n - overlap) // (tile - overlap))  # ceil: fewest spans with overlap >= `overlap`; >= 2
+    count = _span_count(n, tile, overlap)
     least = -(-(n + (count - 1) * overlap) // count)
     return min(tile, -(-least // 8) * 8)
+
+
+def _span_count(n: int, length: int, overlap: int) -> int:
+    """The fewest spans of ``length`` (< ``n``) that cover ``[0, n)`` overlapping by >= ``overlap`` (>= 2)."""
+    return -(-(n - overlap) // (length - overlap))
 
 
 def _axis_plan(n: int, tile: int, overlap: int) -> list[_Span]:
@@ -162,7 +167,7 @@ def _axis_plan(n: int, tile: int, overlap: int) -> list[_Span]:
     if tile >= n:
         return [_Span(0, n, Ramps(0, 0, n, n))]
     tile = balanced_length(n, tile, overlap)
-    count = -(-(n - overlap) // (tile - overlap))  # the same count as with the longest spans
+    count = _span_count(n, tile, overlap)  # the same count as with spans of the full `tile`
     starts = [(k * (n - tile) + (count - 1) // 2) // (count - 1) for k in range(count)]
     width = min(overlap, min(b - a for a, b in itertools.pairwise(starts)))
     zones = []

@@ -32,7 +32,6 @@ def main() -> int:
         print("no CUDA device: nothing to profile")
         return 0
     dev = torch.device("cuda")
-    torch.backends.cudnn.benchmark = True
     net = seeded_model(args.card, dev)
     configure_scan(net, backend="triton", fused_cross_scan=args.path != "reference")
     if "compile" in args.path:

@@ -8,8 +8,9 @@ For each architecture, in one run on one device:
   machine; since our kernel is faster than the official one, this path is faster than the official code
   too);
 - ``fused-fp32``: the default CUDA path in float32 (TF32 off): for MambaIR v1, the channel-last SS2D whose
-  Triton kernel reads the four routes in place (``SS2D.forward_fused``); otherwise the reference's
-  computation; both replayed as a CUDA graph from the second call of a shape (:mod:`.engine.graphs`);
+  Triton kernel reads the four routes in place (``SS2D.forward_fused``); for MambaIRv2, the channel-last
+  path (``ASSM.forward_fused``: the convs and the scan read the tokens in place); otherwise the
+  reference's computation; all replayed as a CUDA graph from the second call of a shape (:mod:`.engine.graphs`);
 - ``bf16``: the default CUDA path under bf16 autocast (scan state and normalisations stay float32);
 - ``bf16+compile``: the same with the repeated blocks compiled (``--compile``, :mod:`.engine.compile`):
   the glue around the scan fused by ``torch.compile``. Not in the default set (its first call compiles).
@@ -124,7 +125,9 @@ def run_benchmark(cases=DEFAULT_CASES, *, repeats: int = 3, device: str = "cuda"
     dev = torch.device(device)
     if dev.type != "cuda":
         raise RuntimeError("the model benchmark needs a CUDA device")
-    torch.backends.cudnn.benchmark = True
+    # cuDNN's autotuner stays off, as in the CLI. With it on, the first call of the MambaIRv2 reference
+    # path at 4K in tiles took a 30.5 GiB workspace on an H100 (tools/jobs/bench_memory_trace.py), which
+    # the peak below would have reported: the "32.8 GiB" cell of the tenth session.
     rows: list[Row] = []
     for label, card_id, h, w, tile, tile_batch in cases:
         net = seeded_model(card_id, dev)

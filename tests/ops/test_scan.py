@@ -271,3 +271,19 @@ def test_cross_scan_and_merge_are_inverse_routes():
     torch.testing.assert_close(cross_merge(routes, 4, 6), 4 * x)
     # route_order of a map repeated on the four routes is the cross scan of that map
     torch.testing.assert_close(route_order(x[:, None].expand(2, 4, 3, 4, 6)), routes)
+
+
+def test_tokens_entry_is_the_scan_of_the_transposed_operands():
+    """Off CUDA the channel-last entry scans transposed views; results in (batch, L, dim)."""
+    from restore_cli.ops.scan import selective_scan_tokens
+
+    torch.manual_seed(0)
+    b, length, dim, n = 2, 37, 6, 4
+    u, delta = torch.randn(b, length, dim), torch.randn(b, length, dim) * 0.5 - 1
+    proj = torch.randn(b, length, 2 * n + 3)
+    A, D, bias = -torch.rand(dim, n) - 0.5, torch.randn(dim), torch.randn(dim) * 0.1
+    out = selective_scan_tokens(u, delta, A, proj[..., :n], proj[..., n : 2 * n], D, bias, True)
+    ref = selective_scan_reference(u.transpose(1, 2), delta.transpose(1, 2), A, proj[..., :n].transpose(1, 2),
+                                   proj[..., n : 2 * n].transpose(1, 2), D, bias, True)
+    assert out.shape == (b, length, dim)
+    torch.testing.assert_close(out, ref.transpose(1, 2), rtol=1e-5, atol=1e-5)

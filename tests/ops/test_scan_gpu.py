@@ -152,6 +152,31 @@ def test_cross_tokens_triton_reads_strided_channel_last_operands(height, width, 
     assert rel_err(out, ref) <= 2e-5
 
 
+@pytest.mark.parametrize(("dim", "n_state", "length"), [(348, 16, 3000), (24, 8, 129), (40, 5, 1), (96, 16, 9000)])
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_tokens_triton_reads_and_writes_channel_last(dim, n_state, length, dtype):
+    """MambaIRv2's layout: (batch, L, dim) tokens, B and C column slices of one projection output."""
+    pytest.importorskip("triton")
+    from restore_cli.ops.scan import selective_scan_tokens
+    from restore_cli.ops.scan.reference import selective_scan_reference
+
+    gen = torch.Generator().manual_seed(dim + length)
+    batch = 2
+    u = torch.randn(batch, length, dim, generator=gen).to(dtype).cuda()
+    delta = (torch.randn(batch, length, dim, generator=gen) * 0.5 - 1).to(dtype).cuda()
+    proj = torch.randn(batch, length, -(-2 * n_state // 8) * 8 + 8, generator=gen).to(dtype).cuda()
+    B, C = proj[..., :n_state], proj[..., n_state : 2 * n_state].float()  # C: a new float32 tensor
+    A = -torch.exp(torch.randn(dim, n_state, generator=gen)).cuda()
+    D = torch.randn(dim, generator=gen).cuda()
+    bias = (torch.randn(dim, generator=gen) * 0.1).cuda()
+    with torch.inference_mode():
+        out = selective_scan_tokens(u, delta, A, B, C, D, bias, True)
+    ref = selective_scan_reference(u.transpose(1, 2), delta.transpose(1, 2), A, B.transpose(1, 2),
+                                   C.transpose(1, 2), D, bias, True).transpose(1, 2)
+    assert out.dtype == dtype and out.shape == (batch, length, dim) and out.is_contiguous()
+    assert rel_err(out, ref) <= TOLERANCE[dtype]
+
+
 @pytest.mark.slow
 def test_triton_offsets_do_not_overflow_past_2_to_the_31():
     """dim * L > 2**31 (a 2048 px MambaIRUNet level): int32 channel offsets used to fault."""

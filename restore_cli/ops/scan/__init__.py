@@ -151,4 +151,43 @@ def selective_scan(
     return selective_scan_chunked(*args, z=z)
 
 
-__all__ = ["BACKENDS", "backend_for", "select_backend", "selective_scan", "selective_scan_reference"]
+def selective_scan_tokens(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    delta_bias: torch.Tensor | None = None,
+    delta_softplus: bool = False,
+    *,
+    backend: str = "auto",
+) -> torch.Tensor:
+    """Inference scan of channel-last operands: :func:`selective_scan` with the time and channel axes swapped.
+
+    Args:
+        u, delta: (batch, L, dim).
+        B, C: (batch, L, N).
+        A, D, delta_bias, delta_softplus, backend: as :func:`selective_scan`.
+
+    Returns:
+        (batch, L, dim) in ``u``'s dtype. On CUDA with Triton nothing is copied: the kernel reads and
+        writes tokens in place (:func:`.triton.selective_scan_tokens_triton`); other backends scan the
+        transposed views.
+    """
+    if torch.compiler.is_compiling():  # one opaque node in a compiled region
+        from .opaque import selective_scan_tokens_op
+
+        return selective_scan_tokens_op(u, delta, A, B, C, D, delta_bias, delta_softplus, backend)
+    name = backend_for(u, backend)
+    if name == "triton" and not torch.is_grad_enabled():
+        from .triton import selective_scan_tokens_triton
+
+        return selective_scan_tokens_triton(u, delta, A, B, C, D, delta_bias, delta_softplus)
+    y = selective_scan(u.transpose(1, 2), delta.transpose(1, 2), A, B.transpose(1, 2), C.transpose(1, 2), D,
+                       delta_bias, delta_softplus, backend=name)
+    return y.transpose(1, 2)
+
+
+__all__ = ["BACKENDS", "backend_for", "select_backend", "selective_scan", "selective_scan_reference",
+           "selective_scan_tokens"]

@@ -53,4 +53,20 @@ def _(u, delta, A, B, C, D, delta_bias, delta_softplus, z, backend):
     return u.new_empty(u.shape)
 
 
-__all__ = ["cross_scan_tokens_op", "selective_scan_op"]
+@torch.library.custom_op(f"{_NAMESPACE}::selective_scan_tokens", mutates_args=())
+def selective_scan_tokens_op(
+    u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
+    D: torch.Tensor | None, delta_bias: torch.Tensor | None, delta_softplus: bool, backend: str,
+) -> torch.Tensor:
+    """:func:`restore_cli.ops.scan.selective_scan_tokens` as one operator; (batch, L, dim) contiguous."""
+    from . import selective_scan_tokens
+
+    return selective_scan_tokens(u, delta, A, B, C, D, delta_bias, delta_softplus, backend=backend).contiguous()
+
+
+@selective_scan_tokens_op.register_fake
+def _(u, delta, A, B, C, D, delta_bias, delta_softplus, backend):
+    return u.new_empty(u.shape)
+
+
+__all__ = ["cross_scan_tokens_op", "selective_scan_op", "selective_scan_tokens_op"]

@@ -512,6 +512,38 @@ def selective_scan_cross_tokens_triton(
     return y
 
 
+def selective_scan_tokens_triton(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: torch.Tensor | None = None,
+    delta_bias: torch.Tensor | None = None,
+    delta_softplus: bool = False,
+    *,
+    n_chunks: int | None = None,
+    prefetch: int = 2,
+) -> torch.Tensor:
+    """One-route scan on channel-last operands, read and written in place (MambaIRv2's sorted tokens).
+
+    Args:
+        u, delta: (batch, L, dim), channel stride 1.
+        B, C: (batch, L, N), state stride 1 (e.g. column slices of one projection output).
+        A: (dim, N). D, delta_bias: (dim,) or None.
+
+    Returns:
+        (batch, L, dim) contiguous, in ``u``'s dtype. Each step reads ``block_d`` neighbouring channels
+        of one token, one coalesced load, where the channel-first layout touches a cache line per channel.
+    """
+    batch, length, dim = u.shape
+    y = torch.empty(batch, length, dim, dtype=u.dtype, device=u.device)
+    _run(u.transpose(1, 2), delta.transpose(1, 2), A, B.transpose(1, 2)[:, None], C.transpose(1, 2)[:, None], D,
+         delta_bias, delta_softplus, None, y.transpose(1, 2), per_group=dim, width=0, block_d=None,
+         n_chunks=n_chunks, num_warps=1, prefetch=prefetch)  # fmt: skip
+    return y
+
+
 def _run(
     u: torch.Tensor,
     delta: torch.Tensor,
@@ -594,5 +626,6 @@ __all__ = [
     "default_block_d",
     "default_n_chunks",
     "selective_scan_cross_tokens_triton",
+    "selective_scan_tokens_triton",
     "selective_scan_triton",
 ]

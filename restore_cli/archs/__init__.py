@@ -61,8 +61,10 @@ def from_official(class_name: str, kwargs: Mapping[str, Any]) -> nn.Module:
 
 
 def configure_scan(model: nn.Module, *, backend: str | None = None, fused_cross_scan: bool | None = None) -> None:
-    """Set the selective-scan backend (and MambaIR v1's fused four-route kernel) on every block of ``model``.
+    """Set the selective-scan backend and the fast inference paths on every block of ``model``.
 
+    ``fused_cross_scan`` switches MambaIR v1's fused four-route kernel and MambaIRv2's channel-last path
+    (its ``fast_inference`` blocks: the scan and the depthwise convolutions reading tokens in place).
     These are runtime switches, not weights: the reference benchmark path uses ``backend="torch"`` or
     ``fused_cross_scan=False`` to compute the way the official code does.
     """
@@ -71,6 +73,8 @@ def configure_scan(model: nn.Module, *, backend: str | None = None, fused_cross_
             module.scan_backend = backend
         if fused_cross_scan is not None and hasattr(module, "fused_cross_scan"):
             module.fused_cross_scan = fused_cross_scan
+        if fused_cross_scan is not None and hasattr(module, "fast_inference"):
+            module.fast_inference = fused_cross_scan
 
 
 def constructor_arguments(class_name: str) -> tuple[str, ...]:

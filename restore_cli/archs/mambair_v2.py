@@ -33,11 +33,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..ops.layer_norm import LayerNorm
-from ..ops.scan import selective_scan
-from .layers import PatchEmbed, RestorationNet, image_to_tokens, tokens_to_image
+from ..ops.scan import selective_scan, selective_scan_tokens
+from .layers import PatchEmbed, RestorationNet, conv_on_tokens, image_to_tokens, tokens_to_image
 from .windows import (
     padded_size,
     relative_position_index,
@@ -132,6 +133,19 @@ def gumbel_one_hot(logits: torch.Tensor, generator: torch.Generator | None = Non
 # --------------------------------------------------------------------------------------------------
 
 
+def fast_path(module: nn.Module, x: torch.Tensor) -> bool:
+    """Whether ``module`` takes its channel-last CUDA inference path for ``x``.
+
+    Tokens (B, h·w, C) are the image in channel-last memory order, so the depthwise convolutions
+    (:func:`.layers.conv_on_tokens`) and the scan (:func:`restore_cli.ops.scan.selective_scan_tokens`)
+    can read them in place, where the official code transposes to channel-first images and sequences
+    and back. The maths is the same. Taken on CUDA
+    without autograd while the module's ``fast_inference`` switch is on (the reference benchmark path
+    turns it off through :func:`restore_cli.archs.configure_scan`).
+    """
+    return bool(module.fast_inference) and x.is_cuda and not torch.is_grad_enabled()
+
+
 class DWConv(nn.Module):
     """Depthwise k×k conv + GELU on tokens viewed as an image (official class name ``dwconv``)."""
 
@@ -142,8 +156,11 @@ class DWConv(nn.Module):
                       groups=hidden_features),
             nn.GELU(),
         )
+        self.fast_inference = True  # runtime switch (not a weight): see :func:`fast_path`
 
     def forward(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
+        if fast_path(self, x):  # the tokens are the channel-last image: convolve them in place
+            return conv_on_tokens(self.depthwise_conv, x, x_size)
         return image_to_tokens(self.depthwise_conv(tokens_to_image(x, x_size)))
 
 
@@ -171,10 +188,14 @@ class Gate(nn.Module):
         super().__init__()
         self.norm = LayerNorm(dim)
         self.conv = nn.Conv2d(dim, dim, 5, 1, 2, groups=dim)
+        self.fast_inference = True  # runtime switch (not a weight): see :func:`fast_path`
 
     def forward(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
         x1, x2 = x.chunk(2, dim=-1)
-        return x1 * image_to_tokens(self.conv(tokens_to_image(self.norm(x2), x_size)))
+        x2 = self.norm(x2)
+        if fast_path(self, x2):
+            return x1 * conv_on_tokens(self.conv, x2, x_size)
+        return x1 * image_to_tokens(self.conv(tokens_to_image(x2, x_size)))
 
 
 class GatedMLP(nn.Module):
@@ -312,6 +333,7 @@ class ASSM(nn.Module):
         self.route = nn.Sequential(
             nn.Linear(dim, dim // 3), nn.GELU(), nn.Linear(dim // 3, num_tokens), nn.LogSoftmax(dim=-1)
         )
+        self.fast_inference = True  # runtime switch (not a weight): see :func:`fast_path`
 
     def forward(self, x: torch.Tensor, x_size: tuple[int, int], token: nn.Embedding) -> torch.Tensor:
         """(B, n, D) normalised tokens (row-major over the padded canvas) -> (B, n, D).
@@ -334,10 +356,43 @@ class ASSM(nn.Module):
             1, order, torch.arange(order.shape[1], device=order.device).expand_as(order)
         )
 
+        if fast_path(self, x):
+            return self.forward_fused(x, x_size, prompt, order, inverse)
         v = self.in_proj(tokens_to_image(x, x_size))
         v = (v * torch.sigmoid(self.CPE(v))).flatten(2)  # (B, Hd, n)
         v = v.gather(2, order[:, None, :].expand_as(v))  # SGN-unfold
         y = self.selectiveScan(v, prompt).transpose(1, 2)  # (B, n, Hd), sorted order
+        y = self.out_proj(self.out_norm(y))
+        return y.gather(1, inverse[:, :, None].expand_as(y))  # SGN-fold
+
+    def forward_fused(self, x: torch.Tensor, x_size: tuple[int, int], prompt: torch.Tensor, order: torch.Tensor,
+                      inverse: torch.Tensor) -> torch.Tensor:
+        """The value path of :meth:`forward` on channel-last tokens (CUDA inference, see :func:`fast_path`).
+
+        Same maths as the official layout: the 1x1 ``in_proj`` is a GEMM on tokens, the position conv
+        reads them in place, the sorted tokens are gathered as rows, the x-projection (rows reordered to
+        [B, C, delta rank, zero padding], a multiple of 8 wide, so B and C start 16-byte aligned and the
+        kernel reads them as vectors) and the delta projection are token GEMMs, and the scan reads and
+        writes (B, n, Hd) through strides. The scan operands stay in the GEMMs' dtype (the official code
+        copies them to float32; the kernel converts on load, so the values are the same) and the state
+        is float32.
+        """
+        scan = self.selectiveScan
+        hidden, n, r = scan.d_inner, scan.d_state, scan.dt_rank
+        in_proj = self.in_proj[0]
+        v = F.linear(x, in_proj.weight.view(hidden, -1), in_proj.bias)  # (B, n, Hd)
+        v = v * torch.sigmoid(conv_on_tokens(self.CPE, v, x_size))
+        v = v.gather(1, order[:, :, None].expand_as(v))  # SGN-unfold, (B, n, Hd)
+        width = -(-(2 * n + r) // 8) * 8
+        weight = scan.x_proj_weight[0]
+        weight = torch.cat([weight[r:], weight[:r], weight.new_zeros(width - 2 * n - r, hidden)])
+        proj = F.linear(v, weight)  # (B, n, width): B, C, delta rank, padding
+        delta = F.linear(proj[..., 2 * n : 2 * n + r], scan.dt_projs_weight[0])  # (B, n, Hd)
+        C = proj[..., n : 2 * n].float() + prompt.float()  # the official quirk: prompt in original order
+        y = selective_scan_tokens(
+            v, delta, -torch.exp(scan.A_logs.float()), proj[..., :n], C, scan.Ds.float(),
+            delta_bias=scan.dt_projs_bias[0].float(), delta_softplus=True, backend=self.routing_config.scan_backend,
+        )
         y = self.out_proj(self.out_norm(y))
         return y.gather(1, inverse[:, :, None].expand_as(y))  # SGN-fold
 
@@ -642,5 +697,6 @@ __all__ = [
     "RoutingConfig",
     "Selective_Scan",
     "WindowAttention",
+    "fast_path",
     "gumbel_one_hot",
 ]

@@ -196,3 +196,33 @@ def test_mirror_pad_matches_official_crop() -> None:
     canvas = torch.cat([canvas, torch.flip(canvas, [3])], 3)[:, :, :, :8]
     with torch.no_grad():
         assert torch.equal(model(x), model(canvas)[..., :14, :10])
+
+
+# -- channel-last inference path ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", PARITY_CASES)
+def test_channel_last_path_matches_official(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CUDA inference path (tokens read in place by the convs and the scan), run here on the CPU.
+
+    ``fast_path`` is forced on, so the same code runs with the depthwise reference and the chunked scan
+    in place of the Triton kernels (which the GPU tests check against those references).
+    """
+    from restore_cli.archs import configure_scan, mambair_v2
+
+    calls = []
+
+    def forced(module: torch.nn.Module, x: torch.Tensor) -> bool:
+        calls.append(type(module).__name__)
+        return bool(module.fast_inference)
+
+    monkeypatch.setattr(mambair_v2, "fast_path", forced)
+    model, io = _load_case(name)
+    with torch.no_grad():
+        out = model(io["input"])
+        configure_scan(model, fused_cross_scan=False)
+        reference_path = model(io["input"])
+    assert {"ASSM", "DWConv" if "light" not in name else "Gate"} <= set(calls)
+    ref = io["output"]
+    assert (out - ref).abs().max().item() <= 1e-4 * max(1.0, ref.abs().max().item())
+    assert (out - reference_path).abs().max().item() <= 1e-5 * max(1.0, ref.abs().max().item())

@@ -9,7 +9,7 @@ import torch
 
 from restore_cli.archs import from_official
 from restore_cli.engine.compile import compile_blocks, compile_targets
-from restore_cli.ops.scan import selective_scan
+from restore_cli.ops.scan import selective_scan, selective_scan_tokens
 from restore_cli.ops.scan.cross import cross_selective_scan_tokens
 
 needs_cxx = pytest.mark.skipif(shutil.which("c++") is None and shutil.which("g++") is None,
@@ -33,7 +33,8 @@ def test_the_scans_trace_as_single_operators_without_graph_breaks():
     def both(tokens, delta, A, B, C, D, bias):
         y = cross_selective_scan_tokens(tokens, delta, A, B, C, D, bias, True, height=h, width=w)
         u = y.transpose(1, 2)  # (b, e, L): a plain scan on the result
-        return selective_scan(u, u.sigmoid(), A[:e], B[:, :, 0].transpose(1, 2), C[:, :, 0].transpose(1, 2))
+        v = selective_scan(u, u.sigmoid(), A[:e], B[:, :, 0].transpose(1, 2), C[:, :, 0].transpose(1, 2))
+        return selective_scan_tokens(v.transpose(1, 2), y.sigmoid(), A[:e], B[:, :, 1], C[:, :, 1])
 
     graphs = []
 
@@ -48,6 +49,7 @@ def test_the_scans_trace_as_single_operators_without_graph_breaks():
     torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-6)
     targets = {str(node.target) for node in graphs[0].graph.nodes if node.op == "call_function"}
     assert "restore.cross_scan_tokens.default" in targets and "restore.selective_scan.default" in targets
+    assert "restore.selective_scan_tokens.default" in targets
 
 
 def test_compile_targets_are_the_declared_block_classes():
@@ -69,3 +71,29 @@ def test_compiled_blocks_match_eager_and_keep_the_state_dict():
         got = net(x)
     assert list(net.state_dict()) == keys
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_token_convolutions_trace_as_single_operators_and_follow_autocast():
+    """``conv_on_tokens``: one opaque node when compiled (Inductor would copy tokens to channel-first for
+    a grouped conv), the same values as the conv on the image, the autocast dtype under autocast."""
+    from restore_cli.archs.layers import conv_on_tokens, image_to_tokens, tokens_to_image
+
+    torch.manual_seed(0)
+    conv = torch.nn.Sequential(torch.nn.Conv2d(6, 6, 5, padding=2, groups=6), torch.nn.GELU())
+    x, size = torch.randn(2, 4 * 7, 6), (4, 7)
+    expected = image_to_tokens(conv(tokens_to_image(x, size)))
+    graphs = []
+
+    def backend(gm, example_inputs):
+        graphs.append(gm)
+        return gm.forward
+
+    with torch.inference_mode():
+        torch.testing.assert_close(conv_on_tokens(conv, x, size), expected)
+        got = torch.compile(lambda t: conv_on_tokens(conv, t, size), backend=backend, fullgraph=True)(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = conv_on_tokens(conv, x, size)
+    torch.testing.assert_close(got, expected)
+    targets = {str(node.target) for node in graphs[0].graph.nodes if node.op == "call_function"}
+    assert "restore.conv2d_tokens.default" in targets
+    assert low.dtype == torch.bfloat16 and (low.float() - expected).abs().max().item() < 0.05

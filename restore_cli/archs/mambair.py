@@ -30,7 +30,7 @@ from torch import nn
 
 from ..ops.layer_norm import LayerNorm
 from ..ops.scan import backend_for, selective_scan
-from .layers import ChannelAttention, PatchEmbed, RestorationNet, image_to_tokens, tokens_to_image
+from .layers import ChannelAttention, PatchEmbed, RestorationNet, conv_on_tokens, image_to_tokens, tokens_to_image
 
 # Directions of the v1 cross scan, in the official order (k = 0..3).
 NUM_DIRECTIONS = 4
@@ -177,7 +177,8 @@ class SS2D(nn.Module):
 
         The projections to delta, B and C act on each pixel alone, so projecting once in pixel order and
         reading each route by index arithmetic equals projecting the four route-ordered copies. Everything
-        stays channel-last (B, H·W, channels): the depthwise conv runs in ``channels_last`` memory format,
+        stays channel-last (B, H·W, channels): the depthwise conv runs in ``channels_last`` memory format
+        (:func:`.layers.conv_on_tokens`, one opaque operator when compiled),
         the four x-projections are one GEMM, the four rank-R delta projections one GEMM with a
         block-diagonal weight (4x the flops of four small GEMMs, still negligible, and it writes the
         (B, L, 4E) layout the kernel reads), and the four-route scan
@@ -191,8 +192,7 @@ class SS2D(nn.Module):
         b, h, w, _ = x.shape
         e, n, r, length = self.d_inner, self.d_state, self.dt_rank, h * w
         x, z = self.in_proj(x).chunk(2, dim=-1)
-        x = self.conv2d(x.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last))
-        tokens = F.silu(x).permute(0, 2, 3, 1).reshape(b, length, e)
+        tokens = F.silu(conv_on_tokens(self.conv2d, x.reshape(b, length, e), (h, w)))
         # Per route the projection rows are reordered to [B, C, delta rank, zero padding] with a row count
         # that is a multiple of 8, so B and C start on 16-byte boundaries and the kernel reads each as
         # whole vectors.

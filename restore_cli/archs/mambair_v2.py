@@ -139,9 +139,9 @@ def fast_path(module: nn.Module, x: torch.Tensor) -> bool:
     Tokens (B, h·w, C) are the image in channel-last memory order, so the depthwise convolutions
     (:func:`.layers.conv_on_tokens`) and the scan (:func:`restore_cli.ops.scan.selective_scan_tokens`)
     can read them in place, where the official code transposes to channel-first images and sequences
-    and back. The maths is the same. Taken on CUDA
-    without autograd while the module's ``fast_inference`` switch is on (the reference benchmark path
-    turns it off through :func:`restore_cli.archs.configure_scan`).
+    and back. The maths is the same. Taken on CUDA without autograd while the module's
+    ``fast_inference`` switch is on (the reference benchmark path turns it off through
+    :func:`restore_cli.archs.configure_scan`).
     """
     return bool(module.fast_inference) and x.is_cuda and not torch.is_grad_enabled()
 

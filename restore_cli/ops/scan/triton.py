@@ -42,6 +42,17 @@ steps unrolled over two alternating register sets (``prefetch=2``, the default: 
 instead of 90): H100, interleaved medians, E = 360 bf16 1.56 vs 1.63 ms, E = 120 0.66 vs 0.67 ms, fp32
 1.78 vs 1.75 ms (``tools/jobs/perf8h.sh``): a few percent in bf16, noise in fp32.
 
+A CUDA C kernel that walks each step once was tried too (commit 3abb494, compiled at run time by NVRTC
+through ``torch.cuda._compile_kernel``, so no build step): a warp per channel, its lanes across 32 · K
+consecutive steps, each state's lane maps combined by a shuffle scan, operands staged through shared
+memory with vector loads and the next tile's loads in flight during the current one. Correct on the GPU
+(float32 within 2.2e-7 of the reference, bf16/fp16 as this kernel, 18 shapes), but slower everywhere:
+H100, bf16, 180x320, four routes E = 360 2.23 vs 1.59 ms, E = 120 1.35 vs 0.74, MambaIRv2 Base's one
+route 0.81 vs 0.64 (``tools/jobs/results/perf12-cuda-scan.txt``). Nsight Compute says why: a single
+walk has one warp per channel and route, 1,440 warps for MambaIR classic, i.e. 11 per SM, and each
+waits on its shuffle and shared-memory chain (no eligible warp on 56% of cycles); time chunks restore
+the parallelism only by walking twice, which is this kernel's design.
+
 A sequential walk over all of L leaves most of the GPU idle at MambaIR sizes (batch 1, ~1.4k channels:
 a few dozen programs, each waiting on a load every step). So L is split into chunks, in three launches:
 

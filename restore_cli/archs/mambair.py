@@ -372,6 +372,13 @@ class MambaIR(RestorationNet):
 
     #: Blocks that :func:`restore_cli.engine.compile.compile_blocks` compiles (``--compile``).
     compile_blocks = ("VSSBlock",)
+    #: Inductor options for those blocks. A row of 180 bf16 channels is 360 bytes, not a multiple of 16,
+    #: so cuBLAS and cuDNN fall back to slower kernels for the block's GEMMs and 3x3 convolutions (H100:
+    #: 57,600 x 180 x 720 GEMM 158 us, 75 us with K padded to 184; CAB's 3x3 180 -> 60 conv 149 vs 87 us;
+    #: ``tools/jobs/gemm_alignment_ab.py``). Padding intermediate strides to 16 bytes and the GEMMs'
+    #: shapes (zeros: exact) made MambaIR classic x4 at 720p 8% faster in bf16 + ``--compile``, each
+    #: alone did not (``tools/jobs/results/perf12-inductor-padding.txt``). Inductor pads on the GPU only.
+    compile_options = (("padding_stride_threshold", 64), ("padding_alignment_bytes", 16), ("force_shape_pad", True))
 
     def __init__(
         self,

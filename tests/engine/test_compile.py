@@ -97,3 +97,39 @@ def test_token_convolutions_trace_as_single_operators_and_follow_autocast():
     targets = {str(node.target) for node in graphs[0].graph.nodes if node.op == "call_function"}
     assert "restore.conv2d_tokens.default" in targets
     assert low.dtype == torch.bfloat16 and (low.float() - expected).abs().max().item() < 0.05
+
+
+def test_network_compile_options_reach_torch_compile(monkeypatch):
+    """MambaIR declares Inductor options for its blocks; they are merged with a mode and passed on."""
+    from restore_cli.engine.compile import compile_options
+
+    net = _small_mambair()
+    own = dict(type(net).compile_options)
+    assert own["force_shape_pad"] is True and own["padding_alignment_bytes"] == 16
+    assert compile_options(torch.nn.Conv2d(1, 1, 1)) is None
+    merged = compile_options(net, "max-autotune-no-cudagraphs")
+    assert merged["max_autotune"] is True and merged["force_shape_pad"] is True
+    seen = []
+    monkeypatch.setattr(torch.nn.Module, "compile", lambda self, **kw: seen.append(kw))
+    assert compile_blocks(net) == 2
+    assert seen == [{"dynamic": False, "options": own}] * 2
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_padded_compiled_blocks_match_eager_on_cuda_in_float32():
+    """With the stride and GEMM-shape padding of ``MambaIR.compile_options`` (60 channels: 120-byte rows,
+    padded), the compiled blocks compute what eager does: the padding is zeros, so float32 agrees to
+    rounding (TF32 off, as ``--precision fp32`` runs)."""
+    net = _small_mambair().cuda()
+    x = torch.rand(1, 3, 40, 56, device="cuda")
+    tf32 = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        with torch.inference_mode():
+            expected = net(x)
+            compile_blocks(net)
+            got = net(x)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32
+    rel = ((got - expected).norm() / expected.norm()).item()
+    assert rel < 1e-5, rel

@@ -133,3 +133,24 @@ def test_padded_compiled_blocks_match_eager_on_cuda_in_float32():
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32
     rel = ((got - expected).norm() / expected.norm()).item()
     assert rel < 1e-5, rel
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+def test_token_convolution_reads_row_padded_tokens_and_never_their_padding(dtype):
+    """Tokens whose rows are padded (348 channels in rows of 352, NaN in the padding) convolve as the
+    contiguous tokens do."""
+    from restore_cli.archs.layers import conv_on_tokens
+
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(348, 348, 3, padding=1, groups=348).cuda().to(dtype)
+    x, size = torch.randn(1, 12 * 20, 348, device="cuda", dtype=dtype), (12, 20)
+    wide = torch.full((1, 12 * 20, 352), float("nan"), device="cuda", dtype=dtype)
+    wide[..., :348] = x
+    with torch.inference_mode():
+        expected = conv_on_tokens(conv, x, size)
+        got = conv_on_tokens(conv, wide[..., :348], size)
+        opaque = torch.ops.restore.conv2d_tokens(wide[..., :348], conv.weight, conv.bias, 12, 20, 1, 1, 348)
+    assert got.isfinite().all() and opaque.isfinite().all()
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    torch.testing.assert_close(opaque, expected, rtol=0, atol=0)

@@ -177,6 +177,34 @@ def test_tokens_triton_reads_and_writes_channel_last(dim, n_state, length, dtype
     assert rel_err(out, ref) <= TOLERANCE[dtype]
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_tokens_scan_reads_row_padded_operands_and_never_their_padding(dtype):
+    """Operands whose rows are padded (as Inductor's stride padding leaves them: 348 channels in rows of
+    352) give the same result as contiguous ones, and the padding, NaN here, is never read."""
+    pytest.importorskip("triton")
+    from restore_cli.ops.scan import selective_scan_tokens
+
+    gen = torch.Generator().manual_seed(7)
+    batch, length, dim, n_state = 2, 2000, 348, 16
+
+    def row_padded(t: torch.Tensor) -> torch.Tensor:
+        wide = torch.full((*t.shape[:-1], t.shape[-1] + 4), float("nan"), dtype=t.dtype, device=t.device)
+        wide[..., : t.shape[-1]] = t
+        return wide[..., : t.shape[-1]]
+
+    u = torch.randn(batch, length, dim, generator=gen).to(dtype).cuda()
+    delta = (torch.randn(batch, length, dim, generator=gen) * 0.5 - 1).to(dtype).cuda()
+    proj = torch.randn(batch, length, 40, generator=gen).to(dtype).cuda()
+    B, C = proj[..., :n_state], proj[..., n_state : 2 * n_state].float()
+    A = -torch.exp(torch.randn(dim, n_state, generator=gen)).cuda()
+    D, bias = torch.randn(dim, generator=gen).cuda(), (torch.randn(dim, generator=gen) * 0.1).cuda()
+    with torch.inference_mode():
+        expected = selective_scan_tokens(u, delta, A, B, C, D, bias, True)
+        got = selective_scan_tokens(row_padded(u), row_padded(delta), A, B, C, D, bias, True)
+    assert got.isfinite().all()
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+
+
 @pytest.mark.slow
 def test_triton_offsets_do_not_overflow_past_2_to_the_31():
     """dim * L > 2**31 (a 2048 px MambaIRUNet level): int32 channel offsets used to fault."""

@@ -177,6 +177,22 @@ def test_tokens_triton_reads_and_writes_channel_last(dim, n_state, length, dtype
     assert rel_err(out, ref) <= TOLERANCE[dtype]
 
 
+@pytest.mark.parametrize("n_chunks", [2, 3, 160, 400, 600])
+def test_chunk_carry_over_many_chunks_matches_reference(n_chunks):
+    """The carry between chunks is a log-depth scan over up to 256 chunks at a time; more chunks (an
+    explicit ``n_chunks``) are taken a tile at a time, the state carried between tiles."""
+    pytest.importorskip("triton")
+    from restore_cli.ops.scan.reference import selective_scan_reference
+    from restore_cli.ops.scan.triton import selective_scan_triton
+
+    inputs = make_inputs(1, 40, 16, 3000, None, dtype=torch.float32, seed=n_chunks)
+    core = {k: inputs[k] for k in ("u", "delta", "A", "B", "C")}
+    extra = {"D": inputs["D"], "delta_bias": inputs["delta_bias"], "delta_softplus": True}
+    ref = selective_scan_reference(**core, **extra)
+    out = selective_scan_triton(**core, **extra, n_chunks=n_chunks)
+    assert rel_err(out, ref) <= TOLERANCE[torch.float32]
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_tokens_scan_reads_row_padded_operands_and_never_their_padding(dtype):
     """Operands whose rows are padded (as Inductor's stride padding leaves them: 348 channels in rows of

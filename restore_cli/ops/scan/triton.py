@@ -58,9 +58,9 @@ a few dozen programs, each waiting on a load every step). So L is split into chu
 
 1. every (batch, channel block, chunk) scans its chunk from a zero state and stores the final state and
    ``Σδ`` of the chunk (no output);
-2. one program per (batch, channel block) carries the true state across chunks,
-   ``h_in[k+1] = exp2(A·log2 e·Σδ_k) · h_in[k] + h_end[k]`` (a product of decays <= 1, written as one
-   ``exp2`` of a non-positive number);
+2. the true state entering every chunk, ``h_in[k+1] = exp2(A·log2 e·Σδ_k) · h_in[k] + h_end[k]`` (a
+   product of decays <= 1, written as one ``exp2`` of a non-positive number), for all chunks at once by a
+   log-depth associative scan over them (:func:`_carry_scan_kernel`);
 3. every chunk is scanned again from its true initial state, now storing the output.
 
 That doubles the arithmetic but multiplies the parallelism by the number of chunks; with one chunk only
@@ -373,45 +373,6 @@ def _scan_chunk_kernel(
 
 
 @triton.jit
-def _carry_kernel(
-    A_ptr, hend_ptr, dtsum_ptr, h0_ptr, dim, n_chunks, s_Ad, s_An,
-    N: tl.constexpr, N_PAD: tl.constexpr, BLOCK_D: tl.constexpr,
-):  # fmt: skip
-    """State entering each chunk: ``h0[k+1] = exp2(A·log2 e·Σδ_k) · h0[k] + h_end[k]``, ``h0[0] = 0``.
-
-    Same layouts as the scan kernel: states (batch, n_chunks, N_PAD, dim), Σδ (batch, n_chunks, dim).
-    This walk is sequential over the chunks (hundreds of them for a light model), so each step must not
-    wait on memory: the operands of chunks k + 1 and k + 2 are in flight while chunk k is combined. (Without
-    that, each step waited a full load latency and this kernel took 37% of MambaIR-light's GPU time.)
-    """
-    pid_b = tl.program_id(0).to(tl.int64)
-    offs_d = (tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)).to(tl.int64)
-    offs_n = tl.arange(0, N_PAD)
-    mask_d = offs_d < dim
-    mask_nd = (offs_n < N)[:, None] & mask_d[None, :]
-    A = tl.load(A_ptr + offs_d[None, :] * s_Ad + offs_n[:, None] * s_An, mask=mask_nd, other=0.0)
-    A = A.to(tl.float32) * 1.4426950408889634
-    state_offs = offs_n[:, None] * dim + offs_d[None, :]  # within one chunk row
-    row0 = pid_b * n_chunks
-    dt_a = tl.load(dtsum_ptr + row0 * dim + offs_d, mask=mask_d, other=0.0)
-    end_a = tl.load(hend_ptr + row0 * N_PAD * dim + state_offs, mask=mask_nd, other=0.0)
-    # Chunk-existence tests as block compares, not scalar bools (see the scan kernel's loop).
-    has_b = offs_n[:, None] * 0 + 1 < n_chunks
-    dt_b = tl.load(dtsum_ptr + (row0 + 1) * dim + offs_d, mask=mask_d & (offs_d * 0 + 1 < n_chunks), other=0.0)
-    end_b = tl.load(hend_ptr + (row0 + 1) * N_PAD * dim + state_offs, mask=mask_nd & has_b, other=0.0)
-    h = tl.zeros((N_PAD, BLOCK_D), dtype=tl.float32)
-    for k in range(n_chunks):
-        row = row0 + k
-        tl.store(h0_ptr + row * N_PAD * dim + state_offs, h, mask=mask_nd)
-        dt_c = tl.load(dtsum_ptr + (row + 2) * dim + offs_d, mask=mask_d & (offs_d * 0 + k + 2 < n_chunks),
-                       other=0.0)
-        end_c = tl.load(hend_ptr + (row + 2) * N_PAD * dim + state_offs,
-                        mask=mask_nd & (offs_n[:, None] * 0 + k + 2 < n_chunks), other=0.0)
-        h = tl.exp2(dt_a[None, :] * A) * h + end_a
-        dt_a, end_a, dt_b, end_b = dt_b, end_b, dt_c, end_c
-
-
-@triton.jit
 def _then(decay_a, h_a, decay_b, h_b):
     """Two carry steps in a row, ``h -> decay_b·(decay_a·h + h_a) + h_b``, as one (associative)."""
     return decay_a * decay_b, decay_b * h_a + h_b
@@ -422,31 +383,40 @@ def _carry_scan_kernel(
     A_ptr, hend_ptr, dtsum_ptr, h0_ptr, dim, n_chunks, s_Ad, s_An,
     N_PAD: tl.constexpr, BLOCK_D: tl.constexpr, CHUNKS: tl.constexpr,
 ):  # fmt: skip
-    """The carry of :func:`_carry_kernel`, all chunks at once: one program per (batch, channel block,
-    state) loads every chunk's ``Σδ`` and end state and combines them with ``tl.associative_scan``
-    (log-depth), where the walk waits on each chunk in turn (~75 us for 160 chunks at MambaIR classic's
-    1,440 channels). Chunks past ``n_chunks`` (up to the power of two ``CHUNKS``) are identity steps."""
+    """State entering each chunk, ``h0[k+1] = exp2(A·log2 e·Σδ_k) · h0[k] + h_end[k]``, ``h0[0] = 0``.
+
+    Same layouts as the scan kernel: states (batch, n_chunks, N_PAD, dim), Σδ (batch, n_chunks, dim).
+    One program per (batch, channel block, state) loads every chunk's ``Σδ`` and end state and combines
+    them with ``tl.associative_scan`` (log depth). It replaced a walk over the chunks (one program per
+    channel block, the next chunks' operands prefetched; commit e65cef2), which waited on each chunk in
+    turn: H100, bf16, 180x320, the whole tokens scan with the walk / with this carry, MambaIR classic's
+    four routes 1.712 / 1.642 ms, light 0.934 / 0.908, MambaIRv2 Base 0.763 / 0.648, v2 light 0.379 /
+    0.331 (``tools/jobs/results/perf12-carry-scan.txt``). More than ``CHUNKS`` chunks (256 at most; only an
+    explicit ``n_chunks`` asks for more) are taken a tile at a time; chunks past ``n_chunks`` in the last
+    tile are identity steps.
+    """
     pid_b = tl.program_id(0).to(tl.int64)
     offs_d = (tl.program_id(1) * BLOCK_D + tl.arange(0, BLOCK_D)).to(tl.int64)
     n = tl.program_id(2)
-    offs_k = tl.arange(0, CHUNKS)
     mask_d = offs_d < dim
-    mask = (offs_k[:, None] < n_chunks) & mask_d[None, :]
     a = tl.load(A_ptr + offs_d * s_Ad + n * s_An, mask=mask_d, other=0.0).to(tl.float32) * 1.4426950408889634
-    row = pid_b * n_chunks + offs_k
-    dt = tl.load(dtsum_ptr + row[:, None] * dim + offs_d[None, :], mask=mask, other=0.0)
-    end = tl.load(hend_ptr + (row[:, None] * N_PAD + n) * dim + offs_d[None, :], mask=mask, other=0.0)
-    _, h = tl.associative_scan((tl.exp2(dt * a[None, :]), end), 0, _then)  # h[k]: the state after chunk k
-    tl.store(h0_ptr + ((row[:, None] + 1) * N_PAD + n) * dim + offs_d[None, :], h,
-             mask=(offs_k[:, None] + 1 < n_chunks) & mask_d[None, :])
     tl.store(h0_ptr + (pid_b * n_chunks * N_PAD + n) * dim + offs_d, tl.zeros((BLOCK_D,), dtype=tl.float32),
              mask=mask_d)
+    h_in = tl.zeros((BLOCK_D,), dtype=tl.float32)  # the state entering this tile of chunks
+    for first in range(0, n_chunks, CHUNKS):  # one tile of CHUNKS chunks at a time (one, up to 256 chunks)
+        offs_k = first + tl.arange(0, CHUNKS)
+        mask = (offs_k[:, None] < n_chunks) & mask_d[None, :]
+        row = pid_b * n_chunks + offs_k
+        dt = tl.load(dtsum_ptr + row[:, None] * dim + offs_d[None, :], mask=mask, other=0.0)
+        end = tl.load(hend_ptr + (row[:, None] * N_PAD + n) * dim + offs_d[None, :], mask=mask, other=0.0)
+        decay, h = tl.associative_scan((tl.exp2(dt * a[None, :]), end), 0, _then)
+        h = decay * h_in[None, :] + h  # h[k]: the state after chunk k
+        tl.store(h0_ptr + ((row[:, None] + 1) * N_PAD + n) * dim + offs_d[None, :], h,
+                 mask=(offs_k[:, None] + 1 < n_chunks) & mask_d[None, :])
+        h_in = tl.sum(tl.where(offs_k[:, None] == first + CHUNKS - 1, h, 0.0), axis=0)
 
 
-#: Which carry between chunks :func:`_run` launches: ``"scan"`` (:func:`_carry_scan_kernel`) or ``"walk"``
-#: (:func:`_carry_kernel`). A benchmark switch.
-CARRY = "scan"
-CARRY_SCAN_BLOCK_D = 16
+CARRY_BLOCK_D = 16  # channels per carry program: 16 x up to 256 chunks x 2 operands in 4 warps
 
 
 @functools.cache
@@ -465,10 +435,11 @@ def default_n_chunks(programs: int, length: int, *, sm_count: int = 132, per_sm:
     """Time chunks so that about ``per_sm`` programs run per SM, with chunks no shorter than 64 steps.
 
     ``programs`` is batch x channel blocks. Splitting costs a second pass over the sequence, so it only
-    pays where those cannot fill the GPU on their own; and the carry between chunks is a sequential walk,
-    so past ~150 chunks it costs more than the parallelism gives, hence ``max_chunks`` (MambaIR light's
-    four routes at 180x320, bf16, one H100 sweep: 422 chunks 1.00 ms, 256 0.91 ms, 128 0.84 ms; a later
-    run of the capped default, 160 chunks, measured 1.06 ms: run-to-run noise at this size is ~15%).
+    pays where those cannot fill the GPU on their own. ``max_chunks`` was set when the carry between
+    chunks was a sequential walk, which past ~150 chunks cost more than the parallelism gave (MambaIR
+    light's four routes at 180x320, bf16, one H100 sweep: 422 chunks 1.00 ms, 256 0.91 ms, 128 0.84 ms;
+    run-to-run noise at this size is ~15%); the carry is now a log-depth scan, and the cap has not been
+    measured again.
     """
     wanted = triton.cdiv(per_sm * sm_count, max(1, programs))
     return max(1, min(wanted, max_chunks, length // 64))
@@ -666,14 +637,9 @@ def _run(
         states = torch.empty(2, batch, n_chunks, n_pad, dim, dtype=torch.float32, device=u.device)
         dtsum = torch.empty(batch, n_chunks, dim, dtype=torch.float32, device=u.device)
         launch(None, states[1], dtsum)
-        if CARRY == "scan":
-            carry_block = CARRY_SCAN_BLOCK_D
-            _carry_scan_kernel[(batch, triton.cdiv(dim, carry_block), n_state)](
-                A, states[1], dtsum, states[0], dim, n_chunks, *A.stride()[::-1], N_PAD=n_pad,
-                BLOCK_D=carry_block, CHUNKS=triton.next_power_of_2(n_chunks), num_warps=4)
-        else:
-            _carry_kernel[(batch, triton.cdiv(dim, block_d))](A, states[1], dtsum, states[0], dim, n_chunks,
-                                                              *A.stride()[::-1], **common)
+        _carry_scan_kernel[(batch, triton.cdiv(dim, CARRY_BLOCK_D), n_state)](
+            A, states[1], dtsum, states[0], dim, n_chunks, *A.stride()[::-1], N_PAD=n_pad, BLOCK_D=CARRY_BLOCK_D,
+            CHUNKS=min(triton.next_power_of_2(n_chunks), 256), num_warps=4)
         launch(states[0], None, None)
 
 

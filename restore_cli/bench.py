@@ -101,6 +101,21 @@ def seeded_model(card_id: str, device: torch.device) -> torch.nn.Module:
     return from_official(card.arch_class, card.kwargs_dict()).to(device).eval()
 
 
+def cuda_median_ms(fn: Any, runs: int = 20, warmup: int = 3) -> float:
+    """Median GPU time of ``fn()`` in ms, by CUDA events around each call (kernel A/B scripts)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        torch.cuda.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times)
+
+
 def _timed(fn: Any, repeats: int) -> tuple[float, torch.Tensor]:
     out = fn()  # warm-up (Triton compilation, cuDNN autotuning)
     fn()

@@ -8,27 +8,12 @@ costs when the consumer needs a contiguous tensor).
 
 from __future__ import annotations
 
-import statistics
-
 import torch
 import torch.nn.functional as F
 
+from restore_cli.bench import cuda_median_ms
+
 TOKENS = 180 * 320
-
-
-def median_ms(fn, reps: int = 20) -> float:
-    for _ in range(3):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(reps):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times)
 
 
 def padded(n: int) -> int:
@@ -50,8 +35,8 @@ def main() -> None:
                        ("v2 out_proj", 348, 174), ("light in_proj", 60, 240), ("light out_proj", 120, 60)]:
         x, w = torch.randn(TOKENS, k, **bf16), torch.randn(n, k, **bf16)
         xp, wp = zero_padded(x, (TOKENS, padded(k))), zero_padded(w, (padded(n), padded(k)))
-        times = [median_ms(lambda: F.linear(x, w)), median_ms(lambda: F.linear(xp, wp)),  # noqa: B023
-                 median_ms(lambda: F.linear(xp, wp)[:, :n].contiguous())]  # noqa: B023
+        times = [cuda_median_ms(lambda: F.linear(x, w)), cuda_median_ms(lambda: F.linear(xp, wp)),  # noqa: B023
+                 cuda_median_ms(lambda: F.linear(xp, wp)[:, :n].contiguous())]  # noqa: B023
         ideal = 2 * TOKENS * k * n / 700e12 * 1e6
         print(f"| {name} | {k}x{n} | " + " | ".join(f"{t * 1e3:.0f} us" for t in times) + f" | (ideal {ideal:.0f} us)")
     print("| conv 3x3 (180x320, bf16, channels_last) | as is | channels padded to x8 |")
@@ -60,8 +45,8 @@ def main() -> None:
         w = torch.randn(cout, cin, 3, 3, **bf16)
         xp = zero_padded(x, (1, padded(cin), 180, 320)).to(memory_format=torch.channels_last)
         wp = zero_padded(w, (padded(cout), padded(cin), 3, 3))
-        plain = median_ms(lambda: F.conv2d(x, w, padding=1))  # noqa: B023
-        wide = median_ms(lambda: F.conv2d(xp, wp, padding=1))  # noqa: B023
+        plain = cuda_median_ms(lambda: F.conv2d(x, w, padding=1))  # noqa: B023
+        wide = cuda_median_ms(lambda: F.conv2d(xp, wp, padding=1))  # noqa: B023
         print(f"| {cin}->{cout} | {plain * 1e3:.0f} us | {wide * 1e3:.0f} us |")
 
 

@@ -8,27 +8,12 @@ float32 eager result. Run by tools/jobs/perf11a.sh.
 
 from __future__ import annotations
 
-import statistics
-
 import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from restore_cli.archs.windows import relative_position_index, shifted_window_mask
-
-
-def timed(fn, runs: int = 20) -> float:
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(runs):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times)
+from restore_cli.bench import cuda_median_ms
 
 
 def main() -> None:
@@ -132,7 +117,7 @@ def bench_config(
         try:
             out = run()
             err = ((out.float() - ref).norm() / ref.norm()).item()
-            ms = timed(run)
+            ms = cuda_median_ms(run)
             print(f"{label:8s} shifted={shifted!s:5s} {name:26s} {ms:7.3f} ms  relL2 {err:.1e}")
         except Exception as exc:
             print(f"{label:8s} shifted={shifted!s:5s} {name:26s} failed: {str(exc).splitlines()[0][:120]}")

@@ -7,6 +7,7 @@ import torch._dynamo
 
 from restore_cli.archs.mambair import MambaIR
 from restore_cli.bench import photo_input, seeded_model
+from restore_cli.engine.compile import compile_targets
 
 torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
 x = photo_input(180, 320, torch.device("cuda"))
@@ -16,7 +17,7 @@ for card in ("mambair-sr-x4", "mambairv2-base-x4"):
     net = seeded_model(card, torch.device("cuda"))
     with torch.inference_mode():
         expected = net(x)
-        for block in [m for m in net.modules() if type(m).__name__ in net.compile_blocks]:
+        for block in compile_targets(net):
             block.compile(dynamic=False, options=options)
         got = net(x)
     rel = ((got - expected).norm() / expected.norm()).item()
@@ -27,7 +28,7 @@ for card in ("mambair-sr-x4", "mambairv2-base-x4"):
 torch._dynamo.reset()
 net = seeded_model("mambair-sr-x4", torch.device("cuda"))
 compiled = seeded_model("mambair-sr-x4", torch.device("cuda"))
-for block in [m for m in compiled.modules() if type(m).__name__ in compiled.compile_blocks]:
+for block in compile_targets(compiled):
     block.compile(dynamic=False, options=options)
 for h, w in ((97, 131), (64, 64), (33, 200), (120, 88)):
     x = photo_input(h, w, torch.device("cuda"))

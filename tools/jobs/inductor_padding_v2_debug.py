@@ -8,6 +8,7 @@ import torch._dynamo
 from restore_cli.archs import configure_scan
 from restore_cli.archs.mambair import MambaIR
 from restore_cli.bench import photo_input, seeded_model
+from restore_cli.engine.compile import compile_targets
 
 PAD = {"padding_stride_threshold": 64, "padding_alignment_bytes": 16}
 x = photo_input(180, 320, torch.device("cuda"))
@@ -20,7 +21,7 @@ for fast in (True, False):
         configure_scan(net, fused_cross_scan=fast)
         with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16):
             eager = net(x).float()
-            for block in [m for m in net.modules() if type(m).__name__ in net.compile_blocks]:
+            for block in compile_targets(net):
                 block.compile(dynamic=False, options=options or None)
             got = net(x).float()
         rel = lambda a: ((a - reference).norm() / reference.norm()).item()  # noqa: E731

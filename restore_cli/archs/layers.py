@@ -106,8 +106,17 @@ def conv_on_tokens(conv: nn.Module, x: torch.Tensor, x_size: tuple[int, int]) ->
         dtype = torch.get_autocast_dtype(x.device.type)
     weight = first.weight.to(dtype)
     bias = None if first.bias is None else first.bias.to(dtype)
-    args = (x.to(dtype), weight, bias, x_size[0], x_size[1], first.padding[0], first.dilation[0], first.groups)
-    y = conv2d_tokens_op(*args) if torch.compiler.is_compiling() else _conv2d_tokens(*args)
+    geometry = (x_size[0], x_size[1], first.padding[0], first.dilation[0], first.groups)
+    if torch.compiler.is_compiling():
+        # The bias is added outside the operator, where Inductor fuses it with the elementwise kernel
+        # that follows (cuDNN adds a bias as a separate broadcast pass: 2.4 ms of MambaIR classic's 87 at
+        # 720p); and the operator gets dense tokens, so that a strided slice (a chunk of a projection)
+        # is copied by Inductor, fused where a producer allows, instead of inside the operator.
+        y = conv2d_tokens_op(x.to(dtype).contiguous(), weight, None, *geometry)
+        if bias is not None:
+            y = y + bias
+    else:
+        y = _conv2d_tokens(x.to(dtype), weight, bias, *geometry)
     for layer in layers[1:]:  # elementwise (activations): layout-free
         y = layer(y)
     return y
@@ -133,6 +142,28 @@ def conv2d_tokens_op(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor |
 @conv2d_tokens_op.register_fake
 def _(x, weight, bias, height, width, padding, dilation, groups):
     return x.new_empty(x.shape[0], x.shape[1], weight.shape[0])
+
+
+def depthwise_conv_stencil(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """A depthwise, stride-1 ``conv`` on an image (B, C, H, W) as a sum of k² shifted, weighted copies.
+
+    Same maths as ``conv(x)`` (zero padding); written for a compiled region, where Inductor turns the
+    sum into one elementwise kernel that reads each neighbour in place and fuses with what comes before
+    and after. cuDNN has fast channel-last kernels for plain depthwise convs but falls back to a slow
+    grouped one for some shapes (MambaIR light's dilated 3x3: see ``CAB``).
+    """
+    k, pad, dil = conv.kernel_size[0], conv.padding[0], conv.dilation[0]
+    height, width = x.shape[-2:]
+    padded = F.pad(x, (pad, pad, pad, pad))
+    weight = conv.weight.to(x.dtype)
+    y = None
+    for i in range(k):
+        for j in range(k):
+            tap = padded[..., i * dil : i * dil + height, j * dil : j * dil + width] * weight[:, 0, i, j, None, None]
+            y = tap if y is None else y + tap
+    if conv.bias is not None:
+        y = y + conv.bias.to(x.dtype)[:, None, None]
+    return y
 
 
 class RestorationNet(nn.Module):

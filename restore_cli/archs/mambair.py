@@ -30,7 +30,15 @@ from torch import nn
 
 from ..ops.layer_norm import LayerNorm
 from ..ops.scan import backend_for, selective_scan
-from .layers import ChannelAttention, PatchEmbed, RestorationNet, conv_on_tokens, image_to_tokens, tokens_to_image
+from .layers import (
+    ChannelAttention,
+    PatchEmbed,
+    RestorationNet,
+    conv_on_tokens,
+    depthwise_conv_stencil,
+    image_to_tokens,
+    tokens_to_image,
+)
 
 # Directions of the v1 cross scan, in the official order (k = 0..3).
 NUM_DIRECTIONS = 4
@@ -268,7 +276,37 @@ class CAB(nn.Module):
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.compiler.is_compiling() and x.is_cuda:
+            return self.forward_compiled(x)
         return self.cab(x)
+
+    def forward_compiled(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` as written for a compiled region on CUDA: the same maths, shaped for the kernels.
+
+        Light: the dilated depthwise conv is a stencil that Inductor fuses
+        (:func:`.layers.depthwise_conv_stencil`; cuDNN has no fast kernel for it: 124 us against 23 for
+        60 channels at 180x320, bf16, H100). Normal: channel counts padded with zeros to multiples of 8
+        (C 180 -> 184, C/3 60 -> 64; zero weights, so the padding stays zero and is sliced off): cuDNN
+        pads unaligned NHWC channels itself with extra copies and picks slower kernels (the two 3x3 convs
+        took 108 + 122 us as they are, 58 + 63 us padded; ``tools/jobs/results/perf13-conv-ab.txt``).
+        """
+        layers = list(self.cab)
+        if len(layers) != 4:  # light
+            for layer in layers:
+                dilated = isinstance(layer, nn.Conv2d) and layer.groups == layer.in_channels > 1
+                x = depthwise_conv_stencil(x, layer) if dilated and layer.dilation[0] > 1 else layer(x)
+            return x
+        first, act, second, attention = layers
+        channels, mid = first.in_channels, first.out_channels
+        pad_c, pad_mid = -channels % 8, -mid % 8
+        w1 = F.pad(first.weight, (0, 0, 0, 0, 0, pad_c, 0, pad_mid))
+        w2 = F.pad(second.weight, (0, 0, 0, 0, 0, pad_mid, 0, pad_c))
+        b1 = None if first.bias is None else F.pad(first.bias, (0, pad_mid))
+        b2 = None if second.bias is None else F.pad(second.bias, (0, pad_c))
+        x = F.pad(x, (0, 0, 0, 0, 0, pad_c))
+        x = act(F.conv2d(x, w1, b1, padding=first.padding))
+        x = F.conv2d(x, w2, b2, padding=second.padding)[:, :channels]
+        return attention(x)
 
 
 class VSSBlock(nn.Module):

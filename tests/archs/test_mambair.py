@@ -156,3 +156,28 @@ def test_ss2d_fused_path_equals_official_forward(d_state: float, expand: float) 
     x = torch.randn(2, 5, 7, 20)
     with torch.no_grad():
         torch.testing.assert_close(ss2d.forward_fused(x), ss2d(x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("light", [False, True], ids=["normal", "light"])
+def test_cab_compiled_form_computes_the_official_cab(light: bool) -> None:
+    """``CAB.forward_compiled`` (channel-padded convs; a stencil for light's dilated depthwise conv) is the
+    same function as the official layer stack, for channel counts that need padding and ones that do not."""
+    from restore_cli.archs.mambair import CAB
+
+    torch.manual_seed(0)
+    for channels in (30, 48, 60):
+        cab = CAB(channels, is_light_sr=light).double()
+        for p in cab.parameters():  # biases too: padded channels must stay zero whatever they are
+            torch.nn.init.normal_(p, std=0.3)
+        x = torch.randn(2, channels, 9, 13, dtype=torch.float64)
+        torch.testing.assert_close(cab.forward_compiled(x), cab.cab(x), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize(("kernel", "dilation"), [(3, 1), (3, 2), (5, 1)])
+def test_depthwise_conv_stencil_equals_the_conv(kernel: int, dilation: int) -> None:
+    from restore_cli.archs.layers import depthwise_conv_stencil
+
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(7, 7, kernel, padding=dilation * (kernel // 2), dilation=dilation, groups=7).double()
+    x = torch.randn(2, 7, 6, 11, dtype=torch.float64)
+    torch.testing.assert_close(depthwise_conv_stencil(x, conv), conv(x), rtol=1e-12, atol=1e-12)

@@ -16,10 +16,12 @@ needs_cxx = pytest.mark.skipif(shutil.which("c++") is None and shutil.which("g++
                                reason="Inductor on the CPU needs a C++ compiler")
 
 
-def _small_mambair() -> torch.nn.Module:
+def _small_mambair(upsampler: str = "pixelshuffle") -> torch.nn.Module:
+    """Two MambaIR blocks of 60 channels (CAB: 20 channels inside), or the light blocks
+    (``pixelshuffledirect``: 1x1 and depthwise convs, one of them dilated)."""
     torch.manual_seed(0)
     net = from_official("MambaIR", dict(upscale=2, embed_dim=60, depths=[2], mlp_ratio=2.0, d_state=8,
-                                        upsampler="pixelshuffle", img_range=1.0))
+                                        upsampler=upsampler, img_range=1.0))
     return net.eval()
 
 
@@ -116,11 +118,13 @@ def test_network_compile_options_reach_torch_compile(monkeypatch):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_padded_compiled_blocks_match_eager_on_cuda_in_float32():
+@pytest.mark.parametrize("upsampler", ["pixelshuffle", "pixelshuffledirect"])
+def test_padded_compiled_blocks_match_eager_on_cuda_in_float32(upsampler):
     """With the stride and GEMM-shape padding of ``MambaIR.compile_options`` (60 channels: 120-byte rows,
-    padded), the compiled blocks compute what eager does: the padding is zeros, so float32 agrees to
-    rounding (TF32 off, as ``--precision fp32`` runs)."""
-    net = _small_mambair().cuda()
+    padded) and the CAB's compiled form (zero-padded channels; light: the dilated conv as a stencil), the
+    compiled blocks compute what eager does: the padding is zeros, so float32 agrees to rounding (TF32
+    off, as ``--precision fp32`` runs)."""
+    net = _small_mambair(upsampler).cuda()
     x = torch.rand(1, 3, 40, 56, device="cuda")
     tf32 = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False

@@ -38,6 +38,8 @@ from torch import nn
 
 from ..ops.layer_norm import LayerNorm
 from ..ops.scan import selective_scan, selective_scan_tokens
+from ..ops.window_attention import attention_bias, window_attention
+from ..ops.window_attention import use_triton as use_window_attention_kernel
 from .layers import PatchEmbed, RestorationNet, conv_on_tokens, image_to_tokens, tokens_to_image
 from .windows import (
     padded_size,
@@ -238,6 +240,8 @@ class WindowAttention(nn.Module):
         self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window_size - 1) ** 2, num_heads))
         self.proj = nn.Linear(dim, dim)
         nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        # runtime switch (not a weight): the layer's one-kernel path on CUDA, see :func:`fast_path`
+        self.fast_inference = True
 
     def forward(self, qkv: torch.Tensor, rpi: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """(B·nW, ws², 3D) packed qkv -> (B·nW, ws², D); ``mask`` is (nW, ws², ws²) or None."""
@@ -445,13 +449,20 @@ class AttentiveLayer(nn.Module):
 
         shortcut = x
         qkv = self.wqkv(self.norm1(x)).reshape(b, h, w, 3 * c)
-        if shift > 0:
-            qkv = torch.roll(qkv, shifts=(-shift, -shift), dims=(1, 2))
-        windows = window_partition(qkv, ws).reshape(-1, ws * ws, 3 * c)
-        attn = self.win_mhsa(windows, rpi, attn_mask if shift > 0 else None)
-        attn = window_reverse(attn.view(-1, ws, ws, c), ws, h, w)
-        if shift > 0:
-            attn = torch.roll(attn, shifts=(shift, shift), dims=(1, 2))
+        mhsa = self.win_mhsa
+        if fast_path(mhsa, x) and use_window_attention_kernel(qkv, mhsa.num_heads, ws):
+            # one kernel reads the windows in place and writes the image (see restore_cli.ops.window_attention)
+            bias = attention_bias(mhsa.relative_position_bias_table, rpi)
+            attn = mhsa.proj(window_attention(qkv, bias, num_heads=mhsa.num_heads, window_size=ws, shift=shift,
+                                              scale=mhsa.scale))
+        else:
+            if shift > 0:
+                qkv = torch.roll(qkv, shifts=(-shift, -shift), dims=(1, 2))
+            windows = window_partition(qkv, ws).reshape(-1, ws * ws, 3 * c)
+            attn = mhsa(windows, rpi, attn_mask if shift > 0 else None)
+            attn = window_reverse(attn.view(-1, ws, ws, c), ws, h, w)
+            if shift > 0:
+                attn = torch.roll(attn, shifts=(shift, shift), dims=(1, 2))
         x_win = attn.reshape(b, n, c) + shortcut
         x_win = self.convffn1(self.norm2(x_win), x_size) + x_win
         x = shortcut * self.scale1 + x_win

@@ -116,6 +116,25 @@ def cuda_median_ms(fn: Any, runs: int = 20, warmup: int = 3) -> float:
     return statistics.median(times)
 
 
+def cuda_graph_us(fn: Any, calls: int = 10) -> float:
+    """GPU time of one ``fn()`` in us, replayed from a CUDA graph of ``calls`` calls (kernel A/B scripts).
+
+    CUDA events around one eager call also count the time the GPU waits for the host to launch it: tens
+    of us for a cuDNN call or a compiled function, as much as a small kernel itself takes.
+    """
+    fn()
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        fn()
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        for _ in range(calls):
+            fn()
+    return cuda_median_ms(graph.replay) * 1e3 / calls
+
+
 def _timed(fn: Any, repeats: int) -> tuple[float, torch.Tensor]:
     out = fn()  # warm-up (Triton compilation, cuDNN autotuning)
     fn()

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from restore_cli.archs.layers import depthwise_conv_stencil
-from restore_cli.bench import cuda_median_ms
+from restore_cli.bench import cuda_graph_us
 
 HEIGHT, WIDTH = 180, 320
 
@@ -22,28 +22,12 @@ def image(channels: int) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last)
 
 
-def graph_us(fn, calls: int = 20) -> float:
-    """GPU time of one ``fn()`` in us, from a CUDA graph of ``calls`` calls (events around a single eager
-    call would also count the host's launch overhead, tens of us for a cuDNN call or a compiled function)."""
-    fn()
-    stream = torch.cuda.Stream()
-    stream.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(stream):
-        fn()
-    torch.cuda.current_stream().wait_stream(stream)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        for _ in range(calls):
-            fn()
-    return cuda_median_ms(graph.replay) * 1e3 / calls
-
-
 def timed_conv(conv: nn.Conv2d, x: torch.Tensor) -> tuple[float, float]:
     """(heuristic, autotuned) GPU us of ``conv(x)``."""
     times = []
     for bench in (False, True):
         torch.backends.cudnn.benchmark = bench
-        times.append(graph_us(lambda: conv(x)))
+        times.append(cuda_graph_us(lambda: conv(x)))
     torch.backends.cudnn.benchmark = False
     return times[0], times[1]
 
@@ -65,7 +49,7 @@ def main() -> None:
         plain, tuned = timed_conv(conv, x)
         stencil = torch.compile(lambda t: depthwise_conv_stencil(t, conv))  # noqa: B023
         diff = (stencil(x).float() - conv(x).float()).abs().max().item()
-        ms = graph_us(lambda: stencil(x))  # noqa: B023
+        ms = cuda_graph_us(lambda: stencil(x))  # noqa: B023
         print(f"| {channels} ch {k}x{k} dilation {dil} | {plain:.0f} us | {tuned:.0f} us | {ms:.0f} us | {diff:.1e} |")
 
 

@@ -10,24 +10,9 @@ from __future__ import annotations
 import torch
 
 from restore_cli.archs.windows import relative_position_index
-from restore_cli.bench import cuda_median_ms
+from restore_cli.bench import cuda_graph_us
 from restore_cli.ops.window_attention import attention_bias, window_attention_reference
 from restore_cli.ops.window_attention.triton import window_attention_triton
-
-
-def graph_us(fn, calls: int = 10) -> float:
-    """GPU time of one ``fn()`` in us, replayed from a CUDA graph of ``calls`` calls."""
-    fn()
-    stream = torch.cuda.Stream()
-    stream.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(stream):
-        fn()
-    torch.cuda.current_stream().wait_stream(stream)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        for _ in range(calls):
-            fn()
-    return cuda_median_ms(graph.replay) * 1e3 / calls
 
 
 def time_case(name: str, heads: int, head_dim: int, shift: int, ws: int = 16) -> None:
@@ -37,15 +22,15 @@ def time_case(name: str, heads: int, head_dim: int, shift: int, ws: int = 16) ->
     args = dict(num_heads=heads, window_size=ws, shift=shift, scale=head_dim**-0.5)
     ref = window_attention_reference(qkv, bias, **args).float()
     compiled = torch.compile(lambda t: window_attention_reference(t, bias, **args))
-    rows = [("official, eager", graph_us(lambda: window_attention_reference(qkv, bias, **args))),
-            ("official, compiled", graph_us(lambda: compiled(qkv)))]
+    rows = [("official, eager", cuda_graph_us(lambda: window_attention_reference(qkv, bias, **args))),
+            ("official, compiled", cuda_graph_us(lambda: compiled(qkv)))]
     for block_m in (32, 64, 128):
         for warps in (4, 8):
             def run(m=block_m, nw=warps):
                 return window_attention_triton(qkv, bias, **args, block_m=m, num_warps=nw)
 
             err = ((run().float() - ref).norm() / ref.norm()).item()
-            rows.append((f"kernel block_m {block_m} warps {warps} (rel {err:.1e})", graph_us(run)))
+            rows.append((f"kernel block_m {block_m} warps {warps} (rel {err:.1e})", cuda_graph_us(run)))
     for label, us in rows:
         print(f"| {name} shift {shift} | {label} | {us:.0f} us |")
 

@@ -64,7 +64,8 @@ def configure_scan(model: nn.Module, *, backend: str | None = None, fused_cross_
     """Set the selective-scan backend and the fast inference paths on every block of ``model``.
 
     ``fused_cross_scan`` switches MambaIR v1's fused four-route kernel and MambaIRv2's channel-last path
-    (its ``fast_inference`` blocks: the scan and the depthwise convolutions reading tokens in place).
+    (its ``fast_inference`` blocks: the scan and the depthwise convolutions reading tokens in place, and
+    the window attention as one kernel, :mod:`restore_cli.ops.window_attention`).
     These are runtime switches, not weights: the reference benchmark path uses ``backend="torch"`` or
     ``fused_cross_scan=False`` to compute the way the official code does.
     """

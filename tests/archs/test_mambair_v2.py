@@ -205,8 +205,10 @@ def test_mirror_pad_matches_official_crop() -> None:
 def test_channel_last_path_matches_official(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The CUDA inference path (tokens read in place by the convs and the scan), run here on the CPU.
 
-    ``fast_path`` is forced on, so the same code runs with the depthwise reference and the chunked scan
-    in place of the Triton kernels (which the GPU tests check against those references).
+    ``fast_path`` is forced on, so the same code runs with the depthwise reference, the chunked scan and
+    the window-attention reference function in place of the Triton kernels (which the GPU tests check
+    against those references): the layer's wiring of the attention kernel (bias, shift, projection) is
+    checked here against the official outputs.
     """
     from restore_cli.archs import configure_scan, mambair_v2
 
@@ -217,12 +219,13 @@ def test_channel_last_path_matches_official(name: str, monkeypatch: pytest.Monke
         return bool(module.fast_inference)
 
     monkeypatch.setattr(mambair_v2, "fast_path", forced)
+    monkeypatch.setattr(mambair_v2, "use_window_attention_kernel", lambda *args: True)
     model, io = _load_case(name)
     with torch.no_grad():
         out = model(io["input"])
         configure_scan(model, fused_cross_scan=False)
         reference_path = model(io["input"])
-    assert {"ASSM", "DWConv" if "light" not in name else "Gate"} <= set(calls)
+    assert {"ASSM", "WindowAttention", "DWConv" if "light" not in name else "Gate"} <= set(calls)
     ref = io["output"]
     assert (out - ref).abs().max().item() <= 1e-4 * max(1.0, ref.abs().max().item())
     assert (out - reference_path).abs().max().item() <= 1e-5 * max(1.0, ref.abs().max().item())

@@ -39,7 +39,6 @@ from torch import nn
 from ..ops.layer_norm import LayerNorm
 from ..ops.scan import selective_scan, selective_scan_tokens
 from ..ops.window_attention import attention_bias, window_attention
-from ..ops.window_attention import use_triton as use_window_attention_kernel
 from .layers import PatchEmbed, RestorationNet, conv_on_tokens, image_to_tokens, tokens_to_image
 from .windows import (
     padded_size,
@@ -450,8 +449,9 @@ class AttentiveLayer(nn.Module):
         shortcut = x
         qkv = self.wqkv(self.norm1(x)).reshape(b, h, w, 3 * c)
         mhsa = self.win_mhsa
-        if fast_path(mhsa, x) and use_window_attention_kernel(qkv, mhsa.num_heads, ws):
-            # one kernel reads the windows in place and writes the image (see restore_cli.ops.window_attention)
+        if fast_path(mhsa, x):
+            # one kernel reads the windows in place and writes the image where it applies (see
+            # restore_cli.ops.window_attention; elsewhere the same function computes as the branch below)
             bias = attention_bias(mhsa.relative_position_bias_table, rpi)
             attn = mhsa.proj(window_attention(qkv, bias, num_heads=mhsa.num_heads, window_size=ws, shift=shift,
                                               scale=mhsa.scale))

@@ -219,7 +219,6 @@ def test_channel_last_path_matches_official(name: str, monkeypatch: pytest.Monke
         return bool(module.fast_inference)
 
     monkeypatch.setattr(mambair_v2, "fast_path", forced)
-    monkeypatch.setattr(mambair_v2, "use_window_attention_kernel", lambda *args: True)
     model, io = _load_case(name)
     with torch.no_grad():
         out = model(io["input"])

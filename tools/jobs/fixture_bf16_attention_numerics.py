@@ -54,7 +54,6 @@ def run(case, mode):
     if mode != "official":
         fn = kernel_numerics if mode == "kernel" else window_attention_reference
         v2.fast_path = lambda module, t: isinstance(module, v2.WindowAttention) or orig(module, t)
-        v2.use_window_attention_kernel = lambda *a: True
         v2.window_attention = lambda qkv, bias, **kw: fn(qkv, bias, **kw)
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
         out = m(x).float()

@@ -256,6 +256,7 @@ class CAB(nn.Module):
     def __init__(self, num_feat: int, is_light_sr: bool = False, compress_ratio: int = 3,
                  squeeze_factor: int = 30) -> None:
         super().__init__()
+        self.is_light_sr = is_light_sr
         if is_light_sr:
             mid = num_feat // 2
             self.cab = nn.Sequential(
@@ -290,13 +291,13 @@ class CAB(nn.Module):
         pads unaligned NHWC channels itself with extra copies and picks slower kernels (the two 3x3 convs
         took 108 + 122 us as they are, 58 + 63 us padded; ``tools/jobs/results/perf13-conv-ab.txt``).
         """
-        layers = list(self.cab)
-        if len(layers) != 4:  # light
-            for layer in layers:
-                dilated = isinstance(layer, nn.Conv2d) and layer.groups == layer.in_channels > 1
-                x = depthwise_conv_stencil(x, layer) if dilated and layer.dilation[0] > 1 else layer(x)
+        if self.is_light_sr:
+            for layer in self.cab:
+                dilated_depthwise = (isinstance(layer, nn.Conv2d) and layer.groups == layer.in_channels > 1
+                                     and layer.dilation[0] > 1)
+                x = depthwise_conv_stencil(x, layer) if dilated_depthwise else layer(x)
             return x
-        first, act, second, attention = layers
+        first, act, second, attention = self.cab
         channels, mid = first.in_channels, first.out_channels
         pad_c, pad_mid = -channels % 8, -mid % 8
         w1 = F.pad(first.weight, (0, 0, 0, 0, 0, pad_c, 0, pad_mid))

@@ -130,6 +130,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=9, help="--ab: interleaved rounds (median shown)")
     parser.add_argument("--cross-dim", type=int, default=360,
                         help="d_inner of the cross-scan case (MambaIR classic 360, light 120)")
+    parser.add_argument("--tokens-dim", type=int, default=0,
+                        help="--ab: time MambaIRv2's one-route token scan of this many channels (Base 348, "
+                             "light 96) instead of the four-route scan")
     args = parser.parse_args(argv)
     dtype = getattr(torch, args.dtype)
     gpu_only = args.ab or args.profile_cross or args.cross_only or args.sweep_cross
@@ -142,7 +145,8 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(str(err))
         print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}, {args.dtype}, interleaved medians")
         print(f"{'setting':<28} {'shape':<22} {'median ms':>9} {'vs first':>9} {'rel L2':>12}")
-        ab_cross(settings, dtype, dim=args.cross_dim, rounds=args.rounds)
+        ab_cross(settings, dtype, dim=args.tokens_dim or args.cross_dim, rounds=args.rounds,
+                 one_route=bool(args.tokens_dim))
         return
 
     print(f"torch {torch.__version__}, {args.device}, threads {torch.get_num_threads()}, {args.dtype}")
@@ -262,15 +266,22 @@ def parse_setting(text: str) -> dict[str, int | None]:
 
 
 def ab_cross(settings: list[dict[str, int | None]], dtype: torch.dtype, *, dim: int = 360, rounds: int = 9,
-             calls: int = 3) -> list[float]:
-    """Median ms of the fused four-route scan under each launch setting, timed interleaved: every round
-    times each setting once (``calls`` back-to-back calls between two CUDA events), so drift of the GPU's
-    clocks and of other load hits all settings alike (single sequential timings of this kernel move by
-    ~15% from run to run). Prints one row per setting: median, ratio to the first, rel L2 to the first."""
-    from restore_cli.ops.scan.triton import selective_scan_cross_tokens_triton
+             calls: int = 3, one_route: bool = False) -> list[float]:
+    """Median ms of the fused four-route scan (``one_route``: MambaIRv2's token scan) under each launch
+    setting, timed interleaved: every round times each setting once (``calls`` back-to-back calls between
+    two CUDA events), so drift of the GPU's clocks and of other load hits all settings alike (single
+    sequential timings of this kernel move by ~15% from run to run). Prints one row per setting: median,
+    ratio to the first, rel L2 to the first."""
+    from restore_cli.ops.scan.triton import selective_scan_cross_tokens_triton, selective_scan_tokens_triton
 
     args = cross_inputs(dtype, dim)
-    runs = [functools.partial(selective_scan_cross_tokens_triton, *args, width=CROSS_WIDTH, **kw) for kw in settings]
+    if one_route:  # the first route's operands as MambaIRv2 lays them out: (1, L, dim), B/C slices
+        tokens, delta, A, B, C, D = args[:6]
+        args = (tokens, delta[..., :dim], A[:dim], B[:, :, 0], C[:, :, 0], D[:dim], None, True)
+        runs = [functools.partial(selective_scan_tokens_triton, *args, **kw) for kw in settings]
+    else:
+        runs = [functools.partial(selective_scan_cross_tokens_triton, *args, width=CROSS_WIDTH, **kw)
+                for kw in settings]
     outputs = [run() for run in runs]  # also compiles every variant before timing
     times: list[list[float]] = [[] for _ in runs]
     for _ in range(rounds):
@@ -286,7 +297,8 @@ def ab_cross(settings: list[dict[str, int | None]], dtype: torch.dtype, *, dim: 
     for kw, ms, out in zip(settings, medians, outputs, strict=True):
         label = ",".join(f"{k}={v}" for k, v in kw.items()) or "default"
         err = ((out - outputs[0]).norm() / outputs[0].norm()).item()
-        print(f"{label:<28} {f'v1 180x320 E{dim} N16':<22} {ms:>9.3f} {medians[0] / ms:>8.2f}x {err:>12.2e}")
+        shape = f"{'v2' if one_route else 'v1'} 180x320 E{dim} N16"
+        print(f"{label:<28} {shape:<22} {ms:>9.3f} {medians[0] / ms:>8.2f}x {err:>12.2e}")
     return medians
 
 

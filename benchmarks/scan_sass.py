@@ -6,7 +6,7 @@ instructions of its time loop (no GPU needed: Triton's own ptxas and nvdisasm do
 
 Registers decide how many warps an SM holds (65536 / (32 · registers)); the loop's instruction count and
 mix say what one step costs. The step-cost figures quoted in ``restore_cli/ops/scan/triton.py`` come from
-this script (sm_90, Triton 3.9). Counting is static: a real run issues each loop instruction once per
+this script (sm_90). Counting is static: a real run issues each loop instruction once per
 step of every warp, so fewer instructions per step is necessary but not sufficient for a faster kernel.
 """
 
@@ -35,8 +35,12 @@ def compile_pass(output_pass: bool, dtype: str, overrides: dict[str, object], ar
     from restore_cli.ops.scan.triton import _scan_chunk_kernel
 
     params = list(inspect.signature(_scan_chunk_kernel.fn).parameters)
-    constants: dict[str, object] = dict(
-        N=16, N_PAD=16, BLOCK_D=32, HAS_D=True, HAS_BIAS=False, SOFTPLUS=True, HAS_Z=False, LOAD_H0=output_pass,
+    # Unit strides are specialised to the constant 1 at launch (as Triton's JIT does for integer
+    # arguments equal to 1); without that the compiler cannot see that channels are contiguous and lays
+    # the tile out states across threads, a different and much longer kernel than the one that runs.
+    constants: dict[str, object] = dict(s_Ad=1, s_ud=1, s_td=1, s_yd=1, s_Bn=1, s_Cn=1, s_zd=1)
+    constants.update(
+        N=16, N_PAD=16, BLOCK_D=64, HAS_D=True, HAS_BIAS=False, SOFTPLUS=True, HAS_Z=False, LOAD_H0=output_pass,
         STORE_Y=output_pass, STORE_END=not output_pass, CROSS=True, PREFETCH=2, BC_VEC=True, HW_MATH=True,
     )
     constants.update(overrides)
@@ -100,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides[key] = {"True": True, "False": False}.get(value, int(value) if value.lstrip("-").isdigit() else value)
     steps_per_iteration = 2 if overrides.get("PREFETCH", 2) == 2 else 1
     print(f"sm_{args.arch}, {args.dtype}, {args.num_warps} warp(s), constants {overrides or 'default'}")
-    print(f"{'pass':<10} {'registers':>9} {'loop instr':>10} {'per step':>9}  top opcodes")
+    channels_per_thread = overrides.get("BLOCK_D", 64) / (32 * args.num_warps)
+    print(f"{'pass':<10} {'registers':>9} {'loop instr':>10} {'per step':>9} {'per channel-step':>16}  top opcodes")
     for output_pass in (False, True):
         cubin = compile_pass(output_pass, args.dtype, overrides, args.arch, args.num_warps)
         with tempfile.TemporaryDirectory() as tmp:
@@ -114,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         count, mix = loop_mix(sass)
         top = ", ".join(f"{op} {n}" for op, n in mix.most_common(8))
         name = "output" if output_pass else "chunk-end"
-        print(f"{name:<10} {registers:>9} {count:>10} {count / steps_per_iteration:>9.0f}  {top}")
+        per_step = count / steps_per_iteration
+        print(f"{name:<10} {registers:>9} {count:>10} {per_step:>9.0f} {per_step / channels_per_thread:>16.0f}  {top}")
     return 0
 
 

@@ -66,7 +66,8 @@ def test_triton_matches_reference(shape, dtype, options):
         "z": {"D": inputs["D"], "z": inputs["z"], "delta_softplus": True},
     }[options]
     ref = selective_scan_reference(**core, **extra)
-    for kwargs in ({}, {"n_chunks": 1}, {"n_chunks": 7, "block_d": 4}, {"block_d": 16, "num_warps": 2},
+    for kwargs in ({}, {"n_chunks": 1}, {"n_chunks": 7, "block_d": 4}, {"block_d": 16, "num_warps": 2}, {"block_d": 32},
+                   {"block_d": 64, "n_chunks": 3},
                    {"n_chunks": 7, "prefetch": 1}, {"n_chunks": 5, "prefetch": 0}):
         out = selective_scan_triton(**core, **extra, **kwargs)
         assert out.dtype == dtype and out.shape == ref.shape
@@ -149,6 +150,30 @@ def test_cross_tokens_triton_reads_strided_channel_last_operands(height, width, 
 
         out = selective_scan_cross_tokens_triton(*args, width=width, prefetch=prefetch)
     assert out.dtype == torch.float32 and out.shape == (batch, length, channels)
+    assert rel_err(out, ref) <= 2e-5
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+def test_cross_tokens_two_channels_per_thread(dtype):
+    """Route groups of 256+ channels take two channels per thread (``channels_per_thread``); 260 channels
+    leave a last block of 4 real channels and 60 clamped lanes."""
+    pytest.importorskip("triton")
+    from restore_cli.ops.scan.cross import cross_selective_scan_tokens
+    from restore_cli.ops.scan.triton import channels_per_thread
+
+    assert channels_per_thread(260) == 2 and channels_per_thread(120) == 1
+    gen = torch.Generator().manual_seed(260)
+    batch, channels, n_state, height, width = 1, 260, 16, 9, 14
+    length = height * width
+    tokens = torch.randn(batch, length, channels, generator=gen).to(dtype).cuda()
+    proj = torch.randn(batch, length, 4, 40, generator=gen).to(dtype).cuda()
+    delta = (torch.randn(batch, length, 4 * channels, generator=gen) * 0.5 - 1).to(dtype).cuda()
+    A = -torch.exp(torch.randn(4 * channels, n_state, generator=gen)).cuda()
+    D = torch.randn(4 * channels, generator=gen).cuda()
+    bias = (torch.randn(4 * channels, generator=gen) * 0.1).cuda()
+    args = (tokens, delta, A, proj[..., :n_state], proj[..., n_state : 2 * n_state], D, bias, True)
+    ref = cross_selective_scan_tokens(*args, height=height, width=width, backend="reference")
+    out = cross_selective_scan_tokens(*args, height=height, width=width, backend="triton")
     assert rel_err(out, ref) <= 2e-5
 
 

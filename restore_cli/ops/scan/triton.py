@@ -7,8 +7,9 @@ chunk step by step: load δ and u for its channels and the group's ``B_t``/``C_t
 fp32/bf16/fp16), add the bias, softplus, update the state with ``exp2(δ·A·log2 e)`` (as mamba-ssm's CUDA
 kernel does), contract with ``C_t``, add ``D·u``, gate with ``silu(z)`` and store in ``u``'s dtype.
 
-The tile is laid out states × channels, with ``block_d = 32 · num_warps``: Triton spreads a tile's last
-axis over the threads, so every thread owns one channel and all N of its states. The per-channel work
+The tile is laid out states × channels, with ``block_d = 32 · k · num_warps``: Triton spreads a tile's
+last axis over the threads, so every thread owns k channels (k = 1 or 2, see below) and all N of
+their states. The per-channel work
 (loads of u and δ, the softplus, the gate) is then done once per channel, and the contraction with
 ``C_t`` is a sum inside one thread. (The channels × states tile this kernel used before put 16 threads on
 each channel, each redoing that channel's softplus, and moved values between layouts every step.) One
@@ -41,6 +42,20 @@ Last, the hand-over copies of ``prefetch=1`` (which wait for the loads they copy
 steps unrolled over two alternating register sets (``prefetch=2``, the default: output pass 72 registers
 instead of 90): H100, interleaved medians, E = 360 bf16 1.56 vs 1.63 ms, E = 120 0.66 vs 0.67 ms, fp32
 1.78 vs 1.75 ms (``tools/jobs/perf8h.sh``): a few percent in bf16, noise in fp32.
+
+Two channels per thread (for groups of 256 channels or more, :func:`channels_per_thread`; since
+2026-11-24): what a thread does once per step whatever its channel count (the route arithmetic, the
+loads and conversions of B_t and C_t, pointer updates) is shared by two channels. Instructions per
+channel-step (sm_90, bf16, four routes) 142 / 205 -> 115 / 159 for the chunk-end / output pass, at 128
+registers (16 warps per SM), no spills in any dtype. It halves the programs, so twice the chunks are
+wanted (their cap goes 160 -> 256). H100, bf16, the scan alone, interleaved medians
+(``tools/jobs/results/perf14-scan-two-channels.txt``): four routes at 180x320, E = 360 1.445 -> 1.374 ms;
+MambaIRv2's one route, E = 348 0.480 -> 0.398. In the compiled models (GPU kernel time per 720p
+forward): MambaIR classic's scan 48.0 -> 47.1 ms, MambaIRv2 Base's 16.9 -> 13.1 ms. The light models'
+narrower groups (E = 120, 96) timed faster alone but slower in the models, so they keep one channel per
+thread. With two channels the kernel is close to the special-function unit's bound: a channel-step needs
+18 MUFU operations (16 decays, the softplus's ``ex2`` and ``lg2``), 144 cycles of a warp on its quarter of
+the SM's 16 SFU lanes, against 115-159 issue cycles.
 
 A CUDA C kernel that walks each step once was tried too (commit 3abb494, compiled at run time by NVRTC
 through ``torch.cuda._compile_kernel``, so no build step): a warp per channel, its lanes across 32 · K
@@ -265,7 +280,7 @@ def _scan_chunk_kernel(
         bias = tl.load(bias_ptr + offs_d, mask=mask_d, other=0.0).to(tl.float32)
 
     # Chunk states are stored (batch, n_chunks, N_PAD, dim) and A is read as (N, dim): every 2D access is
-    # contiguous along channels, which is what makes Triton lay the tile out one channel per thread.
+    # contiguous along channels, which is what makes Triton lay the tile out channels across threads.
     chunk_row = pid_b * n_chunks + pid_c
     state_offs = (chunk_row * N_PAD + offs_n[:, None]) * dim + offs_d[None, :]
     if LOAD_H0:
@@ -425,9 +440,24 @@ def _sm_count(device_index: int) -> int:
     return torch.cuda.get_device_properties(device_index).multi_processor_count
 
 
-def default_block_d(num_warps: int = 1) -> int:
-    """Channels per program: one per thread (see the module docstring for why)."""
-    return 32 * num_warps
+WIDE_GROUP = 256  # channels per group from which a thread takes two of them
+
+
+def channels_per_thread(per_group: int) -> int:
+    """Two channels per thread for groups of at least ``WIDE_GROUP`` channels, else one.
+
+    Two pay where there are channels enough to keep the SMs busy with half the programs (MambaIR classic
+    and MambaIRv2 Base, 360 and 348 channels: see the module docstring); for the light models (120 and
+    96 channels) the GPU kernel time of the whole model rose with them (H100, bf16 + compile, 180x320:
+    MambaIR light's scan 9.2 -> 10.7 ms, MambaIRv2 light's model 14.6 -> 16.5 ms), though the scan alone
+    timed back to back had looked faster.
+    """
+    return 2 if per_group >= WIDE_GROUP else 1
+
+
+def default_block_d(per_group: int = WIDE_GROUP, num_warps: int = 1) -> int:
+    """Channels per program: :func:`channels_per_thread` on each of ``32 · num_warps`` threads."""
+    return 32 * channels_per_thread(per_group) * num_warps
 
 
 def default_n_chunks(programs: int, length: int, *, sm_count: int = 132, per_sm: int = 48,
@@ -435,11 +465,10 @@ def default_n_chunks(programs: int, length: int, *, sm_count: int = 132, per_sm:
     """Time chunks so that about ``per_sm`` programs run per SM, with chunks no shorter than 64 steps.
 
     ``programs`` is batch x channel blocks. Splitting costs a second pass over the sequence, so it only
-    pays where those cannot fill the GPU on their own. ``max_chunks`` was set when the carry between
-    chunks was a sequential walk, which past ~150 chunks cost more than the parallelism gave (MambaIR
-    light's four routes at 180x320, bf16, one H100 sweep: 422 chunks 1.00 ms, 256 0.91 ms, 128 0.84 ms;
-    run-to-run noise at this size is ~15%); the carry is now a log-depth scan, and the cap has not been
-    measured again.
+    pays where those cannot fill the GPU on their own. The cap of 160 was set while the carry between
+    chunks was a sequential walk, which past ~150 chunks cost more than the parallelism gave; with two
+    channels per thread (half the programs, so twice the chunks wanted) the launcher passes 256, which
+    was best or within noise of best in every case of ``tools/jobs/results/perf14-scan-two-channels.txt``.
     """
     wanted = triton.cdiv(per_sm * sm_count, max(1, programs))
     return max(1, min(wanted, max_chunks, length // 64))
@@ -470,7 +499,7 @@ def selective_scan_triton(
         D, delta_bias: (dim,) or None.
         delta_softplus: apply softplus to ``delta + delta_bias``.
         z: optional (batch, dim, L) gate; the output is multiplied by ``silu(z)``.
-        block_d: channels per program (default :func:`default_block_d`).
+        block_d: channels per program (default :func:`default_block_d` of the group's channels).
         n_chunks: time chunks scanned in parallel (default :func:`default_n_chunks`; 1 = one pass).
         num_warps: warps per program.
         prefetch: how step operands are loaded (see the kernel): 0 at the top of each step, 1 one step
@@ -542,7 +571,9 @@ def selective_scan_tokens_triton(
     delta_bias: torch.Tensor | None = None,
     delta_softplus: bool = False,
     *,
+    block_d: int | None = None,
     n_chunks: int | None = None,
+    num_warps: int = 1,
     prefetch: int = 2,
 ) -> torch.Tensor:
     """One-route scan on channel-last operands, read and written in place (MambaIRv2's sorted tokens).
@@ -551,6 +582,7 @@ def selective_scan_tokens_triton(
         u, delta: (batch, L, dim), channel stride 1.
         B, C: (batch, L, N), state stride 1 (e.g. column slices of one projection output).
         A: (dim, N). D, delta_bias: (dim,) or None.
+        block_d, n_chunks, num_warps, prefetch: launch settings, as for :func:`selective_scan_triton`.
 
     Returns:
         (batch, L, dim) contiguous, in ``u``'s dtype. Each step reads ``block_d`` neighbouring channels
@@ -559,8 +591,8 @@ def selective_scan_tokens_triton(
     batch, length, dim = u.shape
     y = torch.empty(batch, length, dim, dtype=u.dtype, device=u.device)
     _run(u.transpose(1, 2), delta.transpose(1, 2), A, B.transpose(1, 2)[:, None], C.transpose(1, 2)[:, None], D,
-         delta_bias, delta_softplus, None, y.transpose(1, 2), per_group=dim, width=0, block_d=None,
-         n_chunks=n_chunks, num_warps=1, prefetch=prefetch)  # fmt: skip
+         delta_bias, delta_softplus, None, y.transpose(1, 2), per_group=dim, width=0, block_d=block_d,
+         n_chunks=n_chunks, num_warps=num_warps, prefetch=prefetch)  # fmt: skip
     return y
 
 
@@ -596,14 +628,16 @@ def _run(
         return
     A = A.to(torch.float32).t().contiguous()  # (N, dim): read along channels (see the kernel)
     n_pad = triton.next_power_of_2(n_state)
-    block_d = block_d or default_block_d(num_warps)
+    block_d = block_d or default_block_d(per_group, num_warps)
     blocks_per_group = triton.cdiv(per_group, block_d)
     n_groups = dim // per_group
     if n_chunks is None:
         sm_count = 132  # H100; only the Triton interpreter (TRITON_INTERPRET=1) runs on CPU tensors
         if u.is_cuda:
             sm_count = _sm_count(u.device.index if u.device.index is not None else torch.cuda.current_device())
-        n_chunks = default_n_chunks(batch * n_groups * blocks_per_group, length, sm_count=sm_count)
+        two_per_thread = block_d >= 64 * num_warps
+        n_chunks = default_n_chunks(batch * n_groups * blocks_per_group, length, sm_count=sm_count,
+                                    max_chunks=256 if two_per_thread else 160)
     chunk_len = triton.cdiv(length, max(1, min(n_chunks, length)))
     n_chunks = triton.cdiv(length, chunk_len)
 
@@ -644,6 +678,7 @@ def _run(
 
 
 __all__ = [
+    "channels_per_thread",
     "default_block_d",
     "default_n_chunks",
     "selective_scan_cross_tokens_triton",

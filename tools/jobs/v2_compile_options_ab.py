@@ -1,0 +1,58 @@
+"""MambaIRv2 under Inductor options that pad its unaligned GEMMs (174/348/522 wide at Base), without the
+stride padding that makes it non-finite (tools/jobs/inductor_padding_v2_debug.py): agreement with the
+float32 eager model and GPU kernel time of one bf16 forward at 180x320 (torch.profiler), top kernels.
+
+    python tools/jobs/v2_compile_options_ab.py mambairv2-base-x4
+"""
+
+from __future__ import annotations
+
+import sys
+
+import torch
+import torch._dynamo
+
+from restore_cli.bench import photo_input, seeded_model
+from restore_cli.engine.compile import compile_blocks
+
+VARIANTS = {
+    "none": {},
+    "force_shape_pad": {"force_shape_pad": True},
+}
+
+
+def gpu_kernel_ms(run, top: int = 12) -> float:
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+        run()
+        torch.cuda.synchronize()
+    events = [e for e in prof.key_averages() if e.self_device_time_total > 0]
+    total = sum(e.self_device_time_total for e in events)
+    for e in sorted(events, key=lambda e: -e.self_device_time_total)[:top]:
+        print(f"   {e.self_device_time_total / 1e3:7.2f} ms {e.count:5d}  {e.key[:100]}")
+    return total / 1e3
+
+
+def main(card: str) -> None:
+    device = torch.device("cuda")
+    x = photo_input(180, 320, device)
+    with torch.inference_mode():
+        reference = seeded_model(card, device)(x).float()
+    for name, options in VARIANTS.items():
+        torch._dynamo.reset()
+        net = seeded_model(card, device)
+        type(net).compile_options = tuple(options.items())
+        compile_blocks(net)
+
+        def run() -> torch.Tensor:
+            with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16):
+                return net(x)  # noqa: B023 (called within this iteration only)
+
+        for _ in range(2):
+            out = run().float()
+        rel = ((out - reference).norm() / reference.norm()).item()
+        print(f"{card} {name}: rel L2 vs float32 {rel:.2e}, finite {bool(out.isfinite().all())}", flush=True)
+        print(f"{card} {name}: GPU kernel time {gpu_kernel_ms(run):.1f} ms", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "mambairv2-base-x4")

@@ -15,9 +15,10 @@ from restore_cli.bench import cuda_graph_us
 from restore_cli.ops.window_attention import attention_bias, window_attention_reference
 from restore_cli.ops.window_attention.triton import window_attention_triton
 
-# (block_m, block_n, warps); block_n 256 = the whole row of scores at once (the kernel before key blocks)
-CONFIGS = [(64, 256, 4), (128, 256, 8), (64, 64, 4), (64, 32, 4), (64, 128, 4), (64, 64, 8), (128, 64, 8),
-           (128, 32, 8), (128, 64, 4), (32, 64, 4)]
+# (block_m, block_n, warps, stages, bias dtype); the default first
+CONFIGS = [(64, 64, 4, None, None), (64, 64, 4, None, torch.float16), (64, 64, 4, 1, None), (64, 64, 4, 2, None),
+           (64, 64, 4, 4, None), (64, 32, 4, None, torch.float16), (128, 64, 8, None, torch.float16),
+           (64, 128, 4, None, torch.float16)]
 
 
 def time_case(name: str, heads: int, head_dim: int, shift: int, ws: int = 16) -> None:
@@ -26,15 +27,21 @@ def time_case(name: str, heads: int, head_dim: int, shift: int, ws: int = 16) ->
     bias = attention_bias(table, relative_position_index(ws).cuda())
     args = dict(num_heads=heads, window_size=ws, shift=shift, scale=head_dim**-0.5)
     ref = window_attention_reference(qkv, bias, **args).float()
+    ref32 = window_attention_reference(qkv.float(), bias.float(), **args)  # the same inputs, float32 maths
     compiled = torch.compile(lambda t: window_attention_reference(t, bias, **args))
-    rows = [("official, eager", cuda_graph_us(lambda: window_attention_reference(qkv, bias, **args))),
+    err32 = ((ref - ref32).norm() / ref32.norm()).item()
+    eager_us = cuda_graph_us(lambda: window_attention_reference(qkv, bias, **args))
+    rows = [(f"official, eager (rel {err32:.1e} vs float32)", eager_us),
             ("official, compiled", cuda_graph_us(lambda: compiled(qkv)))]
-    for block_m, block_n, warps in CONFIGS:
-        def run(m=block_m, bn=block_n, nw=warps):
-            return window_attention_triton(qkv, bias, **args, block_m=m, block_n=bn, num_warps=nw)
+    for block_m, block_n, warps, stages, bias_dtype in CONFIGS:
+        def run(m=block_m, bn=block_n, nw=warps, ns=stages, bd=bias_dtype):
+            return window_attention_triton(qkv, bias, **args, block_m=m, block_n=bn, num_warps=nw, num_stages=ns,
+                                           bias_dtype=bd)
 
-        err = ((run().float() - ref).norm() / ref.norm()).item()
-        rows.append((f"kernel block_m {block_m} block_n {block_n} warps {warps} (rel {err:.1e})", cuda_graph_us(run)))
+        out = run().float()
+        err, err32 = ((out - ref).norm() / ref.norm()).item(), ((out - ref32).norm() / ref32.norm()).item()
+        label = f"kernel block_m {block_m} block_n {block_n} warps {warps} stages {stages} bias {bias_dtype}"
+        rows.append((f"{label} (rel {err:.1e} vs bf16 official, {err32:.1e} vs float32)", cuda_graph_us(run)))
     for label, us in rows:
         print(f"| {name} shift {shift} | {label} | {us:.0f} us |")
 

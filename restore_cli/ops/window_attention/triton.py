@@ -76,7 +76,7 @@ def _window_attention_kernel(
             s = tl.dot(q, tl.trans(k), input_precision="ieee")
         else:
             s = tl.dot(q, tl.trans(k))
-        bias = tl.load(bias_ptr + head * N * N + offs_m[:, None] * N + offs_n[None, :])
+        bias = tl.load(bias_ptr + head * N * N + offs_m[:, None] * N + offs_n[None, :]).to(tl.float32)
         s = s * qk_scale + bias * 1.4426950408889634
         if MASKED:
             label_n = _band(y_n, height, WS) * 3 + _band(x_n, width, WS)
@@ -99,14 +99,17 @@ def _window_attention_kernel(
 
 def window_attention_triton(qkv: torch.Tensor, bias: torch.Tensor, *, num_heads: int, window_size: int,
                             shift: int, scale: float, block_m: int = 64, block_n: int = 64,
-                            num_warps: int = 4) -> torch.Tensor:
+                            num_warps: int = 4, num_stages: int | None = None,
+                            bias_dtype: torch.dtype | None = None) -> torch.Tensor:
     """Shifted-window attention of a (B, H, W, 3C) image (channels contiguous) -> (B, H, W, C) contiguous,
-    in ``qkv``'s dtype. ``bias``: (heads, ws², ws²) (:func:`..attention_bias`), added in float32."""
+    in ``qkv``'s dtype. ``bias``: (heads, ws², ws²) (:func:`..attention_bias`), read as ``bias_dtype``
+    (default float32) and added in float32."""
     b, h, w, c3 = qkv.shape
     channels, ws, n = c3 // 3, window_size, window_size * window_size
     head_dim = channels // num_heads
     out = torch.empty(b, h, w, channels, dtype=qkv.dtype, device=qkv.device)
-    bias = bias.to(torch.float32).contiguous()
+    bias = bias.to(bias_dtype or torch.float32).contiguous()
+    stages = {} if num_stages is None else {"num_stages": num_stages}
     block_m, block_n = min(block_m, n), min(block_n, n)
     windows_per_image = (h // ws) * (w // ws)
     grid = (b * windows_per_image, num_heads, n // block_m)
@@ -116,7 +119,7 @@ def window_attention_triton(qkv: torch.Tensor, bias: torch.Tensor, *, num_heads:
             qkv.stride(0), qkv.stride(1), qkv.stride(2), out.stride(0), out.stride(1), out.stride(2),
             WS=ws, N=n, BLOCK_M=block_m, BLOCK_N=block_n, BLOCK_D=max(16, triton.next_power_of_2(head_dim)),
             MASKED=shift > 0,
-            IEEE=qkv.dtype == torch.float32, num_warps=num_warps,
+            IEEE=qkv.dtype == torch.float32, num_warps=num_warps, **stages,
         )  # fmt: skip
     return out
 

@@ -354,7 +354,10 @@ class ASSM(nn.Module):
             # The exact one-hot times the dictionary is a row lookup (0·v and +0 are exact).
             cls = logits.argmax(-1)
             prompt = full_embedding[cls]
-        order = torch.sort(cls, dim=-1, stable=True).indices  # (B, n)
+        # Sorted by class with ties in token order. The classes fit a byte, and a GPU radix sort makes one
+        # pass per key byte: on uint8 keys one pass instead of eight (same order: the sort is stable).
+        key = cls.to(torch.uint8) if self.num_tokens <= 256 else cls
+        order = torch.sort(key, dim=-1, stable=True).indices  # (B, n)
         inverse = torch.empty_like(order).scatter_(
             1, order, torch.arange(order.shape[1], device=order.device).expand_as(order)
         )

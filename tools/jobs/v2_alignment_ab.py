@@ -7,10 +7,12 @@
    stencil, with the hidden width zero-padded to 352 and the input to 176, and both.
 3. The ASSM's position conv (3x3 depthwise on 348 channels, sigmoid gate) likewise.
 
-    python tools/jobs/v2_alignment_ab.py
+    python tools/jobs/v2_alignment_ab.py [--profile]
 """
 
 from __future__ import annotations
+
+import sys
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +24,7 @@ from restore_cli.bench import cuda_graph_us
 HEIGHT, WIDTH = 180, 320
 TOKENS = HEIGHT * WIDTH
 BF16 = dict(device="cuda", dtype=torch.bfloat16)
+PROFILE = "--profile" in sys.argv  # also each kernel's time in the ConvFFN variants
 
 
 def pad8(n: int) -> int:
@@ -38,6 +41,19 @@ def gemms() -> None:
         plain = cuda_graph_us(lambda: F.linear(x, w))  # noqa: B023
         padded = cuda_graph_us(lambda: F.linear(xp, wp))  # noqa: B023
         print(f"| {k} -> {n} | {plain:.0f} us | {padded:.0f} us |")
+
+
+def kernel_times(fn, calls: int = 10) -> None:
+    """Each kernel's GPU time in one call of ``fn`` (torch.profiler over ``calls`` calls)."""
+    fn()
+    torch.cuda.synchronize()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+        for _ in range(calls):
+            fn()
+        torch.cuda.synchronize()
+    for e in sorted(prof.key_averages(), key=lambda e: -e.self_device_time_total):
+        if e.self_device_time_total > 0:
+            print(f"|   | {e.self_device_time_total / calls:.0f} us | {e.key[:90]} |")
 
 
 def stencil_on_tokens(conv: nn.Conv2d, tokens: torch.Tensor) -> torch.Tensor:
@@ -93,6 +109,8 @@ def convffn() -> None:
             compiled = torch.compile(fn, dynamic=False)
             diff = (compiled(x).float() - reference).abs().max().item()
             print(f"| {name} | {cuda_graph_us(lambda: compiled(x)):.0f} | {diff:.1e} |")  # noqa: B023
+            if PROFILE and "stencil" not in name:
+                kernel_times(lambda: compiled(x))  # noqa: B023
 
 
 def position_conv() -> None:

@@ -21,14 +21,14 @@ VARIANTS = {
 }
 
 
-def gpu_kernel_ms(run, top: int = 12) -> float:
+def gpu_kernel_ms(run, top: int = 60) -> float:
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
         run()
         torch.cuda.synchronize()
     events = [e for e in prof.key_averages() if e.self_device_time_total > 0]
     total = sum(e.self_device_time_total for e in events)
     for e in sorted(events, key=lambda e: -e.self_device_time_total)[:top]:
-        print(f"   {e.self_device_time_total / 1e3:7.2f} ms {e.count:5d}  {e.key[:100]}")
+        print(f"   {e.self_device_time_total / 1e3:7.2f} ms {e.count:5d}  {e.key[:150]}")
     return total / 1e3
 
 

@@ -108,7 +108,9 @@ def wrap_module(
     ``cuda_graphs``: replay the forward pass of recurring input shapes as CUDA graphs (see
     :mod:`.graphs`); default on, off with ``RESTORE_CUDA_GRAPHS=0``.
     ``compile``: compile the network's repeated blocks (:mod:`.compile`); the first forward of each
-    input shape then takes longer (seconds to a minute), later ones run the fused kernels.
+    input shape then takes longer (seconds to a minute), later ones run the fused kernels. On CUDA a
+    network with an ``align_channels`` method (MambaIRv2) first has its widths zero-padded to multiples
+    of 8, in place (same outputs; its state dict then has the padded shapes).
     """
     if cuda_graphs is None:
         cuda_graphs = env_flag("RESTORE_CUDA_GRAPHS", True)
@@ -124,6 +126,9 @@ def wrap_module(
     if compile:
         from .compile import compile_blocks
 
+        align = getattr(module, "align_channels", None)  # MambaIRv2: aligned GEMM widths (same outputs)
+        if device.type == "cuda" and callable(align):
+            extra["aligned_channels"] = align()
         extra["compiled_blocks"] = compile_blocks(module)
     if device.type == "cuda" and cuda_graphs:
         extra["graphs"] = GraphedForward()

@@ -247,3 +247,42 @@ def test_channel_last_path_keeps_seeded_gumbel_routing(monkeypatch: pytest.Monke
     model.set_routing("gumbel", seed=4)
     with torch.no_grad():
         assert not torch.allclose(model(x), outputs[1])  # the draw matters, so the check above could fail
+
+
+# -- aligned widths (GPU inference) -----------------------------------------------------------------
+
+
+UNALIGNED = [
+    {"embed_dim": 30, "depths": [2, 2], "num_heads": [3, 5], "upscale": 2, "upsampler": "pixelshuffledirect"},
+    {"embed_dim": 30, "depths": [2], "num_heads": [6], "resi_connection": "3conv", "upscale": 1, "upsampler": ""},
+]
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["official-layout", "channel-last"])
+@pytest.mark.parametrize("kwargs", UNALIGNED, ids=["sr-heads-3-5", "dn-3conv"])
+def test_aligned_widths_compute_the_same_function(monkeypatch: pytest.MonkeyPatch, fast: bool,
+                                                  kwargs: dict[str, Any]) -> None:
+    """align_channels pads 30 channels to 32, 60 hidden to 64, heads of 10 / 6 to 16 / 8 (q, k, v each
+    a multiple of 8), the route's 10 to 16; float64 outputs agree to rounding on both code paths."""
+    import copy
+
+    from restore_cli.archs import mambair_v2
+
+    if fast:  # the channel-last branches, as on CUDA (their CPU backends)
+        monkeypatch.setattr(mambair_v2, "fast_path", lambda module, x: bool(module.fast_inference))
+    model = _tiny(**kwargs).double()
+    x = torch.rand(1, 3, 9, 11, dtype=torch.float64)
+    aligned = copy.deepcopy(model)
+    assert aligned.align_channels() and not aligned.align_channels()  # once, then a no-op
+    for name, module in aligned.named_modules():
+        if isinstance(module, torch.nn.Linear) and not name.endswith("route.2"):  # (route.2: the classes)
+            assert module.in_features % 8 == 0 and module.out_features % 8 == 0, name
+    with torch.no_grad():
+        expected, got = model(x), aligned(x)
+    assert got.shape == expected.shape
+    assert ((got - expected).abs().max() / expected.abs().max()).item() < 1e-12
+
+
+def test_aligned_widths_leave_aligned_and_light_networks_alone() -> None:
+    assert not _tiny().align_channels()  # 24 channels, 48 hidden: aligned already
+    assert not _tiny(MambaIRv2Light, embed_dim=30, num_heads=[3]).align_channels()

@@ -158,3 +158,32 @@ def test_token_convolution_reads_row_padded_tokens_and_never_their_padding(dtype
     assert got.isfinite().all() and opaque.isfinite().all()
     torch.testing.assert_close(got, expected, rtol=0, atol=0)
     torch.testing.assert_close(opaque, expected, rtol=0, atol=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_compiled_mambairv2_runs_at_aligned_widths_with_the_same_outputs():
+    """``--compile`` on CUDA zero-pads MambaIRv2's widths (30 channels -> 32, heads of 10 -> 16) before
+    compiling; in float32 (TF32 off) the output is eager's, the channel-last kernels included."""
+    from restore_cli.engine.model import wrap_module
+
+    torch.manual_seed(0)
+    net = from_official("MambaIRv2", dict(upscale=2, embed_dim=30, depths=[2, 2], num_heads=[3, 5], d_state=8,
+                                          window_size=8, inner_rank=8, num_tokens=16, mlp_ratio=2.0,
+                                          upsampler="pixelshuffledirect", img_range=1.0)).cuda().eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    x = torch.rand(1, 3, 40, 56, device="cuda")
+    tf32 = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        with torch.inference_mode():
+            expected = net(x)
+            model = wrap_module(net, arch="mambairv2", device=torch.device("cuda"), compile=True, cuda_graphs=False)
+            got = model.module(x)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32
+    assert model.extra["aligned_channels"] is True
+    assert net.layers[0].residual_group.layers[0].wqkv.out_features == 3 * 3 * 16
+    rel = ((got - expected).norm() / expected.norm()).item()
+    assert rel < 1e-5, rel

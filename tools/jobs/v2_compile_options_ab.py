@@ -1,8 +1,9 @@
-"""MambaIRv2 under Inductor options that pad its unaligned GEMMs (174/348/522 wide at Base), without the
-stride padding that makes it non-finite (tools/jobs/inductor_padding_v2_debug.py): agreement with the
-float32 eager model and GPU kernel time of one bf16 forward at 180x320 (torch.profiler), top kernels.
+"""MambaIRv2's unaligned GEMMs (174/348/522 wide at Base): Inductor's forced GEMM shape padding (without
+the stride padding that makes it non-finite, tools/jobs/inductor_padding_v2_debug.py), or the network at
+aligned widths (``align_channels``). Agreement with the float32 eager model and GPU kernel time of one
+bf16 forward at 180x320 (torch.profiler), top kernels.
 
-    python tools/jobs/v2_compile_options_ab.py mambairv2-base-x4
+    python tools/jobs/v2_compile_options_ab.py mambairv2-base-x4 [none force_shape_pad aligned]
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import torch._dynamo
 from restore_cli.bench import photo_input, seeded_model
 from restore_cli.engine.compile import compile_blocks
 
-VARIANTS = {
-    "none": {},
-    "force_shape_pad": {"force_shape_pad": True},
+VARIANTS = {  # name: (Inductor options, MambaIRv2.align_channels first)
+    "none": ({}, False),
+    "force_shape_pad": ({"force_shape_pad": True}, False),
+    "aligned": ({}, True),
 }
 
 
@@ -32,15 +34,18 @@ def gpu_kernel_ms(run, top: int = 60) -> float:
     return total / 1e3
 
 
-def main(card: str) -> None:
+def main(card: str, names: list[str]) -> None:
     device = torch.device("cuda")
     x = photo_input(180, 320, device)
     with torch.inference_mode():
         reference = seeded_model(card, device)(x).float()
-    for name, options in VARIANTS.items():
+    for name in names or list(VARIANTS):
+        options, aligned = VARIANTS[name]
         torch._dynamo.reset()
         net = seeded_model(card, device)
         type(net).compile_options = tuple(options.items())
+        if aligned:
+            net.align_channels()
         compile_blocks(net)
 
         def run() -> torch.Tensor:
@@ -55,4 +60,4 @@ def main(card: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "mambairv2-base-x4")
+    main(sys.argv[1] if len(sys.argv) > 1 else "mambairv2-base-x4", sys.argv[2:])

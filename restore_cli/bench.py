@@ -13,7 +13,8 @@ For each architecture, in one run on one device:
   reference's computation; all replayed as a CUDA graph from the second call of a shape (:mod:`.engine.graphs`);
 - ``bf16``: the default CUDA path under bf16 autocast (scan state and normalisations stay float32);
 - ``bf16+compile``: the same with the repeated blocks compiled (``--compile``, :mod:`.engine.compile`):
-  the glue around the scan fused by ``torch.compile``. Not in the default set (its first call compiles).
+  the glue around the scan fused by ``torch.compile``, and MambaIRv2 at aligned widths
+  (:func:`.archs.mambair_v2.align_mambairv2`). Not in the default set (its first call compiles).
 
 Weights are seeded random draws (the architecture's own initialisation), inputs are a real photo crop.
 Reported: median ms after warm-up, output megapixels/s, peak memory, speed-up over the reference, and the

@@ -44,7 +44,8 @@ Precision = Annotated[str, typer.Option(
     help="fp32 (true float32, TF32 off), bf16 or fp16 (faster on a GPU: the network body in half precision; "
          "the scan, norms and image-space convolutions stay fp32).")]
 Compile = Annotated[bool, typer.Option(
-    help="Fuse each network block's small kernels with torch.compile: on a GPU 12-42% less time per image, but "
+    help="Fuse each network block's small kernels with torch.compile: on a GPU 20-45% less time per image (bf16, "
+         "H100), but "
          "the first image of each size waits for the compiler (tens of seconds; cached on disk for the next "
          "run), so it pays on folders and tiled large images. Not on a CPU: there it measured 4% faster to "
          "27% slower.")]

@@ -123,7 +123,9 @@ class Restorer:
     def from_module(cls, module: torch.nn.Module, *, arch: str = "custom", device: str = "auto",
                     precision: str = "fp32", task: str = "sr", model_id: str = "custom",
                     compile: bool = False, **options: Any) -> Restorer:
-        """Wrap an already built network (``compile``: see :func:`restore_cli.engine.compile.compile_blocks`)."""
+        """Wrap an already built network (``compile``: see :func:`restore_cli.engine.compile.compile_blocks`;
+        on CUDA it also zero-pads a MambaIRv2's widths in place, so its state dict then has padded shapes:
+        pass a copy if you will save the module afterwards)."""
         dev = parse_devices(device)[0]
         return cls(wrap_module(module, arch=arch, device=dev, precision=precision, task=task,
                                model_id=model_id, compile=compile), **options)

@@ -55,7 +55,8 @@ forward): MambaIR classic's scan 48.0 -> 47.1 ms, MambaIRv2 Base's 16.9 -> 13.1 
 narrower groups (E = 120, 96) timed faster alone but slower in the models, so they keep one channel per
 thread. With two channels the kernel is close to the special-function unit's bound: a channel-step needs
 18 MUFU operations (16 decays, the softplus's ``ex2`` and ``lg2``), 144 cycles of a warp on its quarter of
-the SM's 16 SFU lanes, against 115-159 issue cycles.
+the SM's 16 SFU lanes, against 115-159 issue cycles. Four channels per thread (103 / 139 instructions, but
+250 registers: 8 warps per SM) were 8-17% slower than two.
 
 A CUDA C kernel that walks each step once was tried too (commit 3abb494, compiled at run time by NVRTC
 through ``torch.cuda._compile_kernel``, so no build step): a warp per channel, its lanes across 32 · K

@@ -393,7 +393,9 @@ class ASSM(nn.Module):
         weight = scan.x_proj_weight[0]
         weight = torch.cat([weight[r:], weight[:r], weight.new_zeros(width - 2 * n - r, hidden)])
         proj = F.linear(v, weight)  # (B, n, width): B, C, delta rank, padding
-        delta = F.linear(proj[..., 2 * n : 2 * n + r], scan.dt_projs_weight[0])  # (B, n, Hd)
+        # The delta projection reads the rank columns with the zero padding after them (zero weights
+        # there): K a multiple of 8 at a 16-byte offset, so cuBLAS takes its aligned kernels.
+        delta = F.linear(proj[..., 2 * n :], F.pad(scan.dt_projs_weight[0], (0, width - 2 * n - r)))  # (B, n, Hd)
         C = proj[..., n : 2 * n].float() + prompt.float()  # the official quirk: prompt in original order
         y = selective_scan_tokens(
             v, delta, -torch.exp(scan.A_logs.float()), proj[..., :n], C, scan.Ds.float(),

@@ -9,6 +9,7 @@ import torch
 
 from restore_cli.archs import from_official
 from restore_cli.engine.compile import compile_blocks, compile_targets
+from restore_cli.engine.run import exact_fp32
 from restore_cli.ops.scan import selective_scan, selective_scan_tokens
 from restore_cli.ops.scan.cross import cross_selective_scan_tokens
 
@@ -126,15 +127,10 @@ def test_padded_compiled_blocks_match_eager_on_cuda_in_float32(upsampler):
     off, as ``--precision fp32`` runs)."""
     net = _small_mambair(upsampler).cuda()
     x = torch.rand(1, 3, 40, 56, device="cuda")
-    tf32 = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    try:
-        with torch.inference_mode():
-            expected = net(x)
-            compile_blocks(net)
-            got = net(x)
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32
+    with exact_fp32(), torch.inference_mode():
+        expected = net(x)
+        compile_blocks(net)
+        got = net(x)
     rel = ((got - expected).norm() / expected.norm()).item()
     assert rel < 1e-5, rel
 
@@ -174,15 +170,10 @@ def test_compiled_mambairv2_runs_at_aligned_widths_with_the_same_outputs():
         for p in net.parameters():
             p.add_(torch.randn_like(p) * 0.05)
     x = torch.rand(1, 3, 40, 56, device="cuda")
-    tf32 = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    try:
-        with torch.inference_mode():
-            expected = net(x)
-            model = wrap_module(net, arch="mambairv2", device=torch.device("cuda"), compile=True, cuda_graphs=False)
-            got = model.module(x)
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32
+    with exact_fp32(), torch.inference_mode():
+        expected = net(x)
+        model = wrap_module(net, arch="mambairv2", device=torch.device("cuda"), compile=True, cuda_graphs=False)
+        got = model.module(x)
     assert model.extra["aligned_channels"] is True
     assert net.layers[0].residual_group.layers[0].wqkv.out_features == 3 * 3 * 16
     rel = ((got - expected).norm() / expected.norm()).item()

@@ -462,15 +462,17 @@ def default_block_d(per_group: int = WIDE_GROUP, num_warps: int = 1) -> int:
 
 
 def default_n_chunks(programs: int, length: int, *, sm_count: int = 132, per_sm: int = 48,
-                     max_chunks: int = 160) -> int:
+                     per_thread: int = 1) -> int:
     """Time chunks so that about ``per_sm`` programs run per SM, with chunks no shorter than 64 steps.
 
-    ``programs`` is batch x channel blocks. Splitting costs a second pass over the sequence, so it only
-    pays where those cannot fill the GPU on their own. The cap of 160 was set while the carry between
-    chunks was a sequential walk, which past ~150 chunks cost more than the parallelism gave; with two
-    channels per thread (half the programs, so twice the chunks wanted) the launcher passes 256, which
-    was best or within noise of best in every case of ``tools/jobs/results/perf14-scan-two-channels.txt``.
+    ``programs`` is batch x channel blocks; ``per_thread`` the channels each thread owns. Splitting costs
+    a second pass over the sequence, so it only pays where those cannot fill the GPU on their own. The
+    cap of 160 chunks was set while the carry between chunks was a sequential walk, which past ~150 chunks
+    cost more than the parallelism gave; with two channels per thread (half the programs, so twice the
+    chunks wanted) the cap is 256, best or within noise of best in every case of
+    ``tools/jobs/results/perf14-scan-two-channels.txt``.
     """
+    max_chunks = 256 if per_thread >= 2 else 160
     wanted = triton.cdiv(per_sm * sm_count, max(1, programs))
     return max(1, min(wanted, max_chunks, length // 64))
 
@@ -636,9 +638,8 @@ def _run(
         sm_count = 132  # H100; only the Triton interpreter (TRITON_INTERPRET=1) runs on CPU tensors
         if u.is_cuda:
             sm_count = _sm_count(u.device.index if u.device.index is not None else torch.cuda.current_device())
-        two_per_thread = block_d >= 64 * num_warps
         n_chunks = default_n_chunks(batch * n_groups * blocks_per_group, length, sm_count=sm_count,
-                                    max_chunks=256 if two_per_thread else 160)
+                                    per_thread=block_d // (32 * num_warps))
     chunk_len = triton.cdiv(length, max(1, min(n_chunks, length)))
     n_chunks = triton.cdiv(length, chunk_len)
 

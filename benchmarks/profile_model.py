@@ -27,6 +27,9 @@ def main() -> int:
     parser.add_argument("width", type=int)
     parser.add_argument("--path", choices=PATHS, default="bf16")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--aligned", action="store_true",
+                        help="zero-pad MambaIRv2's widths to multiples of 8 without compiling too (compiled paths "
+                             "always do, as the CLI does on CUDA)")
     args = parser.parse_args()
     if not torch.cuda.is_available():
         print("no CUDA device: nothing to profile")
@@ -34,6 +37,9 @@ def main() -> int:
     dev = torch.device("cuda")
     net = seeded_model(args.card, dev)
     configure_scan(net, backend="triton", fused_cross_scan=args.path != "reference")
+    align = getattr(net, "align_channels", None)
+    if callable(align) and (args.aligned or "compile" in args.path):
+        print(f"aligned widths: {align()}")
     if "compile" in args.path:
         from restore_cli.engine.compile import compile_blocks
 

@@ -26,9 +26,10 @@ CASES = [
     ("light CAB dilated", 180, 320, 60, 3, 2, "none", False),
     ("DN SS2D 1280x720", 720, 1280, 360, 3, 1, "silu", False),
 ]
-# (block_w, block_c, warps)
-CONFIGS = [(32, 64, 4), (64, 32, 4), (64, 64, 4), (64, 64, 8), (128, 32, 4), (128, 32, 8), (128, 64, 8),
-           (32, 32, 2), (32, 128, 4), (16, 128, 4), (256, 16, 4), (64, 128, 8)]
+# (block_w, block_c, warps, unroll the kernel rows)
+CONFIGS = [(32, 32, 2, False), (32, 32, 2, True), (64, 32, 4, False), (64, 32, 4, True), (32, 64, 4, False),
+           (32, 64, 4, True), (128, 32, 4, False), (64, 64, 4, False), (16, 128, 4, False), (16, 64, 2, False),
+           (64, 16, 2, False), (128, 16, 4, False), (32, 32, 1, False), (64, 32, 2, False)]
 ACT = {"none": lambda t: t, "gelu": F.gelu, "silu": F.silu, "sigmoid": torch.sigmoid}
 
 
@@ -47,13 +48,14 @@ def time_case(name, h, w, c, k, dil, act, residual) -> None:
     rows = [(f"cuDNN conv alone (memory {mb:.0f} MB: {mb / 3e3 * 1e3:.0f} us at 3 TB/s)",
              cuda_graph_us(lambda: _conv2d_tokens(x, weight, bias, h, w, pad, dil, c)), None),
             ("cuDNN conv + epilogue kernels", cuda_graph_us(cudnn), (cudnn().float() - ref32).norm() / ref32.norm())]
-    for bw, bc, nw in CONFIGS:
-        def run(bw=bw, bc=bc, nw=nw):
+    for bw, bc, nw, unroll in CONFIGS:
+        def run(bw=bw, bc=bc, nw=nw, unroll=unroll):
             return depthwise_conv_triton(x, weight, bias, h, w, padding=pad, dilation=dil, activation=act,
-                                         residual=residual, block_w=bw, block_c=bc, num_warps=nw)
+                                         residual=residual, block_w=bw, block_c=bc, num_warps=nw, unroll=unroll)
 
         err = (run().float() - ref32).norm() / ref32.norm()
-        rows.append((f"triton block_w {bw} block_c {bc} warps {nw}", cuda_graph_us(run), err))
+        label = f"triton block_w {bw} block_c {bc} warps {nw}{' unrolled' if unroll else ''}"
+        rows.append((label, cuda_graph_us(run), err))
     for label, us, err in rows:
         rel = "" if err is None else f"rel {err:.1e}"
         print(f"| {name} {h}x{w} C{c} k{k} d{dil} {act}{' +x' if residual else ''} | {label} | {us:.0f} us | {rel} |",

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..ops import depthwise_conv
 from ..ops.layer_norm import LayerNorm
 
 # DIV2K RGB mean used by every MambaIR/MambaIRv2 SR, DN and CAR model.
@@ -84,18 +85,22 @@ def image_to_tokens(x: torch.Tensor) -> torch.Tensor:
     return x.flatten(2).transpose(1, 2)
 
 
-def conv_on_tokens(conv: nn.Module, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
-    """``conv`` (a ``Conv2d``, or a ``Sequential`` of one and elementwise layers) on (B, H*W, C) tokens.
+_ACTIVATION_NAMES = {nn.GELU: "gelu", nn.SiLU: "silu", nn.Sigmoid: "sigmoid"}
 
-    Tokens are an image in channel-last memory order, so the convolution runs on them in place in
-    PyTorch's ``channels_last`` format (cuDNN's channel-last kernels) and its result is tokens again
-    without a copy. The official layout (channel-first images) costs a transpose each way and, for
-    depthwise convs, PyTorch's channel-first kernel: 0.40 ms per MambaIRv2 Base 5x5 conv (348 channels,
-    192x320, bf16, H100) where cuDNN's channel-last kernel takes 0.23 ms. (A Triton kernel of ours for
-    the same conv was no faster than cuDNN at any tile shape, 0.28 ms at best:
-    ``tools/jobs/results/perf11-depthwise-ab.txt``.) Inside a compiled region the convolution is one
-    opaque operator (:func:`conv2d_tokens_op`): Inductor turns grouped convolutions back to channel-first
-    and copies the tokens to get there.
+
+def conv_on_tokens(conv: nn.Module, x: torch.Tensor, x_size: tuple[int, int], *, activation: str = "none",
+                   combine: str = "none") -> torch.Tensor:
+    """``combine(x, activation(conv(x)))`` on (B, H*W, C) tokens; ``conv`` is a ``Conv2d``, or a
+    ``Sequential`` of one and elementwise layers; ``combine``: ``none``, ``add`` or ``mul`` (with ``x``).
+
+    Tokens are an image in channel-last memory order, so the convolution runs on them in place. A
+    depthwise conv on CUDA (every one the catalog's models run on tokens) is one Triton kernel with its
+    bias, activation and combination fused (:mod:`restore_cli.ops.depthwise_conv`: 1.9-2.5x faster than
+    cuDNN's channel-last kernel plus the elementwise passes; its weight table is cached on the module).
+    Other convolutions run in PyTorch's ``channels_last`` format (cuDNN's channel-last kernels), whose
+    result is tokens again without a copy; the official layout (channel-first images) costs a transpose
+    each way. Inside a compiled region both are one opaque operator (Inductor turns grouped convolutions
+    back to channel-first and copies the tokens to get there).
     """
     layers = list(conv) if isinstance(conv, nn.Sequential) else [conv]
     first = layers[0]
@@ -104,6 +109,12 @@ def conv_on_tokens(conv: nn.Module, x: torch.Tensor, x_size: tuple[int, int]) ->
     dtype = x.dtype
     if torch.is_autocast_enabled(x.device.type):  # the dtype the convolution would run in under autocast
         dtype = torch.get_autocast_dtype(x.device.type)
+    x = x.to(dtype)
+    fused = _fused_activation(layers[1:], activation)
+    if fused is not None and _plain_depthwise(first) and depthwise_conv.use_triton(x):
+        return depthwise_conv.depthwise_conv_tokens(
+            x, first.weight, first.bias, x_size, padding=first.padding[0], dilation=first.dilation[0],
+            activation=fused, combine=combine, taps=_tap_table(first, dtype), backend="triton")
     weight = first.weight.to(dtype)
     bias = None if first.bias is None else first.bias.to(dtype)
     geometry = (x_size[0], x_size[1], first.padding[0], first.dilation[0], first.groups)
@@ -112,14 +123,51 @@ def conv_on_tokens(conv: nn.Module, x: torch.Tensor, x_size: tuple[int, int]) ->
         # that follows (cuDNN adds a bias as a separate broadcast pass: 2.4 ms of MambaIR classic's 87 at
         # 720p); and the operator gets dense tokens, so that a strided slice (a chunk of a projection)
         # is copied by Inductor, fused where a producer allows, instead of inside the operator.
-        y = conv2d_tokens_op(x.to(dtype).contiguous(), weight, None, *geometry)
+        y = conv2d_tokens_op(x.contiguous(), weight, None, *geometry)
         if bias is not None:
             y = y + bias
     else:
-        y = _conv2d_tokens(x.to(dtype), weight, bias, *geometry)
+        y = _conv2d_tokens(x, weight, bias, *geometry)
     for layer in layers[1:]:  # elementwise (activations): layout-free
         y = layer(y)
-    return y
+    y = depthwise_conv.ACTIVATION_FNS[activation](y)
+    return depthwise_conv.COMBINE_FNS[combine](x, y)
+
+
+def _fused_activation(layers: list[nn.Module], activation: str) -> str | None:
+    """The one activation the kernel applies for the module's elementwise layers and the caller's
+    ``activation`` (``"none"`` for neither), or None where they are not one the kernel knows."""
+    names = [_ACTIVATION_NAMES.get(type(layer)) for layer in layers]
+    if any(name is None for name in names) or any(getattr(layer, "approximate", "none") != "none" for layer in layers):
+        return None
+    names += [activation] if activation != "none" else []
+    return names[0] if len(names) == 1 else "none" if not names else None
+
+
+def _plain_depthwise(conv: nn.Conv2d) -> bool:
+    """One filter per channel, square kernel, stride 1, zero padding keeping the size."""
+    k, pad, dil = conv.kernel_size[0], conv.padding, conv.dilation[0]
+    return (conv.groups == conv.in_channels == conv.out_channels and conv.kernel_size == (k, k)
+            and conv.stride == (1, 1) and isinstance(pad, tuple) and pad == (pad[0], pad[0])
+            and conv.dilation == (dil, dil) and 2 * pad[0] == dil * (k - 1) and conv.padding_mode == "zeros")
+
+
+def _tap_table(conv: nn.Conv2d, dtype: torch.dtype) -> torch.Tensor:
+    """The depthwise kernel's weight table for ``dtype``, kept on the module while its weight is unchanged.
+
+    Eager inference would otherwise remake it (three small kernels) at every call; in a compiled region it
+    is made in the graph, where Inductor fuses it into one small kernel.
+    """
+    from ..ops.depthwise_conv.triton import tap_table
+
+    if torch.compiler.is_compiling():
+        return tap_table(conv.weight, dtype)
+    key = (dtype, conv.weight.device, conv.weight.data_ptr(), conv.weight._version)
+    cached = getattr(conv, "_restore_tap_table", None)
+    if cached is None or cached[0] != key:
+        cached = (key, tap_table(conv.weight, dtype))
+        conv._restore_tap_table = cached
+    return cached[1]
 
 
 def _conv2d_tokens(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, height: int, width: int,

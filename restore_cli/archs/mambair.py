@@ -200,7 +200,7 @@ class SS2D(nn.Module):
         b, h, w, _ = x.shape
         e, n, r, length = self.d_inner, self.d_state, self.dt_rank, h * w
         x, z = self.in_proj(x).chunk(2, dim=-1)
-        tokens = F.silu(conv_on_tokens(self.conv2d, x.reshape(b, length, e), (h, w)))
+        tokens = conv_on_tokens(self.conv2d, x.reshape(b, length, e), (h, w), activation="silu")
         # Per route the projection rows are reordered to [B, C, delta rank, zero padding] with a row count
         # that is a multiple of 8, so B and C start on 16-byte boundaries and the kernel reads each as
         # whole vectors.

@@ -159,10 +159,12 @@ class DWConv(nn.Module):
         )
         self.fast_inference = True  # runtime switch (not a weight): see :func:`fast_path`
 
-    def forward(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, x_size: tuple[int, int], *, add_input: bool = False) -> torch.Tensor:
+        """``dwconv(x)``, or ``x + dwconv(x)`` with ``add_input`` (one kernel on the fast path)."""
         if fast_path(self, x):  # the tokens are the channel-last image: convolve them in place
-            return conv_on_tokens(self.depthwise_conv, x, x_size)
-        return image_to_tokens(self.depthwise_conv(tokens_to_image(x, x_size)))
+            return conv_on_tokens(self.depthwise_conv, x, x_size, combine="add" if add_input else "none")
+        y = image_to_tokens(self.depthwise_conv(tokens_to_image(x, x_size)))
+        return x + y if add_input else y
 
 
 class ConvFFN(nn.Module):
@@ -179,7 +181,7 @@ class ConvFFN(nn.Module):
 
     def forward(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
         x = self.act(self.fc1(x))
-        return self.fc2(x + self.dwconv(x, x_size))
+        return self.fc2(self.dwconv(x, x_size, add_input=True))
 
 
 class Gate(nn.Module):
@@ -387,7 +389,7 @@ class ASSM(nn.Module):
         hidden, n, r = scan.d_inner, scan.d_state, scan.dt_rank
         in_proj = self.in_proj[0]
         v = F.linear(x, in_proj.weight.view(hidden, -1), in_proj.bias)  # (B, n, Hd)
-        v = v * torch.sigmoid(conv_on_tokens(self.CPE, v, x_size))
+        v = conv_on_tokens(self.CPE, v, x_size, activation="sigmoid", combine="mul")  # v * sigmoid(CPE(v))
         v = v.gather(1, order[:, :, None].expand_as(v))  # SGN-unfold, (B, n, Hd)
         width = -(-(2 * n + r) // 8) * 8
         weight = scan.x_proj_weight[0]

@@ -6,11 +6,23 @@ output tile stays in float32 registers while it walks the k² taps: each tap is 
 contiguous, so the loads are vectorised), masked where the tap falls outside the image (zero padding), and
 one multiply-add with the tap's weights. Neighbouring taps read the same lines, which the L1 and L2 caches
 serve; the image itself is read from memory about once. The epilogue adds the bias, applies the
-activation and, for ``x + act(conv(x))`` (MambaIRv2's ConvFFN), adds the input back, so the whole
-expression is one pass over memory instead of a convolution and an elementwise kernel.
+activation and combines the result with the input where the model does (``x + gelu(conv(x))`` in
+MambaIRv2's ConvFFN, ``x * sigmoid(conv(x))`` in its position encoding), so the whole expression is one
+pass over memory instead of a convolution and one or two elementwise kernels.
+
+Measured against cuDNN's channel-last depthwise kernel plus the elementwise kernels it needs
+(``tools/jobs/results/perf15-depthwise.txt``, H100, bf16, one conv at 180x320 or 192x320): MambaIRv2
+Base's ConvFFN 5x5 on 352 channels 276 -> 145 us, its position conv 154 -> 68 us, MambaIR classic's 3x3 +
+SiLU on 360 channels 146 -> 71 us, light's on 120 channels 45 -> 24 us, MambaIRv2 light's 5x5 on 96
+channels 52 -> 35 us, the dilated 3x3 of MambaIR light's channel attention block 125 -> 16 us (cuDNN has
+no fast kernel for it), and a 1280x720 denoising image's 3x3 on 360 channels 2199 -> 871 us. A first
+version (all 25 taps unrolled, weights gathered from (C, 1, k, k), channels a runtime argument so loads
+were not vectorised) lost to cuDNN at 5x5: ``perf15-depthwise-v1.txt``.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import triton
@@ -19,6 +31,7 @@ import triton.language as tl
 from ..launch import on_tensor_device
 
 ACTIVATIONS = {"none": 0, "gelu": 1, "silu": 2, "sigmoid": 3}
+COMBINES = {"none": 0, "add": 1, "mul": 2}  # the result alone, x + result, x * result
 
 
 @triton.jit
@@ -35,7 +48,7 @@ def _activate(v, ACT: tl.constexpr):
 @triton.jit
 def _accumulate_row(acc, x_row, w_ptr, offsets, xs, cs, c_ok, row_ok, dy, ky, width,
                     K: tl.constexpr, PAD: tl.constexpr, DIL: tl.constexpr, CHANNELS: tl.constexpr,
-                    EVEN_C: tl.constexpr):
+                    X_STRIDE: tl.constexpr, EVEN_C: tl.constexpr):
     """Add the k taps of kernel row ``ky`` (input row offset ``dy``) to ``acc``."""
     for kx in tl.static_range(K):
         ix = xs + kx * DIL - PAD
@@ -44,7 +57,7 @@ def _accumulate_row(acc, x_row, w_ptr, offsets, xs, cs, c_ok, row_ok, dy, ky, wi
             mask = ok[:, None]
         else:
             mask = ok[:, None] & c_ok[None, :]
-        v = tl.load(x_row + (dy * width + (kx * DIL - PAD)) * CHANNELS + offsets, mask=mask, other=0.0)
+        v = tl.load(x_row + (dy * width + (kx * DIL - PAD)) * X_STRIDE + offsets, mask=mask, other=0.0)
         w = tl.load(w_ptr + (ky * K + kx) * CHANNELS + cs, mask=c_ok, other=0.0)
         acc += v.to(tl.float32) * w[None, :]
     return acc
@@ -54,9 +67,9 @@ def _accumulate_row(acc, x_row, w_ptr, offsets, xs, cs, c_ok, row_ok, dy, ky, wi
 def _depthwise_conv_kernel(
     x_ptr, w_ptr, b_ptr, out_ptr,
     height, width, blocks_w,
-    CHANNELS: tl.constexpr, K: tl.constexpr, PAD: tl.constexpr, DIL: tl.constexpr, ACT: tl.constexpr,
-    HAS_BIAS: tl.constexpr, RESIDUAL: tl.constexpr, EVEN_C: tl.constexpr, UNROLL: tl.constexpr,
-    BLOCK_W: tl.constexpr, BLOCK_C: tl.constexpr,
+    CHANNELS: tl.constexpr, X_STRIDE: tl.constexpr, K: tl.constexpr, PAD: tl.constexpr, DIL: tl.constexpr,
+    ACT: tl.constexpr, HAS_BIAS: tl.constexpr, COMBINE: tl.constexpr, EVEN_C: tl.constexpr,
+    UNROLL: tl.constexpr, BLOCK_W: tl.constexpr, BLOCK_C: tl.constexpr,
 ):
     pid = tl.program_id(0)
     row = pid // blocks_w  # over batch x height
@@ -64,52 +77,71 @@ def _depthwise_conv_kernel(
     xs = (pid % blocks_w) * BLOCK_W + tl.arange(0, BLOCK_W)
     cs = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
     c_ok = cs < CHANNELS
-    row_start = row.to(tl.int64) * width * CHANNELS  # int64: whole 4K images of 360 channels pass 2^31
-    offsets = xs[:, None] * CHANNELS + cs[None, :]
-    x_row = x_ptr + row_start
+    row_start = row.to(tl.int64) * width  # int64: whole 4K images of 360 channels pass 2^31 elements
+    offsets = xs[:, None] * X_STRIDE + cs[None, :]
+    x_row = x_ptr + row_start * X_STRIDE
     acc = tl.zeros((BLOCK_W, BLOCK_C), dtype=tl.float32)
     if UNROLL:  # every tap's load in view of the scheduler: more in flight, more registers
         for ky in tl.static_range(K):
             dy = ky * DIL - PAD
             acc = _accumulate_row(acc, x_row, w_ptr, offsets, xs, cs, c_ok, (y + dy >= 0) & (y + dy < height),
-                                  dy, ky, width, K, PAD, DIL, CHANNELS, EVEN_C)
+                                  dy, ky, width, K, PAD, DIL, CHANNELS, X_STRIDE, EVEN_C)
     else:  # one kernel row at a time: k loads in flight
         for ky in range(K):
             dy = ky * DIL - PAD
             acc = _accumulate_row(acc, x_row, w_ptr, offsets, xs, cs, c_ok, (y + dy >= 0) & (y + dy < height),
-                                  dy, ky, width, K, PAD, DIL, CHANNELS, EVEN_C)
+                                  dy, ky, width, K, PAD, DIL, CHANNELS, X_STRIDE, EVEN_C)
     if HAS_BIAS:
         acc += tl.load(b_ptr + cs, mask=c_ok, other=0.0).to(tl.float32)[None, :]
     acc = _activate(acc, ACT)
     out_mask = (xs < width)[:, None] & c_ok[None, :]
-    if RESIDUAL:
+    if COMBINE == 1:
         acc += tl.load(x_row + offsets, mask=out_mask, other=0.0).to(tl.float32)
-    tl.store(out_ptr + row_start + offsets, acc.to(out_ptr.dtype.element_ty), mask=out_mask)
+    elif COMBINE == 2:
+        acc *= tl.load(x_row + offsets, mask=out_mask, other=0.0).to(tl.float32)
+    out_offsets = xs[:, None] * CHANNELS + cs[None, :]
+    tl.store(out_ptr + row_start * CHANNELS + out_offsets, acc.to(out_ptr.dtype.element_ty), mask=out_mask)
 
 
-def depthwise_conv_triton(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, height: int,
+def launch_config(channels: int) -> tuple[int, int, int]:
+    """(pixels, channels, warps) per program: wide channel blocks for wide layers (the tile's weights are
+    reused over more pixels' worth of loads in flight), narrow ones below 256 channels, where a block of
+    128 would be mostly padding (``perf15-depthwise.txt``)."""
+    return (16, 128, 4) if channels >= 256 else (32, 32, 2)
+
+
+def tap_table(weight: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The kernel's weights: (C, 1, k, k) rounded to ``dtype`` (as the convolution would use them), as a
+    float32 (k², C) table, one contiguous row of C weights per tap."""
+    c, k = weight.shape[0], weight.shape[-1]
+    return weight.to(dtype).reshape(c, k * k).t().float().contiguous()
+
+
+def depthwise_conv_triton(x: torch.Tensor, taps: torch.Tensor, bias: torch.Tensor | None, height: int,
                           width: int, *, padding: int, dilation: int = 1, activation: str = "none",
-                          residual: bool = False, block_w: int = 32, block_c: int = 64, num_warps: int = 4,
-                          unroll: bool = False) -> torch.Tensor:
-    """``[x +] act(conv(x) + bias)`` of (B, H*W, C) contiguous tokens -> (B, H*W, C) in ``x``'s dtype.
+                          combine: str = "none", block_w: int | None = None, block_c: int | None = None,
+                          num_warps: int | None = None, unroll: bool = False) -> torch.Tensor:
+    """``x {none, +, *} act(conv(x) + bias)`` of (B, H*W, C) tokens -> contiguous (B, H*W, C) in ``x``'s dtype.
 
-    ``weight``: (C, 1, k, k), rounded to ``x``'s dtype (as the convolution would be) and read as a
-    float32 (k², C) table; the sums are float32. Stride 1, zero padding.
+    ``x``: channels contiguous, tokens ``x.stride(1)`` apart (a chunk of a wider projection is read in
+    place), batches ``H*W*x.stride(1)`` apart. ``taps``: :func:`tap_table`. Stride 1, zero padding,
+    float32 sums. Tile shape from :func:`launch_config` unless given.
     """
     b, n, c = x.shape
-    k = weight.shape[-1]
-    taps = weight.to(x.dtype).reshape(c, k * k).t().float().contiguous()  # one row of C weights per tap
-    out = torch.empty_like(x)
+    k = math.isqrt(taps.shape[0])
+    default_w, default_c, default_warps = launch_config(c)
+    block_w, block_c, num_warps = block_w or default_w, block_c or default_c, num_warps or default_warps
+    out = torch.empty(b, n, c, dtype=x.dtype, device=x.device)
     blocks_w = triton.cdiv(width, block_w)
     grid = (b * height * blocks_w, triton.cdiv(c, block_c))
     with on_tensor_device(x):
         _depthwise_conv_kernel[grid](
             x, taps, bias if bias is not None else taps, out, height, width, blocks_w,
-            CHANNELS=c, K=k, PAD=padding, DIL=dilation, ACT=ACTIVATIONS[activation], HAS_BIAS=bias is not None,
-            RESIDUAL=residual, EVEN_C=c % block_c == 0, UNROLL=unroll, BLOCK_W=block_w, BLOCK_C=block_c,
-            num_warps=num_warps,
+            CHANNELS=c, X_STRIDE=x.stride(1), K=k, PAD=padding, DIL=dilation, ACT=ACTIVATIONS[activation],
+            HAS_BIAS=bias is not None, COMBINE=COMBINES[combine], EVEN_C=c % block_c == 0, UNROLL=unroll,
+            BLOCK_W=block_w, BLOCK_C=block_c, num_warps=num_warps,
         )  # fmt: skip
     return out
 
 
-__all__ = ["ACTIVATIONS", "depthwise_conv_triton"]
+__all__ = ["ACTIVATIONS", "COMBINES", "depthwise_conv_triton", "launch_config", "tap_table"]

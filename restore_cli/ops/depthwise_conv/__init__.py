@@ -1,0 +1,98 @@
+"""Depthwise k x k convolution of channel-last tokens with its epilogue, behind one function.
+
+Every model of the catalog convolves its token sequences depthwise: MambaIR's SS2D (3x3 then SiLU),
+MambaIRv2's ConvFFN (``x + gelu(conv5x5(x))``), its position encoding (``x * sigmoid(conv3x3(x))``) and
+its light gate (5x5). Tokens (B, H*W, C) are the image in channel-last order, so the convolution can read
+them in place; what remains is that cuDNN's channel-last depthwise kernels run at a fifth of the memory
+bound or less, and leave the bias, the activation and the combination with the input to separate passes.
+
+Backends (the reference beside the kernel, as in :mod:`restore_cli.ops.scan`):
+
+- ``"reference"``: :func:`depthwise_conv_tokens_reference`, PyTorch's convolution on the tokens viewed
+  as a ``channels_last`` image (cuDNN on CUDA) followed by the epilogue as PyTorch ops: the specification;
+- ``"triton"``: one kernel (:mod:`.triton`) for CUDA inference that does all of it in one pass.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+ACTIVATION_FNS = {"none": lambda t: t, "gelu": F.gelu, "silu": F.silu, "sigmoid": torch.sigmoid}
+COMBINE_FNS = {"none": lambda x, y: y, "add": lambda x, y: x + y, "mul": lambda x, y: x * y}
+
+
+def depthwise_conv_tokens_reference(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                                    size: tuple[int, int], *, padding: int, dilation: int = 1,
+                                    activation: str = "none", combine: str = "none") -> torch.Tensor:
+    """``combine(x, act(conv(x) + bias))`` of (B, H*W, C) tokens -> (B, H*W, C), in ``x``'s dtype.
+
+    ``weight``: (C, 1, k, k) (cast to ``x``'s dtype); stride 1, zero padding; ``combine``: ``none`` (the
+    activation's output), ``add`` (``x +`` it) or ``mul`` (``x *`` it).
+    """
+    b, n, c = x.shape
+    height, width = size
+    image = x.reshape(b, height, width, c).permute(0, 3, 1, 2)
+    bias = None if bias is None else bias.to(x.dtype)
+    y = F.conv2d(image, weight.to(x.dtype), bias, padding=padding, dilation=dilation, groups=c)
+    y = ACTIVATION_FNS[activation](y.permute(0, 2, 3, 1).reshape(b, n, c))
+    return COMBINE_FNS[combine](x, y)
+
+
+def use_triton(x: torch.Tensor) -> bool:
+    """The kernel applies: CUDA, no autograd (it has no backward), channels contiguous, batches tightly
+    spaced (a chunk of a projection qualifies), not empty."""
+    b, n, _ = x.shape
+    return (x.is_cuda and not torch.is_grad_enabled() and x.numel() > 0 and x.stride(-1) == 1
+            and (b == 1 or x.stride(0) == n * x.stride(1)))
+
+
+def depthwise_conv_tokens(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, size: tuple[int, int],
+                          *, padding: int, dilation: int = 1, activation: str = "none", combine: str = "none",
+                          taps: torch.Tensor | None = None, backend: str = "auto") -> torch.Tensor:
+    """:func:`depthwise_conv_tokens_reference`'s result, by the kernel where :func:`use_triton` holds
+    (``backend="auto"``), or as asked (``"triton"``, ``"reference"``).
+
+    ``taps``: the kernel's weight table for ``x``'s dtype (:func:`.triton.tap_table`) if the caller keeps
+    one; otherwise made from ``weight`` on each call (three small kernels).
+    """
+    if backend not in ("auto", "triton", "reference"):
+        raise ValueError(f"unknown depthwise-conv backend {backend!r}; choose auto, triton or reference")
+    if activation not in ACTIVATION_FNS or combine not in COMBINE_FNS:
+        raise ValueError(f"activation {activation!r} / combine {combine!r}: choose from {sorted(ACTIVATION_FNS)} "
+                         f"/ {sorted(COMBINE_FNS)}")
+    if x.shape[1] != size[0] * size[1] or weight.shape[0] != x.shape[-1] or weight.shape[1] != 1:
+        raise ValueError(f"{tuple(x.shape)} tokens of a {size[0]}x{size[1]} image do not fit a depthwise "
+                         f"{tuple(weight.shape)} weight")
+    if not (backend == "triton" or (backend == "auto" and use_triton(x))):
+        return depthwise_conv_tokens_reference(x, weight, bias, size, padding=padding, dilation=dilation,
+                                               activation=activation, combine=combine)
+    if taps is None:
+        from .triton import tap_table
+
+        taps = tap_table(weight, x.dtype)
+    bias = None if bias is None else bias.to(x.dtype)
+    if torch.compiler.is_compiling():  # one opaque node in a compiled region
+        return depthwise_conv_op(x, taps, bias, size[0], size[1], padding, dilation, activation, combine)
+    from .triton import depthwise_conv_triton
+
+    return depthwise_conv_triton(x, taps, bias, size[0], size[1], padding=padding, dilation=dilation,
+                                 activation=activation, combine=combine)
+
+
+@torch.library.custom_op("restore::depthwise_conv_tokens", mutates_args=())
+def depthwise_conv_op(x: torch.Tensor, taps: torch.Tensor, bias: torch.Tensor | None, height: int, width: int,
+                      padding: int, dilation: int, activation: str, combine: str) -> torch.Tensor:
+    """The kernel as one operator for ``torch.compile`` (contiguous (B, H*W, C) output)."""
+    from .triton import depthwise_conv_triton
+
+    return depthwise_conv_triton(x, taps, bias, height, width, padding=padding, dilation=dilation,
+                                 activation=activation, combine=combine)
+
+
+@depthwise_conv_op.register_fake
+def _(x, taps, bias, height, width, padding, dilation, activation, combine):
+    return x.new_empty(x.shape)
+
+
+__all__ = ["depthwise_conv_tokens", "depthwise_conv_tokens_reference", "use_triton"]

@@ -13,23 +13,23 @@ import torch.nn.functional as F
 
 from restore_cli.archs.layers import _conv2d_tokens
 from restore_cli.bench import cuda_graph_us
-from restore_cli.ops.depthwise_conv.triton import depthwise_conv_triton
+from restore_cli.ops.depthwise_conv.triton import depthwise_conv_triton, tap_table
 
 # (name, height, width, channels, k, dilation, activation, residual)
 CASES = [
     ("v2 Base ConvFFN (aligned)", 192, 320, 352, 5, 1, "gelu", True),
     ("v2 Base ConvFFN (eager)", 192, 320, 348, 5, 1, "gelu", True),
-    ("v2 Base CPE (aligned)", 192, 320, 352, 3, 1, "sigmoid", False),
+    ("v2 Base CPE (aligned; x * sigmoid not fused here)", 192, 320, 352, 3, 1, "sigmoid", False),
     ("classic SS2D", 180, 320, 360, 3, 1, "silu", False),
     ("light SS2D", 180, 320, 120, 3, 1, "silu", False),
     ("v2 light gate", 192, 320, 96, 5, 1, "none", False),
     ("light CAB dilated", 180, 320, 60, 3, 2, "none", False),
     ("DN SS2D 1280x720", 720, 1280, 360, 3, 1, "silu", False),
 ]
-# (block_w, block_c, warps, unroll the kernel rows)
-CONFIGS = [(32, 32, 2, False), (32, 32, 2, True), (64, 32, 4, False), (64, 32, 4, True), (32, 64, 4, False),
-           (32, 64, 4, True), (128, 32, 4, False), (64, 64, 4, False), (16, 128, 4, False), (16, 64, 2, False),
-           (64, 16, 2, False), (128, 16, 4, False), (32, 32, 1, False), (64, 32, 2, False)]
+# (rows, pixels per row, channels, warps) per program
+CONFIGS = [(1, 16, 128, 4), (1, 32, 32, 2), (2, 8, 128, 4), (4, 8, 64, 4), (4, 8, 32, 2), (4, 4, 128, 4),
+           (2, 16, 64, 4), (4, 16, 32, 4), (8, 8, 32, 4), (2, 16, 128, 8), (4, 8, 128, 8), (8, 4, 64, 4),
+           (2, 32, 32, 4), (8, 8, 16, 2)]
 ACT = {"none": lambda t: t, "gelu": F.gelu, "silu": F.silu, "sigmoid": torch.sigmoid}
 
 
@@ -45,17 +45,17 @@ def time_case(name, h, w, c, k, dil, act, residual) -> None:
 
     ref32 = cudnn(x.float(), weight.float(), bias.float())
     mb = 2 * x.numel() * 2 / 1e6
-    rows = [(f"cuDNN conv alone (memory {mb:.0f} MB: {mb / 3e3 * 1e3:.0f} us at 3 TB/s)",
-             cuda_graph_us(lambda: _conv2d_tokens(x, weight, bias, h, w, pad, dil, c)), None),
+    rows = [(f"cuDNN conv alone, no bias (memory {mb:.0f} MB: {mb / 3e3 * 1e3:.0f} us at 3 TB/s)",
+             cuda_graph_us(lambda: _conv2d_tokens(x, weight, None, h, w, pad, dil, c)), None),
             ("cuDNN conv + epilogue kernels", cuda_graph_us(cudnn), (cudnn().float() - ref32).norm() / ref32.norm())]
-    for bw, bc, nw, unroll in CONFIGS:
-        def run(bw=bw, bc=bc, nw=nw, unroll=unroll):
-            return depthwise_conv_triton(x, weight, bias, h, w, padding=pad, dilation=dil, activation=act,
-                                         residual=residual, block_w=bw, block_c=bc, num_warps=nw, unroll=unroll)
+    taps = tap_table(weight, x.dtype)
+    for block in CONFIGS:
+        def run(block=block):
+            return depthwise_conv_triton(x, taps, bias, h, w, padding=pad, dilation=dil, activation=act,
+                                         combine="add" if residual else "none", block=block)
 
         err = (run().float() - ref32).norm() / ref32.norm()
-        label = f"triton block_w {bw} block_c {bc} warps {nw}{' unrolled' if unroll else ''}"
-        rows.append((label, cuda_graph_us(run), err))
+        rows.append(("triton rows {} pixels {} channels {} warps {}".format(*block), cuda_graph_us(run), err))
     for label, us, err in rows:
         rel = "" if err is None else f"rel {err:.1e}"
         print(f"| {name} {h}x{w} C{c} k{k} d{dil} {act}{' +x' if residual else ''} | {label} | {us:.0f} us | {rel} |",

@@ -46,68 +46,55 @@ def _activate(v, ACT: tl.constexpr):
 
 
 @triton.jit
-def _accumulate_row(acc, x_row, w_ptr, offsets, xs, cs, c_ok, row_ok, dy, ky, width,
-                    K: tl.constexpr, PAD: tl.constexpr, DIL: tl.constexpr, CHANNELS: tl.constexpr,
-                    X_STRIDE: tl.constexpr, EVEN_C: tl.constexpr):
-    """Add the k taps of kernel row ``ky`` (input row offset ``dy``) to ``acc``."""
-    for kx in tl.static_range(K):
-        ix = xs + kx * DIL - PAD
-        ok = row_ok & (ix >= 0) & (ix < width)
-        if EVEN_C:
-            mask = ok[:, None]
-        else:
-            mask = ok[:, None] & c_ok[None, :]
-        v = tl.load(x_row + (dy * width + (kx * DIL - PAD)) * X_STRIDE + offsets, mask=mask, other=0.0)
-        w = tl.load(w_ptr + (ky * K + kx) * CHANNELS + cs, mask=c_ok, other=0.0)
-        acc += v.to(tl.float32) * w[None, :]
-    return acc
-
-
-@triton.jit
 def _depthwise_conv_kernel(
     x_ptr, w_ptr, b_ptr, out_ptr,
-    height, width, blocks_w,
+    height, width, blocks_h, blocks_w,
     CHANNELS: tl.constexpr, X_STRIDE: tl.constexpr, K: tl.constexpr, PAD: tl.constexpr, DIL: tl.constexpr,
     ACT: tl.constexpr, HAS_BIAS: tl.constexpr, COMBINE: tl.constexpr, EVEN_C: tl.constexpr,
-    UNROLL: tl.constexpr, BLOCK_W: tl.constexpr, BLOCK_C: tl.constexpr,
+    BLOCK_H: tl.constexpr, BLOCK_W: tl.constexpr, BLOCK_C: tl.constexpr,
 ):
     pid = tl.program_id(0)
-    row = pid // blocks_w  # over batch x height
-    y = row % height
-    xs = (pid % blocks_w) * BLOCK_W + tl.arange(0, BLOCK_W)
+    block_x = pid % blocks_w
+    block_y = (pid // blocks_w) % blocks_h
+    image = pid // (blocks_w * blocks_h)
+    p = tl.arange(0, BLOCK_H * BLOCK_W)  # the block's pixels, row-major
+    py = block_y * BLOCK_H + p // BLOCK_W
+    px = block_x * BLOCK_W + p % BLOCK_W
     cs = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
     c_ok = cs < CHANNELS
-    row_start = row.to(tl.int64) * width  # int64: whole 4K images of 360 channels pass 2^31 elements
-    offsets = xs[:, None] * X_STRIDE + cs[None, :]
-    x_row = x_ptr + row_start * X_STRIDE
-    acc = tl.zeros((BLOCK_W, BLOCK_C), dtype=tl.float32)
-    if UNROLL:  # every tap's load in view of the scheduler: more in flight, more registers
-        for ky in tl.static_range(K):
-            dy = ky * DIL - PAD
-            acc = _accumulate_row(acc, x_row, w_ptr, offsets, xs, cs, c_ok, (y + dy >= 0) & (y + dy < height),
-                                  dy, ky, width, K, PAD, DIL, CHANNELS, X_STRIDE, EVEN_C)
-    else:  # one kernel row at a time: k loads in flight
-        for ky in range(K):
-            dy = ky * DIL - PAD
-            acc = _accumulate_row(acc, x_row, w_ptr, offsets, xs, cs, c_ok, (y + dy >= 0) & (y + dy < height),
-                                  dy, ky, width, K, PAD, DIL, CHANNELS, X_STRIDE, EVEN_C)
+    # Pixel offsets from the block's first row, in int32; that row's offset in int64 (a whole 4K image of
+    # 360 channels passes 2^31 elements).
+    top = (image.to(tl.int64) * height + block_y * BLOCK_H) * width
+    relative = (p // BLOCK_W) * width + px
+    offsets = relative[:, None] * X_STRIDE + cs[None, :]
+    x_block = x_ptr + top * X_STRIDE
+    acc = tl.zeros((BLOCK_H * BLOCK_W, BLOCK_C), dtype=tl.float32)
+    for ky in range(K):  # one kernel row at a time: k loads in flight (all k² unrolled spilled at 5x5)
+        dy = ky * DIL - PAD
+        row_ok = (py + dy >= 0) & (py + dy < height)
+        for kx in tl.static_range(K):
+            dx = kx * DIL - PAD
+            ok = row_ok & (px + dx >= 0) & (px + dx < width)
+            mask = ok[:, None] if EVEN_C else ok[:, None] & c_ok[None, :]
+            v = tl.load(x_block + (dy * width + dx) * X_STRIDE + offsets, mask=mask, other=0.0)
+            w = tl.load(w_ptr + (ky * K + kx) * CHANNELS + cs, mask=c_ok, other=0.0)
+            acc += v.to(tl.float32) * w[None, :]
     if HAS_BIAS:
         acc += tl.load(b_ptr + cs, mask=c_ok, other=0.0).to(tl.float32)[None, :]
     acc = _activate(acc, ACT)
-    out_mask = (xs < width)[:, None] & c_ok[None, :]
+    out_mask = ((py < height) & (px < width))[:, None] & c_ok[None, :]
     if COMBINE == 1:
-        acc += tl.load(x_row + offsets, mask=out_mask, other=0.0).to(tl.float32)
+        acc += tl.load(x_block + offsets, mask=out_mask, other=0.0).to(tl.float32)
     elif COMBINE == 2:
-        acc *= tl.load(x_row + offsets, mask=out_mask, other=0.0).to(tl.float32)
-    out_offsets = xs[:, None] * CHANNELS + cs[None, :]
-    tl.store(out_ptr + row_start * CHANNELS + out_offsets, acc.to(out_ptr.dtype.element_ty), mask=out_mask)
+        acc *= tl.load(x_block + offsets, mask=out_mask, other=0.0).to(tl.float32)
+    out_offsets = relative[:, None] * CHANNELS + cs[None, :]
+    tl.store(out_ptr + top * CHANNELS + out_offsets, acc.to(out_ptr.dtype.element_ty), mask=out_mask)
 
 
-def launch_config(channels: int) -> tuple[int, int, int]:
-    """(pixels, channels, warps) per program: wide channel blocks for wide layers (the tile's weights are
-    reused over more pixels' worth of loads in flight), narrow ones below 256 channels, where a block of
-    128 would be mostly padding (``perf15-depthwise.txt``)."""
-    return (16, 128, 4) if channels >= 256 else (32, 32, 2)
+def launch_config(channels: int) -> tuple[int, int, int, int]:
+    """(rows, pixels per row, channels, warps) per program: wide channel blocks for wide layers, narrow
+    ones below 256 channels, where a block of 128 would be mostly padding (``perf15-depthwise.txt``)."""
+    return (1, 16, 128, 4) if channels >= 256 else (1, 32, 32, 2)
 
 
 def tap_table(weight: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -119,26 +106,25 @@ def tap_table(weight: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 def depthwise_conv_triton(x: torch.Tensor, taps: torch.Tensor, bias: torch.Tensor | None, height: int,
                           width: int, *, padding: int, dilation: int = 1, activation: str = "none",
-                          combine: str = "none", block_w: int | None = None, block_c: int | None = None,
-                          num_warps: int | None = None, unroll: bool = False) -> torch.Tensor:
+                          combine: str = "none", block: tuple[int, int, int, int] | None = None) -> torch.Tensor:
     """``x {none, +, *} act(conv(x) + bias)`` of (B, H*W, C) tokens -> contiguous (B, H*W, C) in ``x``'s dtype.
 
     ``x``: channels contiguous, tokens ``x.stride(1)`` apart (a chunk of a wider projection is read in
     place), batches ``H*W*x.stride(1)`` apart. ``taps``: :func:`tap_table`. Stride 1, zero padding,
-    float32 sums. Tile shape from :func:`launch_config` unless given.
+    float32 sums. ``block``: (rows, pixels per row, channels, warps) per program, :func:`launch_config`
+    unless given.
     """
     b, n, c = x.shape
     k = math.isqrt(taps.shape[0])
-    default_w, default_c, default_warps = launch_config(c)
-    block_w, block_c, num_warps = block_w or default_w, block_c or default_c, num_warps or default_warps
+    block_h, block_w, block_c, num_warps = block or launch_config(c)
     out = torch.empty(b, n, c, dtype=x.dtype, device=x.device)
-    blocks_w = triton.cdiv(width, block_w)
-    grid = (b * height * blocks_w, triton.cdiv(c, block_c))
+    blocks_h, blocks_w = triton.cdiv(height, block_h), triton.cdiv(width, block_w)
+    grid = (b * blocks_h * blocks_w, triton.cdiv(c, block_c))
     with on_tensor_device(x):
         _depthwise_conv_kernel[grid](
-            x, taps, bias if bias is not None else taps, out, height, width, blocks_w,
+            x, taps, bias if bias is not None else taps, out, height, width, blocks_h, blocks_w,
             CHANNELS=c, X_STRIDE=x.stride(1), K=k, PAD=padding, DIL=dilation, ACT=ACTIVATIONS[activation],
-            HAS_BIAS=bias is not None, COMBINE=COMBINES[combine], EVEN_C=c % block_c == 0, UNROLL=unroll,
+            HAS_BIAS=bias is not None, COMBINE=COMBINES[combine], EVEN_C=c % block_c == 0, BLOCK_H=block_h,
             BLOCK_W=block_w, BLOCK_C=block_c, num_warps=num_warps,
         )  # fmt: skip
     return out

@@ -94,7 +94,7 @@ def _depthwise_conv_kernel(
 def launch_config(channels: int) -> tuple[int, int, int, int]:
     """(rows, pixels per row, channels, warps) per program: wide channel blocks for wide layers, narrow
     ones below 256 channels, where a block of 128 would be mostly padding (``perf15-depthwise.txt``)."""
-    return (1, 16, 128, 4) if channels >= 256 else (1, 32, 32, 2)
+    return (2, 16, 128, 8) if channels >= 256 else (1, 32, 32, 2)
 
 
 def tap_table(weight: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

@@ -114,7 +114,7 @@ def conv_on_tokens(conv: nn.Module, x: torch.Tensor, x_size: tuple[int, int], *,
     if fused is not None and _plain_depthwise(first) and depthwise_conv.use_triton(x):
         return depthwise_conv.depthwise_conv_tokens(
             x, first.weight, first.bias, x_size, padding=first.padding[0], dilation=first.dilation[0],
-            activation=fused, combine=combine, taps=_tap_table(first, dtype), backend="triton")
+            activation=fused, combine=combine, taps=_tap_table(first), backend="triton")
     weight = first.weight.to(dtype)
     bias = None if first.bias is None else first.bias.to(dtype)
     geometry = (x_size[0], x_size[1], first.padding[0], first.dilation[0], first.groups)
@@ -152,20 +152,23 @@ def _plain_depthwise(conv: nn.Conv2d) -> bool:
             and conv.dilation == (dil, dil) and 2 * pad[0] == dil * (k - 1) and conv.padding_mode == "zeros")
 
 
-def _tap_table(conv: nn.Conv2d, dtype: torch.dtype) -> torch.Tensor:
-    """The depthwise kernel's weight table for ``dtype``, kept on the module while its weight is unchanged.
+def _tap_table(conv: nn.Conv2d) -> torch.Tensor:
+    """The depthwise kernel's weight table, kept on the module while its weight is unchanged.
 
-    Eager inference would otherwise remake it (three small kernels) at every call; in a compiled region it
-    is made in the graph, where Inductor fuses it into one small kernel.
+    Eager inference would otherwise remake it (a small copy kernel) at every call; in a compiled region it
+    is made in the graph.
     """
     from ..ops.depthwise_conv.triton import tap_table
 
     if torch.compiler.is_compiling():
-        return tap_table(conv.weight, dtype)
-    key = (dtype, conv.weight.device, conv.weight.data_ptr(), conv.weight._version)
+        return tap_table(conv.weight)
+    weight = conv.weight
+    # An inference tensor (a module moved to its device under inference mode) keeps no version counter;
+    # it can only be changed in place under inference mode, which inference code does not do.
+    key = (weight.device, weight.data_ptr(), None if weight.is_inference() else weight._version)
     cached = getattr(conv, "_restore_tap_table", None)
     if cached is None or cached[0] != key:
-        cached = (key, tap_table(conv.weight, dtype))
+        cached = (key, tap_table(weight))
         conv._restore_tap_table = cached
     return cached[1]
 

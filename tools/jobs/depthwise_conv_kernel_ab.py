@@ -48,7 +48,7 @@ def time_case(name, h, w, c, k, dil, act, residual) -> None:
     rows = [(f"cuDNN conv alone, no bias (memory {mb:.0f} MB: {mb / 3e3 * 1e3:.0f} us at 3 TB/s)",
              cuda_graph_us(lambda: _conv2d_tokens(x, weight, None, h, w, pad, dil, c)), None),
             ("cuDNN conv + epilogue kernels", cuda_graph_us(cudnn), (cudnn().float() - ref32).norm() / ref32.norm())]
-    taps = tap_table(weight, x.dtype)
+    taps = tap_table(weight)
     for block in CONFIGS:
         def run(block=block):
             return depthwise_conv_triton(x, taps, bias, h, w, padding=pad, dilation=dil, activation=act,

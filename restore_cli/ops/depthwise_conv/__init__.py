@@ -53,8 +53,10 @@ def depthwise_conv_tokens(x: torch.Tensor, weight: torch.Tensor, bias: torch.Ten
     """:func:`depthwise_conv_tokens_reference`'s result, by the kernel where :func:`use_triton` holds
     (``backend="auto"``), or as asked (``"triton"``, ``"reference"``).
 
-    ``taps``: the kernel's weight table for ``x``'s dtype (:func:`.triton.tap_table`) if the caller keeps
-    one; otherwise made from ``weight`` on each call (three small kernels).
+    ``taps``: the kernel's float32 weight table (:func:`.triton.tap_table`) if the caller keeps one;
+    otherwise made from ``weight`` on each call (a small copy kernel). The kernel takes weights and bias
+    in float32 where the reference (cuDNN under autocast) rounds them to ``x``'s dtype first: closer to
+    the float32 model, and a difference well inside the output's own rounding.
     """
     if backend not in ("auto", "triton", "reference"):
         raise ValueError(f"unknown depthwise-conv backend {backend!r}; choose auto, triton or reference")
@@ -70,8 +72,7 @@ def depthwise_conv_tokens(x: torch.Tensor, weight: torch.Tensor, bias: torch.Ten
     if taps is None:
         from .triton import tap_table
 
-        taps = tap_table(weight, x.dtype)
-    bias = None if bias is None else bias.to(x.dtype)
+        taps = tap_table(weight)
     if torch.compiler.is_compiling():  # one opaque node in a compiled region
         return depthwise_conv_op(x, taps, bias, size[0], size[1], padding, dilation, activation, combine)
     from .triton import depthwise_conv_triton

@@ -97,11 +97,13 @@ def launch_config(channels: int) -> tuple[int, int, int, int]:
     return (2, 16, 128, 8) if channels >= 256 else (1, 32, 32, 2)
 
 
-def tap_table(weight: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """The kernel's weights: (C, 1, k, k) rounded to ``dtype`` (as the convolution would use them), as a
-    float32 (k², C) table, one contiguous row of C weights per tap."""
+def tap_table(weight: torch.Tensor) -> torch.Tensor:
+    """The kernel's weights: (C, 1, k, k) as a float32 (k², C) table, one contiguous row of C weights per
+    tap. Not rounded to the activations' dtype as cuDNN's weights would be under autocast: the float32
+    weights are the model's, and the same table whether made eagerly or inside a compiled graph (where
+    Inductor drops the round trip through bfloat16 unless told to emulate it)."""
     c, k = weight.shape[0], weight.shape[-1]
-    return weight.to(dtype).reshape(c, k * k).t().float().contiguous()
+    return weight.reshape(c, k * k).t().float().contiguous()
 
 
 def depthwise_conv_triton(x: torch.Tensor, taps: torch.Tensor, bias: torch.Tensor | None, height: int,
@@ -110,9 +112,9 @@ def depthwise_conv_triton(x: torch.Tensor, taps: torch.Tensor, bias: torch.Tenso
     """``x {none, +, *} act(conv(x) + bias)`` of (B, H*W, C) tokens -> contiguous (B, H*W, C) in ``x``'s dtype.
 
     ``x``: channels contiguous, tokens ``x.stride(1)`` apart (a chunk of a wider projection is read in
-    place), batches ``H*W*x.stride(1)`` apart. ``taps``: :func:`tap_table`. Stride 1, zero padding,
-    float32 sums. ``block``: (rows, pixels per row, channels, warps) per program, :func:`launch_config`
-    unless given.
+    place), batches ``H*W*x.stride(1)`` apart. ``taps``: :func:`tap_table`; ``bias`` read in its dtype.
+    Stride 1, zero padding, float32 sums. ``block``: (rows, pixels per row, channels, warps) per program,
+    :func:`launch_config` unless given.
     """
     b, n, c = x.shape
     k = math.isqrt(taps.shape[0])

@@ -1,8 +1,8 @@
 """Depthwise k x k convolution of channel-last tokens as one Triton kernel (CUDA), with its launcher.
 
-One program per (image row, block of ``BLOCK_W`` pixels of that row, block of ``BLOCK_C`` channels). Its
-output tile stays in float32 registers while it walks the k² taps: each tap is one load of a shifted
-``BLOCK_W x BLOCK_C`` tile of the input (the same pointer tile plus one scalar offset, channels
+One program per block of ``BLOCK_H x BLOCK_W`` pixels and ``BLOCK_C`` channels. Its output tile stays in
+float32 registers while it walks the k² taps: each tap is one load of a shifted pixels x channels tile
+of the input (the same pointer tile plus one scalar offset, channels
 contiguous, so the loads are vectorised), masked where the tap falls outside the image (zero padding), and
 one multiply-add with the tap's weights. Neighbouring taps read the same lines, which the L1 and L2 caches
 serve; the image itself is read from memory about once. The epilogue adds the bias, applies the
@@ -10,14 +10,19 @@ activation and combines the result with the input where the model does (``x + ge
 MambaIRv2's ConvFFN, ``x * sigmoid(conv(x))`` in its position encoding), so the whole expression is one
 pass over memory instead of a convolution and one or two elementwise kernels.
 
-Measured against cuDNN's channel-last depthwise kernel plus the elementwise kernels it needs
-(``tools/jobs/results/perf15-depthwise.txt``, H100, bf16, one conv at 180x320 or 192x320): MambaIRv2
-Base's ConvFFN 5x5 on 352 channels 276 -> 145 us, its position conv 154 -> 68 us, MambaIR classic's 3x3 +
-SiLU on 360 channels 146 -> 71 us, light's on 120 channels 45 -> 24 us, MambaIRv2 light's 5x5 on 96
-channels 52 -> 35 us, the dilated 3x3 of MambaIR light's channel attention block 125 -> 16 us (cuDNN has
-no fast kernel for it), and a 1280x720 denoising image's 3x3 on 360 channels 2199 -> 871 us. A first
-version (all 25 taps unrolled, weights gathered from (C, 1, k, k), channels a runtime argument so loads
-were not vectorised) lost to cuDNN at 5x5: ``perf15-depthwise-v1.txt``.
+Measured (``tools/jobs/results/perf15-depthwise-blocks.txt``, H100, bf16, one conv at 180x320 or
+192x320): cuDNN's channel-last depthwise kernel alone, without a bias, is as fast as this one or a little
+faster (MambaIRv2 Base's 5x5 on 352 channels 135 vs ~148 us, MambaIR classic's 3x3 on 360 54 vs 64 us);
+with a bias it takes a slower path, and the epilogue costs one or two more passes. So what the kernel
+wins is the fusion: against cuDNN plus the elementwise kernels (as eager bf16 ran), v2 Base's ConvFFN
+276 -> 149 us, its position conv 152 -> 71 us, classic's conv + SiLU 146 -> 64 us, the dilated 3x3 of
+MambaIR light's channel attention 124 -> 11 us (cuDNN has no fast kernel for it); in the compiled models,
+where Inductor fuses the epilogue after a bias-free cuDNN conv, the GPU kernel time of one 180x320 forward
+went 77.9 -> 72.9 ms (v2 Base), 78.6 -> 77.1 (classic), 15.9 -> 15.7 (light), 13.1 -> 12.8 (v2 light)
+(``perf15-models-depthwise.txt``). A first version (all 25 taps unrolled: spills; weights gathered from
+(C, 1, k, k); channels a runtime argument, so no vector loads) lost to cuDNN at 5x5
+(``perf15-depthwise-v1.txt``); blocks of 2, 4 or 8 rows beat blocks of one row by no more than
+noise (two rows are the default for wide layers: a little ahead at 3x3 and 1280x720).
 """
 
 from __future__ import annotations

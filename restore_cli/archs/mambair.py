@@ -185,8 +185,8 @@ class SS2D(nn.Module):
 
         The projections to delta, B and C act on each pixel alone, so projecting once in pixel order and
         reading each route by index arithmetic equals projecting the four route-ordered copies. Everything
-        stays channel-last (B, H·W, channels): the depthwise conv runs in ``channels_last`` memory format
-        (:func:`.layers.conv_on_tokens`, one opaque operator when compiled),
+        stays channel-last (B, H·W, channels): the depthwise conv and its SiLU read ``in_proj``'s half in
+        place (:func:`.layers.conv_on_tokens`: one Triton kernel on CUDA, one opaque operator when compiled),
         the four x-projections are one GEMM, the four rank-R delta projections one GEMM with a
         block-diagonal weight (4x the flops of four small GEMMs, still negligible, and it writes the
         (B, L, 4E) layout the kernel reads), and the four-route scan

@@ -3,7 +3,7 @@ the stride padding that makes it non-finite, tools/jobs/inductor_padding_v2_debu
 aligned widths (``align_channels``). Agreement with the float32 eager model and GPU kernel time of one
 bf16 forward at 180x320 (torch.profiler), top kernels.
 
-    python tools/jobs/v2_compile_options_ab.py mambairv2-base-x4 [none force_shape_pad aligned]
+    python tools/jobs/v2_compile_options_ab.py mambairv2-base-x4 [none force_shape_pad aligned aligned_multi_kernel]
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ VARIANTS = {  # name: (Inductor options, MambaIRv2.align_channels first)
     "none": ({}, False),
     "force_shape_pad": ({"force_shape_pad": True}, False),
     "aligned": ({}, True),
+    # Inductor compiles each reduction both persistent and looped and picks the faster at run time: most
+    # of the aligned LayerNorms came out looped (~80 us a call) where the persistent ones took 23-57 us
+    "aligned_multi_kernel": ({"triton.multi_kernel": 1}, True),
 }
 
 

@@ -38,6 +38,10 @@ _FP32_BYTES_PER_PIXEL: Mapping[str, float] = MappingProxyType({
 })
 _UNKNOWN_FP32_BYTES_PER_PIXEL = 48_000
 _ESTIMATE_MARGIN = 1.5
+# Outputs up to this size come back from a GPU through page-locked memory (PyTorch's caching host
+# allocator, so one buffer serves every image or tile of a size); larger ones, rare, through ordinary
+# memory rather than lock that much RAM.
+PINNED_OUTPUT_LIMIT_BYTES = 512 * 2**20
 # CPU tiles: 512 px where half the available RAM holds one (the bundled deblurring LAformer on a 768x576
 # photo, two cores: tiles of 256 30.97 dB in 35 s, 384 31.16 dB in 31 s, 512 31.29 dB in 31 s, the whole
 # image 31.46 dB in 54 s: larger tiles are better, and up to ~512 no slower, past it the CPU's caches lose),
@@ -163,11 +167,28 @@ def forward(model: LoadedModel, x: torch.Tensor, *, self_ensemble: bool = False)
     with torch.inference_mode(), _autocast(model), exact_fp32(cuda and model.precision == "fp32"):
         out = graphs(run, xd, key=self_ensemble) if graphs is not None else run(xd)
     out = out.float()
-    if not torch.isfinite(out).all():
+    finite = torch.isfinite(out).all()
+    host = _to_host(out)
+    if not finite.item():  # on CUDA the one wait, for the check and the copy queued before it
         raise FloatingPointError(
             f"the model produced NaN/inf in {model.precision}; rerun with --precision fp32"
         )
-    return out.cpu()
+    return host
+
+
+def _to_host(out: torch.Tensor) -> torch.Tensor:
+    """``out`` on the CPU; from a GPU an asynchronous copy into page-locked memory (complete once the
+    stream is waited on).
+
+    Why: a copy into ordinary (pageable) memory goes through a staging buffer, and into a freshly
+    allocated tensor it also faults in every page: MambaIR light's 1280x720 output took 7.9 ms of GPU time
+    to come back that way, half as long as the model (H100, ``tools/jobs/results/perf15-light-wall-gap.txt``).
+    """
+    if not out.is_cuda or out.numel() * out.element_size() > PINNED_OUTPUT_LIMIT_BYTES:
+        return out.cpu()
+    host = torch.empty(out.shape, dtype=out.dtype, pin_memory=True)
+    host.copy_(out, non_blocking=True)
+    return host
 
 
 def _tiled(

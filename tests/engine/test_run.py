@@ -108,6 +108,34 @@ def test_nan_output_is_an_error_not_a_black_image():
         restore_tensor(model, torch.rand(1, 3, 8, 8))
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_gpu_outputs_come_back_through_pinned_memory_and_nan_is_still_caught(monkeypatch):
+    from restore_cli.engine import run
+
+    net = LocalNet()
+    x = smooth_image(24, 40)
+    expected = net(x).detach()
+    model = wrap_module(net, arch="test", device=torch.device("cuda"))
+    for _ in range(3):  # eager, captured, replayed
+        out = run.forward(model, x)
+        assert out.device.type == "cpu" and out.is_pinned()
+        torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-4)
+    monkeypatch.setattr(run, "PINNED_OUTPUT_LIMIT_BYTES", 0)
+    out = run.forward(model, x)
+    assert not out.is_pinned()
+    torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-4)
+
+    class NaNNet(nn.Module):
+        scale = 1
+
+        def forward(self, x):
+            return x * float("nan")
+
+    monkeypatch.setattr(run, "PINNED_OUTPUT_LIMIT_BYTES", 2**30)
+    with pytest.raises(FloatingPointError, match="fp32"):
+        run.forward(wrap_module(NaNNet(), arch="test", device=torch.device("cuda")), x)
+
+
 def test_self_ensemble_of_an_equivariant_model_is_the_model():
     model = wrap_module(nn.Conv2d(3, 3, 1), arch="test", device=torch.device("cpu"))
     x = torch.rand(1, 3, 9, 13)

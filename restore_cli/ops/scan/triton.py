@@ -466,13 +466,16 @@ def default_n_chunks(programs: int, length: int, *, sm_count: int = 132, per_sm:
     """Time chunks so that about ``per_sm`` programs run per SM, with chunks no shorter than 64 steps.
 
     ``programs`` is batch x channel blocks; ``per_thread`` the channels each thread owns. Splitting costs
-    a second pass over the sequence, so it only pays where those cannot fill the GPU on their own. The
-    cap of 160 chunks was set while the carry between chunks was a sequential walk, which past ~150 chunks
-    cost more than the parallelism gave; with two channels per thread (half the programs, so twice the
-    chunks wanted) the cap is 256, best or within noise of best in every case of
-    ``tools/jobs/results/perf14-scan-two-channels.txt``.
+    a second pass over the sequence, so it only pays where those cannot fill the GPU on their own. At one
+    channel per thread (the light models' narrow route groups) there is no cap beyond those two: a cap of
+    160, set while the carry between chunks was a sequential walk, left MambaIRv2 light's one-route scan
+    (3 channel blocks) 480 warps on 132 SMs; lifting it took its scan from 3.4 to 1.3 ms per forward and
+    MambaIR light's from 9.4 to 7.6 ms (compiled, bf16, 180x320, H100,
+    ``tools/jobs/results/perf15-scan-chunk-cap.txt``). With two channels per thread (the wide models) the
+    cap is 256: more was no better for MambaIR classic and 3% slower for MambaIRv2 Base there (and in
+    ``perf14-scan-two-channels.txt``).
     """
-    max_chunks = 256 if per_thread >= 2 else 160
+    max_chunks = 256 if per_thread >= 2 else length
     wanted = triton.cdiv(per_sm * sm_count, max(1, programs))
     return max(1, min(wanted, max_chunks, length // 64))
 

@@ -3,8 +3,9 @@
 Every model of the catalog convolves its token sequences depthwise: MambaIR's SS2D (3x3 then SiLU),
 MambaIRv2's ConvFFN (``x + gelu(conv5x5(x))``), its position encoding (``x * sigmoid(conv3x3(x))``) and
 its light gate (5x5). Tokens (B, H*W, C) are the image in channel-last order, so the convolution can read
-them in place; what remains is that cuDNN's channel-last depthwise kernels run at a fifth of the memory
-bound or less, and leave the bias, the activation and the combination with the input to separate passes.
+them in place. cuDNN's channel-last depthwise kernel is fast alone but takes a slower path with a bias,
+and the bias, the activation and the combination with the input are then one or two more passes over
+memory; the kernel does them in its epilogue.
 
 Backends (the reference beside the kernel, as in :mod:`restore_cli.ops.scan`):
 

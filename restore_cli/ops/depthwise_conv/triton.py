@@ -1,10 +1,10 @@
 """Depthwise k x k convolution of channel-last tokens as one Triton kernel (CUDA), with its launcher.
 
 One program per block of ``BLOCK_H x BLOCK_W`` pixels and ``BLOCK_C`` channels. Its output tile stays in
-float32 registers while it walks the k² taps: each tap is one load of a shifted pixels x channels tile
-of the input (the same pointer tile plus one scalar offset, channels
-contiguous, so the loads are vectorised), masked where the tap falls outside the image (zero padding), and
-one multiply-add with the tap's weights. Neighbouring taps read the same lines, which the L1 and L2 caches
+float32 registers while it walks the k² taps: each tap is one load of a shifted pixels x channels tile of
+the input (the same pointer tile plus one scalar offset, channels contiguous, so the loads are
+vectorised), masked where the tap falls outside the image (zero padding), and one multiply-add with the
+tap's weights. Neighbouring taps read the same lines, which the L1 and L2 caches
 serve; the image itself is read from memory about once. The epilogue adds the bias, applies the
 activation and combines the result with the input where the model does (``x + gelu(conv(x))`` in
 MambaIRv2's ConvFFN, ``x * sigmoid(conv(x))`` in its position encoding), so the whole expression is one

@@ -160,8 +160,11 @@ INTERPRETER_SCRIPT = textwrap.dedent("""
 
     gen = torch.Generator().manual_seed(0)
     for b, h, w, c, k, dil, act, combine, block in [
-            (2, 5, 7, 12, 3, 1, "silu", "none", (1, 4, 8, 1)), (1, 9, 6, 16, 5, 1, "gelu", "add", (4, 8, 16, 1)),
-            (1, 7, 11, 10, 3, 2, "none", "none", (2, 16, 4, 1)), (1, 4, 4, 3, 5, 1, "sigmoid", "mul", (2, 2, 4, 1))]:
+            (2, 5, 7, 12, 3, 1, "silu", "none", (1, 2, 2, 8, 1)),
+            (1, 9, 6, 16, 5, 1, "gelu", "add", (4, 2, 4, 16, 1)),
+            (1, 7, 11, 10, 3, 2, "none", "none", (2, 4, 4, 4, 1)),  # dilated; the last channel block moved back
+            (1, 4, 4, 3, 5, 1, "sigmoid", "mul", (2, 1, 2, 2, 1)),
+            (1, 12, 20, 24, 3, 1, "none", "add", (2, 2, 4, 16, 1))]:  # interior blocks, unmasked
         x = torch.randn(b, h * w, 2 * c, generator=gen)[..., :c]  # a chunk: tokens 2C apart
         weight, bias = torch.randn(c, 1, k, k, generator=gen), torch.randn(c, generator=gen)
         args = dict(padding=dil * (k - 1) // 2, dilation=dil, activation=act, combine=combine)

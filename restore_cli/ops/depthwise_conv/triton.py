@@ -1,28 +1,30 @@
 """Depthwise k x k convolution of channel-last tokens as one Triton kernel (CUDA), with its launcher.
 
-One program per block of ``BLOCK_H x BLOCK_W`` pixels and ``BLOCK_C`` channels. Its output tile stays in
-float32 registers while it walks the k² taps: each tap is one load of a shifted pixels x channels tile of
-the input (the same pointer tile plus one scalar offset, channels contiguous, so the loads are
-vectorised), masked where the tap falls outside the image (zero padding), and one multiply-add with the
-tap's weights. Neighbouring taps read the same lines, which the L1 and L2 caches
-serve; the image itself is read from memory about once. The epilogue adds the bias, applies the
-activation and combines the result with the input where the model does (``x + gelu(conv(x))`` in
-MambaIRv2's ConvFFN, ``x * sigmoid(conv(x))`` in its position encoding), so the whole expression is one
-pass over memory instead of a convolution and one or two elementwise kernels.
+One program per block of ``BLOCK_H`` rows x ``RUNS · RUN`` pixels x ``BLOCK_C`` channels; every thread
+owns a run of ``RUN`` consecutive pixels of one row for a vector of channels, and keeps their sums in
+float32 registers. For each kernel row it loads the ``RUN + (k - 1)·dil`` input pixels its run's taps
+touch, widens each to float32 once, and uses each for up to k outputs: a sliding window in registers
+(:func:`_accumulate_taps`). Loads are of contiguous channel vectors (tokens are the image in
+channel-last order; a chunk of a wider projection is read in place through its row stride); blocks whose
+taps stay inside the image take a path without masks, the border blocks mask for the zero padding. The
+epilogue adds the bias, applies the activation and combines the result with the input where the model
+does (``x + gelu(conv(x))`` in MambaIRv2's ConvFFN, ``x * sigmoid(conv(x))`` in its position encoding,
+``silu(conv(x))`` in MambaIR's SS2D), so the whole expression is one pass over memory instead of a
+convolution and one or two elementwise kernels.
 
-Measured (``tools/jobs/results/perf15-depthwise-blocks.txt``, H100, bf16, one conv at 180x320 or
-192x320): cuDNN's channel-last depthwise kernel alone, without a bias, is as fast as this one or a little
-faster (MambaIRv2 Base's 5x5 on 352 channels 135 vs ~148 us, MambaIR classic's 3x3 on 360 54 vs 64 us);
-with a bias it takes a slower path, and the epilogue costs one or two more passes. So what the kernel
-wins is the fusion: against cuDNN plus the elementwise kernels (as eager bf16 ran), v2 Base's ConvFFN
-276 -> 149 us, its position conv 152 -> 71 us, classic's conv + SiLU 146 -> 64 us, the dilated 3x3 of
-MambaIR light's channel attention 124 -> 11 us (cuDNN has no fast kernel for it); in the compiled models,
-where Inductor fuses the epilogue after a bias-free cuDNN conv, the GPU kernel time of one 180x320 forward
-went 77.9 -> 72.9 ms (v2 Base), 78.6 -> 77.1 (classic), 15.9 -> 15.7 (light), 13.1 -> 12.8 (v2 light)
-(``perf15-models-depthwise.txt``). A first version (all 25 taps unrolled: spills; weights gathered from
-(C, 1, k, k); channels a runtime argument, so no vector loads) lost to cuDNN at 5x5
-(``perf15-depthwise-v1.txt``); blocks of 2, 4 or 8 rows beat blocks of one row by no more than
-noise (two rows are the default for wide layers: a little ahead at 3x3 and 1280x720).
+Why runs: the first version loaded, masked and widened a pixels x channels tile per tap (the caches
+served the overlap), about 4 instructions per output and tap on sm_90, of which one was the multiply-add;
+by runs of 4 it is 1.7 (``nvdisasm`` of the interior loop, MambaIRv2 Base's 5x5). Measured on an H100,
+bf16, one convolution at 192x320 (``tools/jobs/results/perf16-depthwise.txt``): MambaIRv2 Base's
+ConvFFN (5x5, 352 channels, GELU, residual) 150 -> 93 us, where cuDNN's convolution alone, without its
+bias, takes 135 us and 277 with the epilogue kernels; its 3x3 position conv 72 -> 53 us; MambaIR classic's
+3x3 + SiLU 64 -> 59 us; MambaIRv2 light's 5x5 on 96 channels 32 -> 18 us; MambaIR light's dilated 3x3 of
+its channel attention 11 -> 9 us (cuDNN: 115). GPU kernel time of one compiled 180x320 forward
+(``perf16-depthwise-in-model.txt``): MambaIRv2 Base 72.5 -> 68.1 ms, v2 light 10.70 -> 10.55, classic and
+MambaIR light within noise. (The previous kernel, 2026-11-24, had won 77.9 -> 72.9 ms on v2 Base over
+cuDNN with Inductor's fused epilogue, ``perf15-models-depthwise.txt``.) Narrow channel blocks are faster
+for the wide layers at 180x320 but much slower at 1280x720, where the image streams from memory and a
+32-channel block reads each pixel's line in pieces (MambaIR colour DN's 3x3: 1.5 ms vs 0.8).
 """
 
 from __future__ import annotations
@@ -51,55 +53,111 @@ def _activate(v, ACT: tl.constexpr):
 
 
 @triton.jit
+def _widen(v, HW_MATH: tl.constexpr):
+    """``v`` as float32. bfloat16 pairs by two integer operations (the low half shifted up, the high half
+    masked) where the compiler's conversion takes three."""
+    if HW_MATH and v.dtype == tl.bfloat16:
+        return tl.inline_asm_elementwise("{ shl.b32 $0, $2, 16; and.b32 $1, $2, 0xffff0000; }", "=r,=r,r", [v],
+                                         dtype=tl.float32, is_pure=True, pack=2)
+    else:
+        return v.to(tl.float32)
+
+
+@triton.jit
+def _accumulate_taps(x_block, offsets, w_ptr, cs, py, px, height, width, CHANNELS: tl.constexpr,
+                     X_STRIDE: tl.constexpr, K: tl.constexpr, PAD: tl.constexpr, DIL: tl.constexpr,
+                     RUN: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_C: tl.constexpr, MASKED: tl.constexpr,
+                     HW_MATH: tl.constexpr):
+    """The k² taps summed for every pixel of the block's runs: a tuple of ``RUN`` float32 tiles, tile ``i``
+    holding pixel ``i`` of every run. Per kernel row, the ``RUN + (k - 1)·dil`` input pixels a run's
+    taps touch are loaded and converted once and each used by up to k outputs (a sliding window in
+    registers). ``MASKED``: zero padding by masks, for blocks whose taps leave the image."""
+    accs = ()
+    for _ in tl.static_range(RUN):
+        accs = accs + (tl.zeros((BLOCK_M, BLOCK_C), dtype=tl.float32),)
+    for ky in range(K):  # one kernel row at a time (all unrolled is more registers than it saves)
+        dy = ky * DIL - PAD
+        weights = ()
+        for kx in tl.static_range(K):
+            weights = weights + (tl.load(w_ptr + (ky * K + kx) * CHANNELS + cs)[None, :],)
+        row_ok = (py + dy >= 0) & (py + dy < height)
+        window = ()
+        for j in tl.static_range(RUN + (K - 1) * DIL):
+            pointers = x_block + (dy * width + j - PAD) * X_STRIDE + offsets
+            if MASKED:
+                ok = row_ok & (px + j - PAD >= 0) & (px + j - PAD < width)
+                window = window + (_widen(tl.load(pointers, mask=ok[:, None], other=0.0), HW_MATH),)
+            else:
+                window = window + (_widen(tl.load(pointers), HW_MATH),)
+        summed = ()
+        for i in tl.static_range(RUN):
+            acc = accs[i]
+            for kx in tl.static_range(K):
+                acc += window[i + kx * DIL] * weights[kx]
+            summed = summed + (acc,)
+        accs = summed
+    return accs
+
+
+@triton.jit
 def _depthwise_conv_kernel(
     x_ptr, w_ptr, b_ptr, out_ptr,
     height, width, blocks_h, blocks_w,
     CHANNELS: tl.constexpr, X_STRIDE: tl.constexpr, K: tl.constexpr, PAD: tl.constexpr, DIL: tl.constexpr,
-    ACT: tl.constexpr, HAS_BIAS: tl.constexpr, COMBINE: tl.constexpr, EVEN_C: tl.constexpr,
-    BLOCK_H: tl.constexpr, BLOCK_W: tl.constexpr, BLOCK_C: tl.constexpr,
+    ACT: tl.constexpr, HAS_BIAS: tl.constexpr, COMBINE: tl.constexpr,
+    BLOCK_H: tl.constexpr, RUNS: tl.constexpr, RUN: tl.constexpr, BLOCK_C: tl.constexpr, HW_MATH: tl.constexpr,
 ):
+    """One program per ``BLOCK_H`` rows x ``RUNS · RUN`` pixels x ``BLOCK_C`` channels; each thread owns
+    ``RUN`` consecutive pixels of a row (see :func:`_accumulate_taps`)."""
+    BLOCK_W: tl.constexpr = RUNS * RUN
+    BLOCK_M: tl.constexpr = BLOCK_H * RUNS
     pid = tl.program_id(0)
     block_x = pid % blocks_w
     block_y = (pid // blocks_w) % blocks_h
     image = pid // (blocks_w * blocks_h)
-    p = tl.arange(0, BLOCK_H * BLOCK_W)  # the block's pixels, row-major
-    py = block_y * BLOCK_H + p // BLOCK_W
-    px = block_x * BLOCK_W + p % BLOCK_W
-    cs = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
-    c_ok = cs < CHANNELS
-    # Pixel offsets from the block's first row, in int32; that row's offset in int64 (a whole 4K image of
-    # 360 channels passes 2^31 elements).
+    m = tl.arange(0, BLOCK_M)  # the block's runs, row-major
+    py = block_y * BLOCK_H + m // RUNS
+    px = block_x * BLOCK_W + (m % RUNS) * RUN  # a run's first pixel
+    # The last channel block is moved back to end at the last channel (BLOCK_C <= CHANNELS): it redoes a
+    # few of its neighbour's channels, writing the same values, and no load or store needs a channel mask.
+    cs = tl.minimum(tl.program_id(1) * BLOCK_C, CHANNELS - BLOCK_C) + tl.arange(0, BLOCK_C)
     top = (image.to(tl.int64) * height + block_y * BLOCK_H) * width
-    relative = (p // BLOCK_W) * width + px
-    offsets = relative[:, None] * X_STRIDE + cs[None, :]
+    relative = (m // RUNS) * width + px
     x_block = x_ptr + top * X_STRIDE
-    acc = tl.zeros((BLOCK_H * BLOCK_W, BLOCK_C), dtype=tl.float32)
-    for ky in range(K):  # one kernel row at a time: k loads in flight (all k² unrolled spilled at 5x5)
-        dy = ky * DIL - PAD
-        row_ok = (py + dy >= 0) & (py + dy < height)
-        for kx in tl.static_range(K):
-            dx = kx * DIL - PAD
-            ok = row_ok & (px + dx >= 0) & (px + dx < width)
-            mask = ok[:, None] if EVEN_C else ok[:, None] & c_ok[None, :]
-            v = tl.load(x_block + (dy * width + dx) * X_STRIDE + offsets, mask=mask, other=0.0)
-            w = tl.load(w_ptr + (ky * K + kx) * CHANNELS + cs, mask=c_ok, other=0.0)
-            acc += v.to(tl.float32) * w[None, :]
+    offsets = relative[:, None] * X_STRIDE + cs[None, :]
+    reach = (K - 1) * DIL - PAD  # how far the taps reach past a pixel to the bottom / right
+    y0 = block_y * BLOCK_H
+    x0 = block_x * BLOCK_W
+    interior = (y0 >= PAD) & (y0 + BLOCK_H - 1 + reach < height) & (x0 >= PAD) & (x0 + BLOCK_W - 1 + reach < width)
+    if interior:
+        accs = _accumulate_taps(x_block, offsets, w_ptr, cs, py, px, height, width, CHANNELS, X_STRIDE, K, PAD,
+                                DIL, RUN, BLOCK_M, BLOCK_C, False, HW_MATH)
+    else:
+        accs = _accumulate_taps(x_block, offsets, w_ptr, cs, py, px, height, width, CHANNELS, X_STRIDE, K, PAD,
+                                DIL, RUN, BLOCK_M, BLOCK_C, True, HW_MATH)
+    bias = tl.zeros((1, BLOCK_C), dtype=tl.float32)
     if HAS_BIAS:
-        acc += tl.load(b_ptr + cs, mask=c_ok, other=0.0).to(tl.float32)[None, :]
-    acc = _activate(acc, ACT)
-    out_mask = ((py < height) & (px < width))[:, None] & c_ok[None, :]
-    if COMBINE == 1:
-        acc += tl.load(x_block + offsets, mask=out_mask, other=0.0).to(tl.float32)
-    elif COMBINE == 2:
-        acc *= tl.load(x_block + offsets, mask=out_mask, other=0.0).to(tl.float32)
-    out_offsets = relative[:, None] * CHANNELS + cs[None, :]
-    tl.store(out_ptr + top * CHANNELS + out_offsets, acc.to(out_ptr.dtype.element_ty), mask=out_mask)
+        bias = tl.load(b_ptr + cs).to(tl.float32)[None, :]
+    for i in tl.static_range(RUN):
+        out_mask = ((py < height) & (px + i < width))[:, None]
+        acc = _activate(accs[i] + bias, ACT)
+        if COMBINE == 1:
+            acc += tl.load(x_block + offsets + i * X_STRIDE, mask=out_mask, other=0.0).to(tl.float32)
+        elif COMBINE == 2:
+            acc *= tl.load(x_block + offsets + i * X_STRIDE, mask=out_mask, other=0.0).to(tl.float32)
+        out_offsets = (relative + i)[:, None] * CHANNELS + cs[None, :]
+        tl.store(out_ptr + top * CHANNELS + out_offsets, acc.to(out_ptr.dtype.element_ty), mask=out_mask)
 
 
-def launch_config(channels: int) -> tuple[int, int, int, int]:
-    """(rows, pixels per row, channels, warps) per program: wide channel blocks for wide layers, narrow
-    ones below 256 channels, where a block of 128 would be mostly padding (``perf15-depthwise.txt``)."""
-    return (2, 16, 128, 8) if channels >= 256 else (1, 32, 32, 2)
+def launch_config(channels: int) -> tuple[int, int, int, int, int]:
+    """(rows, runs per row, pixels per run, channels, warps) per program (``perf16-depthwise.txt``): blocks
+    of 128 channels and runs of 8 pixels for layers of 256 channels or more (at 1280x720 they stream from
+    memory, and narrow channel blocks read each pixel's line in pieces), blocks of 32 channels for
+    narrower layers, and for layers under 32 channels the largest power of two that fits."""
+    if channels >= 256:
+        return (2, 4, 8, 128, 8)
+    block_c = min(32, 1 << (channels.bit_length() - 1))
+    return (2, 8, 4, block_c, 2 if block_c == 32 else 1)
 
 
 def tap_table(weight: torch.Tensor) -> torch.Tensor:
@@ -113,26 +171,29 @@ def tap_table(weight: torch.Tensor) -> torch.Tensor:
 
 def depthwise_conv_triton(x: torch.Tensor, taps: torch.Tensor, bias: torch.Tensor | None, height: int,
                           width: int, *, padding: int, dilation: int = 1, activation: str = "none",
-                          combine: str = "none", block: tuple[int, int, int, int] | None = None) -> torch.Tensor:
+                          combine: str = "none", block: tuple[int, ...] | None = None) -> torch.Tensor:
     """``x {none, +, *} act(conv(x) + bias)`` of (B, H*W, C) tokens -> contiguous (B, H*W, C) in ``x``'s dtype.
 
     ``x``: channels contiguous, tokens ``x.stride(1)`` apart (a chunk of a wider projection is read in
     place), batches ``H*W*x.stride(1)`` apart. ``taps``: :func:`tap_table`; ``bias`` read in its dtype.
-    Stride 1, zero padding, float32 sums. ``block``: (rows, pixels per row, channels, warps) per program,
-    :func:`launch_config` unless given.
+    Stride 1, zero padding, float32 sums. ``block``: (rows, runs per row, pixels per run, channels, warps)
+    per program, :func:`launch_config` unless given; its channels at most ``C``.
     """
     b, n, c = x.shape
     k = math.isqrt(taps.shape[0])
-    block_h, block_w, block_c, num_warps = block or launch_config(c)
+    block = block or launch_config(c)
     out = torch.empty(b, n, c, dtype=x.dtype, device=x.device)
-    blocks_h, blocks_w = triton.cdiv(height, block_h), triton.cdiv(width, block_w)
+    block_h, runs, run, block_c, num_warps = block
+    if block_c > c:
+        raise ValueError(f"a channel block of {block_c} is wider than the layer's {c} channels")
+    blocks_h, blocks_w = triton.cdiv(height, block_h), triton.cdiv(width, runs * run)
     grid = (b * blocks_h * blocks_w, triton.cdiv(c, block_c))
     with on_tensor_device(x):
         _depthwise_conv_kernel[grid](
             x, taps, bias if bias is not None else taps, out, height, width, blocks_h, blocks_w,
             CHANNELS=c, X_STRIDE=x.stride(1), K=k, PAD=padding, DIL=dilation, ACT=ACTIVATIONS[activation],
-            HAS_BIAS=bias is not None, COMBINE=COMBINES[combine], EVEN_C=c % block_c == 0, BLOCK_H=block_h,
-            BLOCK_W=block_w, BLOCK_C=block_c, num_warps=num_warps,
+            HAS_BIAS=bias is not None, COMBINE=COMBINES[combine], BLOCK_H=block_h, RUNS=runs, RUN=run,
+            BLOCK_C=block_c, HW_MATH=x.is_cuda, num_warps=num_warps,
         )  # fmt: skip
     return out
 

@@ -173,6 +173,29 @@ def test_cab_compiled_form_computes_the_official_cab(light: bool) -> None:
         torch.testing.assert_close(cab.forward_compiled(x), cab.cab(x), rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize(("dtype", "tolerance"), [(torch.float32, 1e-5), (torch.bfloat16, 1e-2)], ids=str)
+def test_light_cab_on_cuda_runs_its_depthwise_convs_on_tokens_and_computes_the_official_cab(dtype, tolerance):
+    """Light CAB for CUDA inference (both depthwise convs by the token kernel, GELU fused), channels_last
+    and plain inputs, against the official layer stack in float32."""
+    from restore_cli.archs.mambair import CAB
+    from restore_cli.engine.run import exact_fp32
+
+    torch.manual_seed(0)
+    cab = CAB(60, is_light_sr=True).cuda()
+    for p in cab.parameters():
+        torch.nn.init.normal_(p, std=0.2)
+    x = torch.randn(2, 60, 19, 45, device="cuda")
+    with exact_fp32(), torch.inference_mode():  # no TF32 in the 1x1 convs
+        expected = cab.cab(x)
+        for image in (x, x.to(memory_format=torch.channels_last)):
+            with torch.autocast("cuda", dtype=dtype, enabled=dtype != torch.float32):
+                got = cab(image)
+            assert got.shape == expected.shape
+            rel = ((got.float() - expected).norm() / expected.norm()).item()
+            assert rel < tolerance, rel
+
+
 @pytest.mark.parametrize(("kernel", "dilation"), [(3, 1), (3, 2), (5, 1)])
 def test_depthwise_conv_stencil_equals_the_conv(kernel: int, dilation: int) -> None:
     from restore_cli.archs.layers import depthwise_conv_stencil

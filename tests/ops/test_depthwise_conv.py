@@ -166,6 +166,8 @@ INTERPRETER_SCRIPT = textwrap.dedent("""
             (1, 4, 4, 3, 5, 1, "sigmoid", "mul", (2, 1, 2, 2, 1)),
             (1, 12, 20, 24, 3, 1, "none", "add", (2, 2, 4, 16, 1))]:  # interior blocks, unmasked
         x = torch.randn(b, h * w, 2 * c, generator=gen)[..., :c]  # a chunk: tokens 2C apart
+        if b > 1:  # images interleaved: tokens 2BC apart, images 2C apart
+            x = torch.randn(h * w, b, 2 * c, generator=gen)[..., :c].transpose(0, 1)
         weight, bias = torch.randn(c, 1, k, k, generator=gen), torch.randn(c, generator=gen)
         args = dict(padding=dil * (k - 1) // 2, dilation=dil, activation=act, combine=combine)
         expected = depthwise_conv_tokens_reference(x.double(), weight.double(), bias.double(), (h, w), **args)

@@ -102,7 +102,7 @@ def _accumulate_taps(x_block, offsets, w_ptr, cs, py, px, height, width, CHANNEL
 @triton.jit
 def _depthwise_conv_kernel(
     x_ptr, w_ptr, b_ptr, out_ptr,
-    height, width, blocks_h, blocks_w,
+    height, width, blocks_h, blocks_w, x_batch_stride,
     CHANNELS: tl.constexpr, X_STRIDE: tl.constexpr, K: tl.constexpr, PAD: tl.constexpr, DIL: tl.constexpr,
     ACT: tl.constexpr, HAS_BIAS: tl.constexpr, COMBINE: tl.constexpr,
     BLOCK_H: tl.constexpr, RUNS: tl.constexpr, RUN: tl.constexpr, BLOCK_C: tl.constexpr, HW_MATH: tl.constexpr,
@@ -121,9 +121,13 @@ def _depthwise_conv_kernel(
     # The last channel block is moved back to end at the last channel (BLOCK_C <= CHANNELS): it redoes a
     # few of its neighbour's channels, writing the same values, and no load or store needs a channel mask.
     cs = tl.minimum(tl.program_id(1) * BLOCK_C, CHANNELS - BLOCK_C) + tl.arange(0, BLOCK_C)
-    top = (image.to(tl.int64) * height + block_y * BLOCK_H) * width
+    # Offsets within the block's rows in int32; the block's first row in int64 (a whole 4K image of 360
+    # channels passes 2^31 elements). The input's images are x_batch_stride apart (whatever the caller's
+    # layout), the output's are contiguous.
+    first_row = (block_y * BLOCK_H).to(tl.int64) * width
+    top = image.to(tl.int64) * height * width + first_row
     relative = (m // RUNS) * width + px
-    x_block = x_ptr + top * X_STRIDE
+    x_block = x_ptr + image.to(tl.int64) * x_batch_stride + first_row * X_STRIDE
     offsets = relative[:, None] * X_STRIDE + cs[None, :]
     reach = (K - 1) * DIL - PAD  # how far the taps reach past a pixel to the bottom / right
     y0 = block_y * BLOCK_H
@@ -175,7 +179,7 @@ def depthwise_conv_triton(x: torch.Tensor, taps: torch.Tensor, bias: torch.Tenso
     """``x {none, +, *} act(conv(x) + bias)`` of (B, H*W, C) tokens -> contiguous (B, H*W, C) in ``x``'s dtype.
 
     ``x``: channels contiguous, tokens ``x.stride(1)`` apart (a chunk of a wider projection is read in
-    place), batches ``H*W*x.stride(1)`` apart. ``taps``: :func:`tap_table`; ``bias`` read in its dtype.
+    place), images ``x.stride(0)`` apart. ``taps``: :func:`tap_table`; ``bias`` read in its dtype.
     Stride 1, zero padding, float32 sums. ``block``: (rows, runs per row, pixels per run, channels, warps)
     per program, :func:`launch_config` unless given; its channels at most ``C``.
     """
@@ -190,7 +194,7 @@ def depthwise_conv_triton(x: torch.Tensor, taps: torch.Tensor, bias: torch.Tenso
     grid = (b * blocks_h * blocks_w, triton.cdiv(c, block_c))
     with on_tensor_device(x):
         _depthwise_conv_kernel[grid](
-            x, taps, bias if bias is not None else taps, out, height, width, blocks_h, blocks_w,
+            x, taps, bias if bias is not None else taps, out, height, width, blocks_h, blocks_w, x.stride(0),
             CHANNELS=c, X_STRIDE=x.stride(1), K=k, PAD=padding, DIL=dilation, ACT=ACTIVATIONS[activation],
             HAS_BIAS=bias is not None, COMBINE=COMBINES[combine], BLOCK_H=block_h, RUNS=runs, RUN=run,
             BLOCK_C=block_c, HW_MATH=x.is_cuda, num_warps=num_warps,

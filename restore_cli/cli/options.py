@@ -56,7 +56,8 @@ Tile = Annotated[
 TileOverlap = Annotated[int, typer.Option(help="Overlap between tiles, blended without seams.")]
 BatchSize = Annotated[
     int | None,
-    typer.Option(help="Tiles per forward pass; peak memory grows with it (default: 4 on CUDA with --tile, else 1)."),
+    typer.Option(help="Tiles per forward pass; peak memory grows with it (default: 4 on CUDA with --tile, else 1; "
+                      "MambaIRv2 with --compile: always 1)."),
 ]
 SelfEnsemble = Annotated[bool, typer.Option(help="Average the 8 flips/rotations (x8 time).")]
 Seed = Annotated[int | None, typer.Option(help="Seed for stochastic parts (MambaIRv2 --routing gumbel).")]

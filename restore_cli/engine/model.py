@@ -110,7 +110,9 @@ def wrap_module(
     ``compile``: compile the network's repeated blocks (:mod:`.compile`); the first forward of each
     input shape then takes longer (seconds to a minute), later ones run the fused kernels. On CUDA a
     network with an ``align_channels`` method (MambaIRv2) first has its widths zero-padded to multiples
-    of 8, in place (same outputs; its state dict then has the padded shapes).
+    of 8, in place (same outputs; its state dict then has the padded shapes), and a network's
+    ``compiled_tile_batch`` caps the tiles per pass (``extra["tile_batch_limit"]``, read by
+    :func:`.run.restore_tensor`).
     """
     if cuda_graphs is None:
         cuda_graphs = env_flag("RESTORE_CUDA_GRAPHS", True)
@@ -130,6 +132,9 @@ def wrap_module(
         if device.type == "cuda" and callable(align):
             extra["aligned_channels"] = align()
         extra["compiled_blocks"] = compile_blocks(module)
+        limit = getattr(module, "compiled_tile_batch", None)  # MambaIRv2: see the class
+        if limit:
+            extra["tile_batch_limit"] = limit
     if device.type == "cuda" and cuda_graphs:
         extra["graphs"] = GraphedForward()
     return LoadedModel(

@@ -260,7 +260,8 @@ def restore_tensor(
         tile: tile side in input pixels; 0 = whole image; None = choose from free memory.
         overlap: overlap between neighbouring tiles in input pixels (blended).
         self_ensemble: average the 8 flips/rotations (x8 slower, often +0.1 dB).
-        batch_size: tiles per forward pass; None = 4 on CUDA for a given ``tile``, else 1 (the automatic
+        batch_size: tiles per forward pass, at most the model's ``tile_batch_limit`` where it has one
+            (compiled MambaIRv2); None = 4 on CUDA for a given ``tile``, else 1 (the automatic
             tile is sized for one tile per pass: four of them would hold four times the memory it
             budgeted).
         progress: called with (tiles done, tiles total).
@@ -281,6 +282,7 @@ def restore_tensor(
         tile = auto_tile(model, h, w)
     if batch_size is None:
         batch_size = 4 if model.device.type == "cuda" and not chosen_tile else 1
+    batch_size = min(batch_size, model.extra.get("tile_batch_limit", batch_size))
     while True:
         try:
             if tile <= 0 or (tile >= h and tile >= w):

@@ -182,6 +182,34 @@ def test_automatic_tiles_run_one_at_a_time_given_tiles_four_on_cuda(monkeypatch)
     assert calls == [(64, 1), (48, 4), (64, 3)]
 
 
+def test_a_model_tile_batch_limit_caps_the_tiles_per_pass(monkeypatch):
+    """Compiled MambaIRv2 declares one tile per pass (``compiled_tile_batch``): wrap_module records it when
+    compiling and restore_tensor keeps every pass to it, asked-for batches included."""
+    from dataclasses import replace
+
+    from restore_cli.archs.mambair_v2 import MambaIRv2
+    from restore_cli.engine import compile as engine_compile
+    from restore_cli.engine import run
+
+    assert MambaIRv2.compiled_tile_batch == 1
+    calls = []
+    monkeypatch.setattr(run, "_tiled", lambda model, x, tile, overlap, **kw: calls.append(kw["batch_size"]))
+    monkeypatch.setattr(engine_compile, "compile_blocks", lambda module, **kw: 0)  # no compiler in this test
+
+    class Limited(LocalNet):
+        compiled_tile_batch = 1
+
+    compiled = wrap_module(Limited(), arch="test", device=torch.device("cpu"), compile=True)
+    assert compiled.extra["tile_batch_limit"] == 1
+    assert "tile_batch_limit" not in wrap_module(Limited(), arch="test", device=torch.device("cpu")).extra
+    model = replace(compiled, device=torch.device("cuda"))  # only the defaults run: _tiled is replaced
+    x = smooth_image(100, 150)
+    restore_tensor(model, x, tile=48)
+    restore_tensor(model, x, tile=48, batch_size=3)
+    restore_tensor(replace(model, extra={}), x, tile=48)
+    assert calls == [1, 1, 4]
+
+
 def test_tile_budget_follows_each_family_measured_memory():
     """Sides from the per-family estimates: a linear-attention model gets far larger tiles than MambaIR,
     an unknown family the conservative default, half precision and 1x models larger tiles than x4."""

@@ -29,6 +29,7 @@ def main() -> None:
     def compiled_run(net, batch):
         configure_scan(net, backend="triton", fused_cross_scan=True)
         model = wrap_module(net, arch=CARD, device=dev, precision="bf16", cuda_graphs=False, compile=True)
+        model.extra.pop("tile_batch_limit", None)  # batches of tiles, as before compiled_tile_batch
         return restore_tensor(model, x, tile=270, overlap=16, batch_size=batch)
 
     ref = reference_run(seeded_model(CARD, dev))

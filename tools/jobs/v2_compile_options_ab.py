@@ -3,7 +3,8 @@ the stride padding that makes it non-finite, tools/jobs/inductor_padding_v2_debu
 aligned widths (``align_channels``). Agreement with the float32 eager model and GPU kernel time of one
 bf16 forward at 180x320 (torch.profiler), top kernels.
 
-    python tools/jobs/v2_compile_options_ab.py mambairv2-base-x4 [none force_shape_pad aligned aligned_multi_kernel]
+    python tools/jobs/v2_compile_options_ab.py mambairv2-base-x4 [none force_shape_pad aligned aligned_multi_kernel
+        aligned_freezing]
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ VARIANTS = {  # name: (Inductor options, MambaIRv2.align_channels first)
     # Inductor compiles each reduction both persistent and looped and picks the faster at run time: most
     # of the aligned LayerNorms came out looped (~80 us a call) where the persistent ones took 23-57 us
     "aligned_multi_kernel": ({"triton.multi_kernel": 1}, True),
+    # parameters as constants: the per-forward weight preparation (the x-projection's row order, the delta
+    # projection's padding, -exp(A_log), embeddingB @ embeddingA, the depthwise tap tables) folded away
+    "aligned_freezing": ({"freezing": True}, True),
 }
 
 

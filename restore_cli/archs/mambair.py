@@ -296,7 +296,8 @@ class CAB(nn.Module):
     def forward_compiled(self, x: torch.Tensor) -> torch.Tensor:
         """:meth:`forward` as written for a compiled region on CUDA: the same maths, shaped for the kernels.
 
-        Light: the dilated depthwise conv is a stencil that Inductor fuses
+        Light (reached only with autograd on, i.e. compiled training: inference takes
+        :meth:`forward_light_inference`): the dilated depthwise conv is a stencil that Inductor fuses
         (:func:`.layers.depthwise_conv_stencil`; cuDNN has no fast kernel for it: 124 us against 23 for
         60 channels at 180x320, bf16, H100). Normal: channel counts padded with zeros to multiples of 8
         (C 180 -> 184, C/3 60 -> 64; zero weights, so the padding stays zero and is sliced off): cuDNN

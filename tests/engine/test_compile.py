@@ -180,3 +180,24 @@ def test_compiled_mambairv2_runs_at_aligned_widths_with_the_same_outputs():
     assert net.layers[0].residual_group.layers[0].wqkv.out_features == 3 * 3 * 16
     rel = ((got - expected).norm() / expected.norm()).item()
     assert rel < 1e-5, rel
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_compiled_mambairv2_in_bf16_batches_routes_as_uncompiled():
+    """Four different images in one compiled bf16 pass come out as the uncompiled network computes them:
+    the routing decision is float32, so the compiler's rounding does not re-route tokens (from bf16 logits
+    the top two tied for most tokens, and compiled batches of tiles drifted to rel L2 5e-3)."""
+    from restore_cli.engine.model import wrap_module
+
+    torch.manual_seed(0)
+    net = from_official("MambaIRv2", dict(upscale=2, embed_dim=30, depths=[2, 2], num_heads=[3, 5], d_state=8,
+                                          window_size=8, inner_rank=8, num_tokens=16, mlp_ratio=2.0,
+                                          upsampler="pixelshuffledirect", img_range=1.0)).cuda().eval()
+    x = torch.rand(4, 3, 40, 56, device="cuda")
+    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16):
+        wrap_module(net, arch="mambairv2", device=torch.device("cuda"), compile=True, cuda_graphs=False)
+        expected = torch.cat([net(x[i : i + 1]) for i in range(4)]).float()  # compiled, one at a time
+        batched = net(x).float()
+    for i in range(4):
+        rel = ((batched[i] - expected[i]).norm() / expected[i].norm()).item()
+        assert rel < 2e-3, (i, rel)

@@ -1,6 +1,6 @@
 """Where a compiled forward's small launches come from: the CUDA runtime calls of one bf16 forward at
 180x320 (kernel launches, memsets, copies), counted by the PyTorch operator (or compiled graph) that made
-them. MambaIRv2 light ran ~900 kernels and ~300 memsets per forward (2026-11-24), a long tail of a few
+them. MambaIRv2 light ran over 1,400 launches per forward, 300 of them memsets (2026-11-24), a long tail of a few
 microseconds each.
 
     python tools/jobs/launch_tail.py [CARD] [--top 25]

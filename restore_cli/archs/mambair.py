@@ -326,9 +326,8 @@ class CAB(nn.Module):
 def _depthwise_on_image(conv: nn.Conv2d, x: torch.Tensor, activation: str = "none") -> torch.Tensor:
     """``activation(conv(x))`` of an image (B, C, H, W) by :func:`.layers.conv_on_tokens`, returned as a
     ``channels_last`` image (the tokens it makes, viewed)."""
-    b, c, h, w = x.shape
-    tokens = x.permute(0, 2, 3, 1).reshape(b, h * w, c)
-    return conv_on_tokens(conv, tokens, (h, w), activation=activation).reshape(b, h, w, c).permute(0, 3, 1, 2)
+    size = (x.shape[-2], x.shape[-1])
+    return tokens_to_image(conv_on_tokens(conv, image_to_tokens(x), size, activation=activation), size)
 
 
 class VSSBlock(nn.Module):

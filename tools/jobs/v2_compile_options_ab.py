@@ -4,12 +4,15 @@ aligned widths (``align_channels``). Agreement with the float32 eager model and 
 bf16 forward at 180x320 (torch.profiler), top kernels.
 
     python tools/jobs/v2_compile_options_ab.py mambairv2-base-x4 [none force_shape_pad aligned aligned_multi_kernel
-        aligned_freezing]
+        aligned_freezing aligned_max_autotune max_autotune]
+
+Also for MambaIR (``none`` / ``max_autotune``: no alignment there).
 """
 
 from __future__ import annotations
 
 import sys
+import time
 
 import torch
 import torch._dynamo
@@ -17,7 +20,7 @@ import torch._dynamo
 from restore_cli.bench import photo_input, seeded_model
 from restore_cli.engine.compile import compile_blocks
 
-VARIANTS = {  # name: (Inductor options, MambaIRv2.align_channels first)
+VARIANTS = {  # name: (Inductor options, MambaIRv2.align_channels first[, torch.compile mode])
     "none": ({}, False),
     "force_shape_pad": ({"force_shape_pad": True}, False),
     "aligned": ({}, True),
@@ -27,6 +30,10 @@ VARIANTS = {  # name: (Inductor options, MambaIRv2.align_channels first)
     # parameters as constants: the per-forward weight preparation (the x-projection's row order, the delta
     # projection's padding, -exp(A_log), embeddingB @ embeddingA, the depthwise tap tables) folded away
     "aligned_freezing": ({"freezing": True}, True),
+    # GEMMs timed against Triton templates that take their neighbours' pointwise work as prologue/epilogue
+    # (the light models' K = 48-96 GEMMs are memory-bound; cuBLAS runs them as separate launches)
+    "aligned_max_autotune": ({}, True, "max-autotune-no-cudagraphs"),
+    "max_autotune": ({}, False, "max-autotune-no-cudagraphs"),
 }
 
 
@@ -47,20 +54,22 @@ def main(card: str, names: list[str]) -> None:
     with torch.inference_mode():
         reference = seeded_model(card, device)(x).float()
     for name in names or list(VARIANTS):
-        options, aligned = VARIANTS[name]
+        options, aligned, *mode = VARIANTS[name]
         torch._dynamo.reset()
         net = seeded_model(card, device)
         type(net).compile_options = tuple(options.items())
         if aligned:
             net.align_channels()
-        compile_blocks(net)
+        compile_blocks(net, mode=mode[0] if mode else None)
 
         def run() -> torch.Tensor:
             with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16):
                 return net(x)  # noqa: B023 (called within this iteration only)
 
-        for _ in range(2):
-            out = run().float()
+        start = time.perf_counter()
+        out = run().float()
+        print(f"{card} {name}: first call (compile) {time.perf_counter() - start:.0f} s", flush=True)
+        out = run().float()
         rel = ((out - reference).norm() / reference.norm()).item()
         print(f"{card} {name}: rel L2 vs float32 {rel:.2e}, finite {bool(out.isfinite().all())}", flush=True)
         print(f"{card} {name}: GPU kernel time {gpu_kernel_ms(run):.1f} ms", flush=True)

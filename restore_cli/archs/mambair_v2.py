@@ -347,12 +347,12 @@ class ASSM(nn.Module):
         ``embeddingB @ embeddingA`` (T, N).
         """
         full_embedding = self.embeddingB.weight @ token.weight  # (T, N)
-        # (B, n, T) log-probabilities in the weights' dtype (float32) under autocast too: the routing is an argmax,
-        # and bf16 logits tie at the top for most tokens (91% of them with seeded weights), so any rounding
-        # (a compiled kernel's, another batch size's) would re-route them. In float32 the routes follow the
-        # float32 model (class flips 73% -> 0.8% of tokens, output rel L2 8.1e-4 -> 5.0e-4, CPU bf16).
-        with torch.autocast(x.device.type, enabled=False):
-            logits = self.route(x.to(self.route[0].weight.dtype))
+        # (B, n, T) log-probabilities in float32, from logits in the GEMMs' dtype. CUDA autocast already runs
+        # LogSoftmax in float32; CPU autocast would round its output to bf16, where the top log-probabilities
+        # (near -log T) tie for nearly every token and the argmax re-routes 97% of them (seeded v2 light);
+        # from bf16 logits 0.8% of tokens route differently from the float32 model. (Routing wholly in
+        # float32 cost 2.4 ms of GPU time per 720p v2 Base forward for rel L2 6.1e-4 -> 5.9e-4.)
+        logits = self.route[3](self.route[:3](x).float())
         if self.routing_config.mode == "gumbel":
             policy = gumbel_one_hot(logits, self.routing_config.generator_for(logits.device))
             prompt = policy @ full_embedding

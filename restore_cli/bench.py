@@ -14,7 +14,9 @@ For each architecture, in one run on one device:
 - ``bf16``: the default CUDA path under bf16 autocast (scan state and normalisations stay float32);
 - ``bf16+compile``: the same with the repeated blocks compiled (``--compile``, :mod:`.engine.compile`):
   the glue around the scan fused by ``torch.compile``, and MambaIRv2 at aligned widths
-  (:func:`.archs.mambair_v2.align_mambairv2`). Not in the default set (its first call compiles).
+  (:func:`.archs.mambair_v2.align_mambairv2`). Not in the default set (its first call compiles);
+- ``bf16+autotune``: the same compiled with ``--autotune`` (:data:`.engine.compile.AUTOTUNE_MODE`), on a
+  fresh copy of the network (minutes of compiling).
 
 Weights are seeded random draws (the architecture's own initialisation), inputs are a real photo crop.
 Reported: median ms after warm-up, output megapixels/s, peak memory, speed-up over the reference, and the
@@ -56,7 +58,7 @@ DEFAULT_CASES: tuple[BenchCase, ...] = (
     BenchCase("MambaIR classic SR x4, 4K out (tiles 270)", "mambair-sr-x4", 540, 960, tile=270),
     BenchCase("MambaIRv2 Base SR x4, 4K out (tiles 270)", "mambairv2-base-x4", 540, 960, tile=270),
 )
-PATHS = ("reference", "fused-fp32", "bf16", "bf16+compile", "fp32+compile")
+PATHS = ("reference", "fused-fp32", "bf16", "bf16+compile", "bf16+autotune", "fp32+compile")
 DEFAULT_PATHS = ("reference", "fused-fp32", "bf16")
 
 
@@ -154,6 +156,7 @@ def run_benchmark(cases=DEFAULT_CASES, *, repeats: int = 3, device: str = "cuda"
                   log: Any = print) -> list[Row]:
     """Time every case on every path (the first path is the one the others are compared with)."""
     from .archs import configure_scan
+    from .engine.compile import AUTOTUNE_MODE
     from .engine.model import wrap_module
     from .engine.run import restore_tensor
 
@@ -170,10 +173,14 @@ def run_benchmark(cases=DEFAULT_CASES, *, repeats: int = 3, device: str = "cuda"
         ref_out = None
         ref_ms = None
         # Compiled paths last: compiling changes the network in place.
-        for path in sorted(paths, key=lambda p: ("compile" in p, paths.index(p))):
+        for path in sorted(paths, key=lambda p: ("compile" in p or "autotune" in p, paths.index(p))):
+            compile_mode: bool | str = "compile" in path
+            if "autotune" in path:  # a network compiled before keeps its blocks: start from a fresh copy
+                torch._dynamo.reset()
+                net, compile_mode = seeded_model(card_id, dev), AUTOTUNE_MODE
             configure_scan(net, backend="triton", fused_cross_scan=path != "reference")
             model = wrap_module(net, arch=card_id, device=dev, precision="bf16" if "bf16" in path else "fp32",
-                                cuda_graphs=path != "reference", compile="compile" in path)
+                                cuda_graphs=path != "reference", compile=compile_mode)
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(dev)
 

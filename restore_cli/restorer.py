@@ -122,7 +122,7 @@ class Restorer:
     @classmethod
     def from_module(cls, module: torch.nn.Module, *, arch: str = "custom", device: str = "auto",
                     precision: str = "fp32", task: str = "sr", model_id: str = "custom",
-                    compile: bool = False, **options: Any) -> Restorer:
+                    compile: bool | str = False, **options: Any) -> Restorer:
         """Wrap an already built network (``compile``: see :func:`restore_cli.engine.compile.compile_blocks`;
         on CUDA it also zero-pads a MambaIRv2's widths in place, so its state dict then has padded shapes:
         pass a copy if you will save the module afterwards)."""

@@ -55,7 +55,7 @@ def bench(
     repeats: int = typer.Option(3, help="Timed runs per case (after two warm-ups)."),
     quick: bool = typer.Option(False, help="Only the 720p cases (skip the 4K ones)."),
     paths: str = typer.Option("reference,fused-fp32,bf16", help="Comma-separated paths, the first the "
-                              "baseline: reference, fused-fp32, bf16, bf16+compile, fp32+compile."),
+                              "baseline: reference, fused-fp32, bf16, bf16+compile, bf16+autotune, fp32+compile."),
 ) -> None:
     """Time every catalog architecture on this GPU: fast path vs the official computation pattern."""
     with error_boundary():

@@ -38,6 +38,7 @@ class TaskRequest:
     device: str = "auto"
     precision: str = "fp32"
     compile: bool = False
+    autotune: bool = False
     tile: int | None = None
     tile_overlap: int = 32
     batch_size: int | None = None
@@ -65,6 +66,15 @@ class TaskRequest:
         return {"jpeg": "_dejpeg", "derain": "_derained", "deblur": "_deblurred"}.get(self.task, f"_{self.task}")
 
 
+def _compile_mode(req: TaskRequest) -> bool | str:
+    """``--compile`` -> True, ``--autotune`` -> its ``torch.compile`` mode (it implies compiling)."""
+    if req.autotune:
+        from ..engine.compile import AUTOTUNE_MODE
+
+        return AUTOTUNE_MODE
+    return req.compile
+
+
 def _load_restorers(req: TaskRequest, notify) -> list:
     from .. import cards
     from ..config import Settings
@@ -75,7 +85,7 @@ def _load_restorers(req: TaskRequest, notify) -> list:
     devices = parse_devices(req.device)
     opts = dict(tile=req.tile, tile_overlap=req.tile_overlap, self_ensemble=req.self_ensemble,
                 batch_size=req.batch_size, seed=req.seed, precision=req.precision,
-                official_tiling=req.official_tiling, compile=req.compile, outscale=req.outscale)
+                official_tiling=req.official_tiling, compile=_compile_mode(req), outscale=req.outscale)
     task = "realdenoise" if req.extra.get("real") else req.task
     if req.model_card is not None:
         card = cards.load_card_file(req.model_card)
@@ -194,7 +204,8 @@ COMMON_OPTIONS: tuple[tuple[str, object, object], ...] = (
     ("model_card", o.ModelCardOpt, None), ("recursive", o.Recursive, False), ("suffix", o.Suffix, None),
     ("ext", o.Ext, None), ("out_quality", o.OutQuality, 95), ("png_compression", o.PngCompression, 6),
     ("overwrite", o.Overwrite, False), ("device", o.Device, "auto"),
-    ("precision", o.Precision, "fp32"), ("compile", o.Compile, False), ("tile", o.Tile, None),
+    ("precision", o.Precision, "fp32"), ("compile", o.Compile, False), ("autotune", o.Autotune, False),
+    ("tile", o.Tile, None),
     ("tile_overlap", o.TileOverlap, 32),
     ("batch_size", o.BatchSize, None), ("self_ensemble", o.SelfEnsemble, False), ("seed", o.Seed, None),
     ("routing", o.Routing, "argmax"), ("gt", o.Gt, None), ("report", o.Report, None),

@@ -101,14 +101,15 @@ def wrap_module(
     model_id: str = "custom",
     task: str = "sr",
     cuda_graphs: bool | None = None,
-    compile: bool = False,
+    compile: bool | str = False,
 ) -> LoadedModel:
     """Put ``module`` on ``device`` in eval mode and describe it.
 
     ``cuda_graphs``: replay the forward pass of recurring input shapes as CUDA graphs (see
     :mod:`.graphs`); default on, off with ``RESTORE_CUDA_GRAPHS=0``.
     ``compile``: compile the network's repeated blocks (:mod:`.compile`); the first forward of each
-    input shape then takes longer (seconds to a minute), later ones run the fused kernels. On CUDA a
+    input shape then takes longer (seconds to a minute), later ones run the fused kernels; a string is
+    the ``torch.compile`` mode (:data:`.compile.AUTOTUNE_MODE` for ``--autotune``: minutes). On CUDA a
     network with an ``align_channels`` method (MambaIRv2) first has its widths zero-padded to multiples
     of 8, in place (same outputs; its state dict then has the padded shapes), and a network's
     ``compiled_tile_batch`` caps the tiles per pass (``extra["tile_batch_limit"]``, read by
@@ -131,7 +132,7 @@ def wrap_module(
         align = getattr(module, "align_channels", None)  # MambaIRv2: aligned GEMM widths (same outputs)
         if device.type == "cuda" and callable(align):
             extra["aligned_channels"] = align()
-        extra["compiled_blocks"] = compile_blocks(module)
+        extra["compiled_blocks"] = compile_blocks(module, mode=compile if isinstance(compile, str) else None)
         limit = getattr(module, "compiled_tile_batch", None)  # MambaIRv2: see the class
         if limit:
             extra["tile_batch_limit"] = limit

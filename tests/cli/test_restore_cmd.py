@@ -259,6 +259,20 @@ def test_compile_gives_the_same_image(photo, tmp_path, cards, env):
     assert eager.shape == (32, 40, 3) and np.abs(eager - compiled).max() <= 1  # 8-bit rounding of ~1e-6
 
 
+def test_autotune_compiles_in_max_autotune_mode(photo, tmp_path, cards, env, monkeypatch):
+    """--autotune implies --compile and hands the blocks to torch.compile in the autotune mode."""
+    import restore_cli.engine.compile as compile_module
+
+    modes = []
+    monkeypatch.setattr(compile_module, "compile_blocks", lambda module, *, mode=None: modes.append(mode) or 0)
+    src = photo(tmp_path / "in.png", size=(20, 16))
+    for flags in (["--compile"], ["--autotune"]):
+        r = run(["sr", "--scale", "2", "--model-card", cards["sr"], src, tmp_path / "out.png", "-q", "--overwrite",
+                 *flags], env)
+        assert r.exit_code == 0, r.output
+    assert modes == [None, compile_module.AUTOTUNE_MODE]
+
+
 def test_outscale_resizes_the_model_output_alpha_included(tmp_path, cards, env):
     rgba = (np.random.default_rng(0).random((20, 24, 4)) * 255).astype(np.uint8)
     Image.fromarray(rgba, "RGBA").save(tmp_path / "in.png")

@@ -201,3 +201,20 @@ def test_compiled_mambairv2_in_bf16_batches_routes_as_uncompiled():
     for i in range(4):
         rel = ((batched[i] - expected[i]).norm() / expected[i].norm()).item()
         assert rel < 2e-3, (i, rel)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_autotuned_blocks_match_eager_on_cuda_in_bf16():
+    """``--autotune`` (Triton GEMM templates with fused neighbours) computes what the uncompiled light blocks
+    compute, to bf16 rounding."""
+    from restore_cli.engine.compile import AUTOTUNE_MODE
+
+    net = _small_mambair("pixelshuffledirect").cuda()
+    x = torch.rand(1, 3, 24, 32, device="cuda")
+    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16):
+        expected = net(x).float()
+        torch._dynamo.reset()
+        assert compile_blocks(net, mode=AUTOTUNE_MODE) > 0
+        got = net(x).float()
+    rel = ((got - expected).norm() / expected.norm()).item()
+    assert rel < 3e-3, rel

@@ -23,10 +23,12 @@ from torch import nn
 
 #: The ``torch.compile`` mode of ``--autotune``: Inductor times each GEMM of a block against Triton templates
 #: that take the neighbouring pointwise work (bias, GELU, residual adds, casts) into the same kernel, and
-#: keeps the fastest. The light models' GEMMs are narrow (K = 48-96) and memory-bound, so the fused
-#: templates win there: MambaIRv2 light's GPU time per 720p forward 10.5 -> 9.5 ms, MambaIR light
-#: 14.0 -> 13.3 ms (H100, bf16), at 80-140 s of compiling instead of ~17. "no-cudagraphs": the engine
-#: captures its own graphs (:mod:`.graphs`).
+#: keeps the fastest; with coordinate-descent tuning of the other kernels' launch settings (set explicitly
+#: by :func:`compile_options`, whatever the installed PyTorch's mode includes). The light models' GEMMs
+#: are narrow (K = 48-96) and memory-bound, so the fused templates win there: H100, bf16, 720p wall time
+#: MambaIRv2 light 11.7 -> 10.2 ms (9.4 with the coordinate descent), MambaIR light 14.4 -> 13.5 ms; not
+#: MambaIRv2 Base (68.6 -> 69.3 ms: its GEMMs are cuBLAS-sized). Compiling takes minutes instead of ~17 s.
+#: "no-cudagraphs": the engine captures its own graphs (:mod:`.graphs`).
 AUTOTUNE_MODE = "max-autotune-no-cudagraphs"
 
 
@@ -42,6 +44,8 @@ def compile_options(module: nn.Module, mode: str | None = None) -> dict | None:
     ``torch.compile`` takes a mode or options, not both, so a mode is turned into its options first.
     """
     own = dict(getattr(module, "compile_options", None) or {})
+    if mode == AUTOTUNE_MODE:
+        own.setdefault("coordinate_descent_tuning", True)
     if not own:
         return None
     if mode is not None:

@@ -112,6 +112,10 @@ def test_network_compile_options_reach_torch_compile(monkeypatch):
     assert compile_options(torch.nn.Conv2d(1, 1, 1)) is None
     merged = compile_options(net, "max-autotune-no-cudagraphs")
     assert merged["max_autotune"] is True and merged["force_shape_pad"] is True
+    # --autotune: coordinate-descent tuning too, for a network without options of its own as well
+    assert merged["coordinate_descent_tuning"] is True
+    plain = compile_options(torch.nn.Conv2d(1, 1, 1), "max-autotune-no-cudagraphs")
+    assert plain["max_autotune"] is True and plain["coordinate_descent_tuning"] is True
     seen = []
     monkeypatch.setattr(torch.nn.Module, "compile", lambda self, **kw: seen.append(kw))
     assert compile_blocks(net) == 2

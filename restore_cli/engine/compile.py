@@ -23,11 +23,12 @@ from torch import nn
 
 #: The ``torch.compile`` mode of ``--autotune``: Inductor times each GEMM of a block against Triton templates
 #: that take the neighbouring pointwise work (bias, GELU, residual adds, casts) into the same kernel, and
-#: keeps the fastest. The light models' GEMMs are narrow (K = 48-96) and memory-bound, so the fused
-#: templates win there: H100, bf16, 720p wall time, three runs: MambaIRv2 light 11.7-12.2 -> 9.4-10.2 ms,
-#: MambaIR light 14.4-14.6 -> 13.5-13.8 ms; not MambaIRv2 Base (68.6 -> 69.3 ms: its GEMMs are
-#: cuBLAS-sized). Compiling takes minutes instead of ~17 s. "no-cudagraphs": the engine captures its own
-#: graphs (:mod:`.graphs`).
+#: keeps the fastest; the other kernels' launch settings get coordinate-descent tuning (part of the mode
+#: in PyTorch 2.13; :func:`compile_options` sets it whatever the installed version's mode holds). The
+#: light models' GEMMs are narrow (K = 48-96) and memory-bound, so the fused templates win there: H100,
+#: bf16, 720p wall time, three runs: MambaIRv2 light 11.7-12.2 -> 9.4-10.2 ms, MambaIR light 14.4-14.6
+#: -> 13.5-13.8 ms; not MambaIRv2 Base (68.6 -> 69.3 ms: its GEMMs are cuBLAS-sized). Compiling takes
+#: minutes instead of ~17 s. "no-cudagraphs": the engine captures its own graphs (:mod:`.graphs`).
 AUTOTUNE_MODE = "max-autotune-no-cudagraphs"
 
 

@@ -568,8 +568,8 @@ class MambaIRv2(RestorationNet):
     #: Tiles per forward pass once compiled. Compiled MambaIRv2 Base given four 192x256 tiles at once
     #: drifted from the uncompiled network (rel L2 up to 5e-3 against 6e-4) in about one process in four;
     #: one tile at a time never did (H100, 2026-11-24, ``tools/jobs/results/perf16-v2-batch-drift.txt``).
-    #: Most likely tokens re-routed where their bf16 route logits tied (see :meth:`ASSM.forward`: the
-    #: routing is float32 now); lift this once ``tools/jobs/perf17a.sh`` shows batches agree on a GPU.
+    #: Not the routing: with the route wholly in float32 it drifted in every process
+    #: (``perf17-v2-routing.txt``); cause open. At 4K one tile per pass costs nothing measurable (774 ms).
     compiled_tile_batch = 1
 
     _light = False

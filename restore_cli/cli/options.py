@@ -42,7 +42,7 @@ Overwrite = Annotated[bool, typer.Option(help="Replace existing outputs (default
 Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N, or several: cuda:0,cuda:1.")]
 Precision = Annotated[str, typer.Option(
     help="fp32 (true float32, TF32 off), bf16 or fp16 (faster on a GPU: the network body in half precision; "
-         "the scan, norms, image-space convolutions and MambaIRv2's routing stay fp32).")]
+         "the scan, norms, image-space convolutions and MambaIRv2's route log-probabilities stay fp32).")]
 Compile = Annotated[bool, typer.Option(
     help="Fuse each network block's small kernels with torch.compile: on a GPU 20-45% less time per image (bf16, "
          "H100), but "

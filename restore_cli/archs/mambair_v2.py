@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..ops.class_order import stable_class_order
 from ..ops.layer_norm import LayerNorm
 from ..ops.scan import selective_scan, selective_scan_tokens
 from ..ops.window_attention import attention_bias, window_attention
@@ -361,13 +362,8 @@ class ASSM(nn.Module):
             # The exact one-hot times the dictionary is a row lookup (0·v and +0 are exact).
             cls = logits.argmax(-1)
             prompt = full_embedding[cls]
-        # Sorted by class with ties in token order. The classes fit a byte, and a GPU radix sort makes one
-        # pass per key byte: on uint8 keys one pass instead of eight (same order: the sort is stable).
-        key = cls.to(torch.uint8) if self.num_tokens <= 256 else cls
-        order = torch.sort(key, dim=-1, stable=True).indices  # (B, n)
-        inverse = torch.empty_like(order).scatter_(
-            1, order, torch.arange(order.shape[1], device=order.device).expand_as(order)
-        )
+        # (B, n) tokens sorted by class with ties in token order, and the positions that undo it
+        order, inverse = stable_class_order(cls, self.num_tokens)
 
         if fast_path(self, x):
             return self.forward_fused(x, x_size, prompt, order, inverse)

@@ -1,0 +1,71 @@
+"""Tokens grouped by class in a stable order, and the inverse permutation, behind one function.
+
+MambaIRv2 routes every token to one of T prompt classes and scans the tokens grouped by class, in token
+order within a class (the official code's ``torch.sort`` of the class indices; ours is stable, so the order
+is deterministic), then puts the outputs back: it needs the permutation (``order[b, p]`` = the token at
+sorted position p) and its inverse (``inverse[b, t]`` = the position of token t).
+
+Backends (the reference beside the kernel, as in :mod:`restore_cli.ops.scan`):
+
+- ``"reference"``: :func:`stable_class_order_reference`, PyTorch's stable sort and a scatter: the
+  specification. On CUDA the sort is a radix sort of several launches and memsets per call, and the
+  scatter one more;
+- ``"triton"``: a counting sort in three small launches (:mod:`.triton`): class counts per block of
+  tokens, running offsets per class, then each token's position written to both outputs. The classes are
+  few (T <= 256), so it is exact integer bookkeeping, with the same result as the stable sort.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def stable_class_order_reference(classes: torch.Tensor, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, n) class indices in [0, num_classes) -> (order, inverse), both (B, n) int64.
+
+    ``order`` sorts each row by class, ties in token order; ``inverse`` undoes it
+    (``order.gather(1, inverse)`` is ``arange(n)`` in every row).
+    """
+    # A GPU radix sort makes one pass per key byte: classes that fit a byte sort in one pass (same order).
+    key = classes.to(torch.uint8) if num_classes <= 256 else classes
+    order = torch.sort(key, dim=-1, stable=True).indices
+    positions = torch.arange(order.shape[1], device=order.device).expand_as(order)
+    inverse = torch.empty_like(order).scatter_(1, order, positions)
+    return order, inverse
+
+
+def use_triton(classes: torch.Tensor, num_classes: int) -> bool:
+    """The kernels apply: CUDA, at most 256 classes, a non-empty (B, n) tensor."""
+    return classes.is_cuda and classes.dim() == 2 and classes.numel() > 0 and 1 <= num_classes <= 256
+
+
+def stable_class_order(classes: torch.Tensor, num_classes: int, *,
+                       backend: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`stable_class_order_reference`'s result, by the kernels where :func:`use_triton` holds
+    (``backend="auto"``), or as asked (``"triton"``, ``"reference"``)."""
+    if backend not in ("auto", "triton", "reference"):
+        raise ValueError(f"unknown class-order backend {backend!r}; choose auto, triton or reference")
+    if not (backend == "triton" or (backend == "auto" and use_triton(classes, num_classes))):
+        return stable_class_order_reference(classes, num_classes)
+    if torch.compiler.is_compiling():  # one opaque node in a compiled region
+        return stable_class_order_op(classes, num_classes)
+    from .triton import stable_class_order_triton
+
+    return stable_class_order_triton(classes, num_classes)
+
+
+@torch.library.custom_op("restore::stable_class_order", mutates_args=())
+def stable_class_order_op(classes: torch.Tensor, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The kernels as one operator for ``torch.compile``."""
+    from .triton import stable_class_order_triton
+
+    return stable_class_order_triton(classes, num_classes)
+
+
+@stable_class_order_op.register_fake
+def _(classes, num_classes):
+    shape = classes.shape
+    return classes.new_empty(shape, dtype=torch.int64), classes.new_empty(shape, dtype=torch.int64)
+
+
+__all__ = ["stable_class_order", "stable_class_order_reference", "use_triton"]

@@ -9,28 +9,13 @@ cast to bf16 inside a fused kernel, as eager does) changes it.
 from __future__ import annotations
 
 import torch
+from v2_drift_case import drift_case
 
-from restore_cli.archs import configure_scan
-from restore_cli.bench import photo_input, seeded_model
 from restore_cli.engine.compile import compile_options
-
-CARD = "mambairv2-base-x4"
 
 
 def main() -> None:
-    dev = torch.device("cuda")
-    photo = photo_input(540, 960, torch.device("cpu"))[0]
-    tiles = torch.stack([photo[:, :192, x : x + 256] for x in (0, 235, 469, 704)]).to(dev)
-    net = seeded_model(CARD, dev)
-    net.align_channels()
-    configure_scan(net, backend="triton", fused_cross_scan=True)
-    layer = net.layers[0].residual_group.layers[1]
-    captured = {}
-    handle = layer.register_forward_pre_hook(lambda m, a: captured.setdefault("args", a))
-    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16):
-        net(tiles)
-    handle.remove()
-    args = captured["args"]
+    net, layer, args = drift_case()
     assm = layer.assm
     stash: list[torch.Tensor] = []
     original = assm.forward_fused

@@ -57,6 +57,9 @@ DEFAULT_CASES: tuple[BenchCase, ...] = (
               tile=512, tile_batch=1),
     BenchCase("MambaIR classic SR x4, 4K out (tiles 270)", "mambair-sr-x4", 540, 960, tile=270),
     BenchCase("MambaIRv2 Base SR x4, 4K out (tiles 270)", "mambairv2-base-x4", 540, 960, tile=270),
+    # The light models at 4K, whole (the official figures: 378 and 884 ms whole, 592 and 1631 tiled)
+    BenchCase("MambaIR light SR x4, 4K out (whole)", "mambair-light-x4", 540, 960),
+    BenchCase("MambaIRv2 light SR x4, 4K out (whole)", "mambairv2-light-x4", 540, 960),
 )
 PATHS = ("reference", "fused-fp32", "bf16", "bf16+compile", "bf16+autotune", "fp32+compile")
 DEFAULT_PATHS = ("reference", "fused-fp32", "bf16")

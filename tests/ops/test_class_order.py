@@ -17,8 +17,10 @@ from restore_cli.ops.class_order import stable_class_order, stable_class_order_r
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
-# (rows, tokens, classes): one block, several, a partial last block, more blocks than one offsets step
-CASES = [(1, 7, 3), (2, 300, 16), (3, 1000, 64), (1, 600, 256), (2, 513, 5), (1, 20000, 64), (2, 9000, 128)]
+# (rows, tokens, classes): one block, several, a partial last block; the last, more blocks (625) than one
+# offsets step takes (512)
+CASES = [(1, 7, 3), (2, 300, 16), (3, 1000, 64), (1, 600, 256), (2, 513, 5), (1, 20000, 64), (2, 9000, 128),
+         (1, 20000, 256)]
 
 
 def _classes(rows, n, t, seed=0):

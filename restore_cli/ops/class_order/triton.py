@@ -1,8 +1,9 @@
 """Stable counting sort of class indices (T <= 256) in three launches; see the package docstring.
 
 The tokens of a row are cut into blocks of ``BLOCK``. (1) Each block counts its tokens per class (a
-one-hot sum). (2) One program per row walks the blocks' counts in chunks and writes, for every block and
-class, how many tokens of that class come in earlier blocks, and each class's total. (3) Each block ranks
+one-hot sum). (2) One program per row and group of 16 classes walks the blocks' counts in chunks and
+writes, for every block and class, how many tokens of that class come in earlier blocks, and each class's
+total. (3) Each block ranks
 its tokens within their class (an inclusive cumulative sum of the one-hot rows, along the tokens), adds the
 class's start (an exclusive sum of the totals) and the earlier blocks' count, and writes the position to
 ``inverse`` and the token to ``order``. Every output element is written exactly once, so nothing is
@@ -33,10 +34,11 @@ def _block_counts_kernel(cls_ptr, counts_ptr, n, s_cb, num_blocks, BLOCK: tl.con
 
 
 @triton.jit
-def _block_offsets_kernel(counts_ptr, before_ptr, totals_ptr, num_blocks, CHUNK: tl.constexpr, T: tl.constexpr):
+def _block_offsets_kernel(counts_ptr, before_ptr, totals_ptr, num_blocks, CHUNK: tl.constexpr, T: tl.constexpr,
+                          GROUP: tl.constexpr):
     row = tl.program_id(0)
-    cols = tl.arange(0, T)
-    carry = tl.zeros((T,), dtype=tl.int32)
+    cols = tl.program_id(1) * GROUP + tl.arange(0, GROUP)  # classes are independent here: a group each
+    carry = tl.zeros((GROUP,), dtype=tl.int32)
     for start in range(0, num_blocks, CHUNK):
         blocks = start + tl.arange(0, CHUNK)
         where = (row * num_blocks + blocks[:, None]) * T + cols[None, :]
@@ -71,7 +73,7 @@ def stable_class_order_triton(classes: torch.Tensor, num_classes: int) -> tuple[
     rows, n = classes.shape
     classes = classes if classes.stride(-1) == 1 else classes.contiguous()
     width = max(16, triton.next_power_of_2(num_classes))
-    block = TILE // width  # tokens per block, and blocks per step of the offsets program
+    block = TILE // width  # tokens per block
     num_blocks = triton.cdiv(n, block)
     device = classes.device
     counts = torch.empty(rows, num_blocks, width, dtype=torch.int32, device=device)
@@ -83,7 +85,9 @@ def stable_class_order_triton(classes: torch.Tensor, num_classes: int) -> tuple[
     with on_tensor_device(classes):
         _block_counts_kernel[(rows, num_blocks)](classes, counts, n, classes.stride(0), num_blocks, BLOCK=block,
                                                  T=width, num_warps=warps)
-        _block_offsets_kernel[(rows,)](counts, before, totals, num_blocks, CHUNK=block, T=width, num_warps=warps)
+        group = min(width, 16)
+        _block_offsets_kernel[(rows, width // group)](counts, before, totals, num_blocks, CHUNK=TILE // group,
+                                                      T=width, GROUP=group, num_warps=warps)
         _place_kernel[(rows, num_blocks)](classes, before, totals, order, inverse, n, classes.stride(0), num_blocks,
                                           BLOCK=block, T=width, num_warps=warps)
     return order, inverse

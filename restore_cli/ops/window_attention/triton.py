@@ -36,7 +36,7 @@ from ..launch import on_tensor_device
 
 
 @triton.jit
-def _unroll(pos, size):
+def _wrap(pos, size):
     """``(pos) % size`` for 0 <= pos < 2·size: one compare and select instead of an integer division."""
     return tl.where(pos >= size, pos - size, pos)
 
@@ -68,7 +68,7 @@ def _window_attention_kernel(
     mask_d = offs_d < HEAD_DIM  # a constant: loads of whole 4- or 8-element runs of a head (vectors)
     y_m = row0 + offs_m // WS  # rolled-canvas positions
     x_m = col0 + offs_m % WS
-    pix_m = _unroll(y_m + shift, height).to(tl.int64) * s_qh + _unroll(x_m + shift, width) * s_qw
+    pix_m = _wrap(y_m + shift, height).to(tl.int64) * s_qh + _wrap(x_m + shift, width) * s_qw
     base = qkv_ptr + image * s_qb + head * HEAD_DIM + offs_d[None, :]
     q = tl.load(base + pix_m[:, None], mask=mask_d[None, :], other=0.0)
     # Swin's mask separates regions of the rolled canvas only in the last row and column of windows
@@ -86,7 +86,7 @@ def _window_attention_kernel(
         offs_n = start_n + tl.arange(0, BLOCK_N)
         y_n = row0 + offs_n // WS
         x_n = col0 + offs_n % WS
-        pix_n = _unroll(y_n + shift, height).to(tl.int64) * s_qh + _unroll(x_n + shift, width) * s_qw
+        pix_n = _wrap(y_n + shift, height).to(tl.int64) * s_qh + _wrap(x_n + shift, width) * s_qw
         k = tl.load(base + channels + pix_n[:, None], mask=mask_d[None, :], other=0.0)
         v = tl.load(base + 2 * channels + pix_n[:, None], mask=mask_d[None, :], other=0.0)
         if IEEE:
@@ -111,7 +111,7 @@ def _window_attention_kernel(
     o = acc / row_sum[:, None]
 
     out = out_ptr + image * s_ob + head * HEAD_DIM + offs_d[None, :]
-    out += (_unroll(y_m + shift, height).to(tl.int64) * s_oh + _unroll(x_m + shift, width) * s_ow)[:, None]
+    out += (_wrap(y_m + shift, height).to(tl.int64) * s_oh + _wrap(x_m + shift, width) * s_ow)[:, None]
     tl.store(out, o.to(out_ptr.dtype.element_ty), mask=mask_d[None, :])
 
 

@@ -188,9 +188,9 @@ def test_compiled_mambairv2_runs_at_aligned_widths_with_the_same_outputs():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_compiled_mambairv2_in_bf16_batches_routes_as_uncompiled():
-    """Four different images in one compiled bf16 pass come out as the uncompiled network computes them:
-    the routing decision is float32, so the compiler's rounding does not re-route tokens (from bf16 logits
-    the top two tied for most tokens, and compiled batches of tiles drifted to rel L2 5e-3)."""
+    """Four different images in one compiled bf16 pass come out as one at a time (compiled MambaIRv2 Base
+    drifted in batches of four 192x256 tiles, so the engine runs it one tile per pass; this small network
+    is the CI-sized guard that batching itself is sound)."""
     from restore_cli.engine.model import wrap_module
 
     torch.manual_seed(0)

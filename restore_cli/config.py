@@ -142,6 +142,12 @@ class Settings:
         return self.cache_dir / "weights"
 
     @property
+    def compile_cache_dir(self) -> Path:
+        """``torch.compile``'s kernels and autotuning results for ``--compile`` / ``--autotune`` (PyTorch's
+        own default lies under the temporary folder, which many systems empty at boot)."""
+        return self.cache_dir / "inductor"
+
+    @property
     def downloads_dir(self) -> Path:
         """Files fetched from plain URLs (GitHub release assets), with their ``.part`` files."""
         return self.cache_dir / "downloads"

@@ -50,8 +50,10 @@ def cards(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture
 def env(tmp_path) -> dict[str, str]:
     """An isolated restore home with no network."""
+    # TORCHINDUCTOR_CACHE_DIR: None unsets it for the call and restores it after (--compile points it into
+    # the restore home when unset, which must not outlive the test)
     return {"RESTORE_HOME": str(tmp_path / "home"), "HF_HUB_CACHE": str(tmp_path / "home" / "hub"),
-            "HF_HUB_OFFLINE": "1", "RESTORE_OFFLINE": "1", "COLUMNS": "200"}
+            "HF_HUB_OFFLINE": "1", "RESTORE_OFFLINE": "1", "COLUMNS": "200", "TORCHINDUCTOR_CACHE_DIR": None}
 
 
 def make_photo(path: Path, size: tuple[int, int] = (24, 20), mode: str = "RGB", seed: int = 0) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 
 import numpy as np
@@ -260,17 +261,26 @@ def test_compile_gives_the_same_image(photo, tmp_path, cards, env):
 
 
 def test_autotune_compiles_in_max_autotune_mode(photo, tmp_path, cards, env, monkeypatch):
-    """--autotune implies --compile and hands the blocks to torch.compile in the autotune mode."""
+    """--autotune implies --compile and hands the blocks to torch.compile in the autotune mode; compiled
+    kernels are kept in the restore cache."""
     import restore_cli.engine.compile as compile_module
 
-    modes = []
-    monkeypatch.setattr(compile_module, "compile_blocks", lambda module, *, mode=None: modes.append(mode) or 0)
+    modes, caches = [], []
+
+    def record(module, *, mode=None):
+        modes.append(mode)
+        caches.append(os.environ.get("TORCHINDUCTOR_CACHE_DIR"))
+        return 0
+
+    monkeypatch.setattr(compile_module, "compile_blocks", record)
     src = photo(tmp_path / "in.png", size=(20, 16))
-    for flags in (["--compile"], ["--autotune"]):
+    for flags, environment in ((["--compile"], env), (["--autotune"], {**env, "TORCHINDUCTOR_CACHE_DIR": "/x"})):
         r = run(["sr", "--scale", "2", "--model-card", cards["sr"], src, tmp_path / "out.png", "-q", "--overwrite",
-                 *flags], env)
+                 *flags], environment)
         assert r.exit_code == 0, r.output
     assert modes == [None, compile_module.AUTOTUNE_MODE]
+    # compiled kernels go to the restore cache, not the temporary folder; a user's own choice stands
+    assert caches == [str(tmp_path / "home" / "inductor"), "/x"]
 
 
 def test_outscale_resizes_the_model_output_alpha_included(tmp_path, cards, env):

@@ -147,6 +147,11 @@ class Settings:
         own default lies under the temporary folder, which many systems empty at boot)."""
         return self.cache_dir / "inductor"
 
+    def keep_compiled_kernels(self) -> None:
+        """Point ``torch.compile``'s cache at :attr:`compile_cache_dir` unless ``TORCHINDUCTOR_CACHE_DIR``
+        is set (PyTorch reads it at each lookup, so this holds for every later compile of the process)."""
+        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(self.compile_cache_dir))
+
     @property
     def downloads_dir(self) -> Path:
         """Files fetched from plain URLs (GitHub release assets), with their ``.part`` files."""

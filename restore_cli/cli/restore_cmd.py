@@ -7,7 +7,6 @@ which plans the batch, loads the model once per device and runs the files.
 from __future__ import annotations
 
 import inspect
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -83,8 +82,8 @@ def _load_restorers(req: TaskRequest, notify) -> list:
     from ..restorer import Restorer
 
     settings = Settings.from_env()
-    if req.compile or req.autotune:  # compiled kernels kept for the next run, unless the user chose a place
-        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(settings.compile_cache_dir))
+    if req.compile or req.autotune:
+        settings.keep_compiled_kernels()
     devices = parse_devices(req.device)
     opts = dict(tile=req.tile, tile_overlap=req.tile_overlap, self_ensemble=req.self_ensemble,
                 batch_size=req.batch_size, seed=req.seed, precision=req.precision,

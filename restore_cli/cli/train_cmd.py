@@ -138,6 +138,10 @@ def train(
             export=export, export_id=export_id, export_name=export_name, export_fp16=export_fp16,
             export_on_stop=export_on_stop, keep_best=keep_best,
         )
+        if compile:
+            from ..config import Settings
+
+            Settings.from_env().keep_compiled_kernels()
         main_rank = int(os.environ.get("RANK", "0")) == 0
         with _Reporter(enabled=main_rank and not quiet) as report:
             result = run_training(cfg, on_progress=report.progress, on_log=report.log)

@@ -121,6 +121,12 @@ def wrap_module(
         raise UsageError(f"--precision {precision!r}: choose fp32, fp16 or bf16")
     if precision == "fp16" and device.type == "cpu":
         raise UsageError("--precision fp16 is not supported on the CPU; use fp32 or bf16")
+    if compile and device.type == "cuda":
+        from ..ops.launch import triton_available
+
+        if not triton_available():  # torch.compile generates Triton kernels for a GPU
+            raise UsageError("--compile on a GPU needs Triton, which this PyTorch lacks (PyTorch's Windows "
+                             "wheels do not ship it); run without --compile, or install triton")
     module = module.to(device).eval()
     for p in module.parameters():
         p.requires_grad_(False)

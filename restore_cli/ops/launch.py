@@ -9,6 +9,7 @@ makes its tensors' device current for the launch; for CPU tensors (the Triton in
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import torch
 
@@ -18,4 +19,16 @@ def on_tensor_device(t: torch.Tensor) -> contextlib.AbstractContextManager:
     return torch.cuda.device(t.device) if t.is_cuda else contextlib.nullcontext()
 
 
-__all__ = ["on_tensor_device"]
+@functools.cache
+def triton_available() -> bool:
+    """Whether Triton imports and a CUDA device exists. PyTorch's Linux CUDA wheels ship Triton, its Windows
+    wheels do not: every kernel's ``use_triton`` asks this, so a GPU without Triton runs the PyTorch
+    references (slower, same results) instead of failing on the first kernel."""
+    try:
+        import triton  # noqa: F401
+    except Exception:
+        return False
+    return torch.cuda.is_available()
+
+
+__all__ = ["on_tensor_device", "triton_available"]

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import torch
 
+from ..launch import triton_available
+
 
 def stable_class_order_reference(classes: torch.Tensor, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, n) class indices in [0, num_classes) -> (order, inverse), both (B, n) int64.
@@ -35,8 +37,10 @@ def stable_class_order_reference(classes: torch.Tensor, num_classes: int) -> tup
 
 
 def use_triton(classes: torch.Tensor, num_classes: int) -> bool:
-    """The kernels apply: CUDA, at most 256 classes, a non-empty (B, n) tensor."""
-    return classes.is_cuda and classes.dim() == 2 and classes.numel() > 0 and 1 <= num_classes <= 256
+    """The kernels apply: CUDA with Triton (:func:`..launch.triton_available`), at most 256 classes, a
+    non-empty (B, n) tensor."""
+    return (classes.is_cuda and triton_available() and classes.dim() == 2 and classes.numel() > 0
+            and 1 <= num_classes <= 256)
 
 
 def stable_class_order(classes: torch.Tensor, num_classes: int, *,

@@ -19,6 +19,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..launch import triton_available
+
 ACTIVATION_FNS = {"none": lambda t: t, "gelu": F.gelu, "silu": F.silu, "sigmoid": torch.sigmoid}
 COMBINE_FNS = {"none": lambda x, y: y, "add": lambda x, y: x + y, "mul": lambda x, y: x * y}
 
@@ -41,9 +43,11 @@ def depthwise_conv_tokens_reference(x: torch.Tensor, weight: torch.Tensor, bias:
 
 
 def use_triton(x: torch.Tensor) -> bool:
-    """The kernel applies: CUDA, no autograd (it has no backward), channels contiguous (tokens and images
-    at any stride: a chunk of a projection qualifies), not empty."""
-    return x.is_cuda and not torch.is_grad_enabled() and x.numel() > 0 and x.stride(-1) == 1
+    """The kernel applies: CUDA with Triton (:func:`..launch.triton_available`), no autograd (it has no
+    backward), channels contiguous (tokens and images at any stride: a chunk of a projection qualifies),
+    not empty."""
+    return (x.is_cuda and triton_available() and not torch.is_grad_enabled() and x.numel() > 0
+            and x.stride(-1) == 1)
 
 
 def depthwise_conv_tokens(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, size: tuple[int, int],

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..launch import triton_available
+
 
 def layer_norm_reference(x: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | None,
                          eps: float = 1e-5) -> torch.Tensor:
@@ -29,12 +31,14 @@ def layer_norm_reference(x: torch.Tensor, weight: torch.Tensor | None, bias: tor
 
 
 def use_triton(x: torch.Tensor, weight: torch.Tensor | None) -> bool:
-    """The Triton kernel applies: CUDA, no autograd, float32 parameters, at most 4096 channels.
+    """The Triton kernel applies: CUDA with Triton (:func:`..launch.triton_available`), no autograd, float32
+    parameters, at most 4096 channels.
 
     Not inside a compiled region: there the compiler's own LayerNorm fuses with its neighbours.
     """
-    return (x.is_cuda and not torch.is_grad_enabled() and weight is not None and weight.dtype == torch.float32
-            and x.shape[-1] <= 4096 and x.numel() > 0 and not torch.compiler.is_compiling())
+    return (x.is_cuda and triton_available() and not torch.is_grad_enabled() and weight is not None
+            and weight.dtype == torch.float32 and x.shape[-1] <= 4096 and x.numel() > 0
+            and not torch.compiler.is_compiling())
 
 
 def layer_norm(x: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | None, eps: float = 1e-5, *,

@@ -16,6 +16,7 @@ import functools
 import torch
 
 from ...errors import BackendUnavailableError
+from ..launch import triton_available
 from .reference import selective_scan_reference
 
 BACKENDS = ("auto", "torch", "triton", "mamba", "reference")
@@ -29,16 +30,6 @@ def mamba_available() -> bool:
     except Exception:
         return False
     return True
-
-
-@functools.cache
-def triton_available() -> bool:
-    """True when Triton imports and a CUDA device exists."""
-    try:
-        import triton  # noqa: F401
-    except Exception:
-        return False
-    return torch.cuda.is_available()
 
 
 def select_backend(

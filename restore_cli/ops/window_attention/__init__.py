@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import torch
 
+from ..launch import triton_available
+
 
 def attention_bias(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """The (heads, n, n) bias of a ((2ws-1)², heads) relative position table and its (n, n) index."""
@@ -53,11 +55,13 @@ def window_attention_reference(qkv: torch.Tensor, bias: torch.Tensor, *, num_hea
 
 
 def use_triton(qkv: torch.Tensor, num_heads: int, window_size: int) -> bool:
-    """The kernel applies: CUDA, no autograd, a power-of-two window area of 16 to 1024 tokens, a head
-    dimension of at most 128, and channels contiguous."""
+    """The kernel applies: CUDA with Triton (:func:`..launch.triton_available`), no autograd, a power-of-two
+    window area of 16 to 1024 tokens, a head dimension of at most 128, and channels contiguous."""
+    if not (qkv.is_cuda and triton_available()):
+        return False
     n = window_size * window_size
     head_dim = qkv.shape[-1] // 3 // num_heads
-    return (qkv.is_cuda and not torch.is_grad_enabled() and 16 <= n <= 1024 and n & (n - 1) == 0
+    return (not torch.is_grad_enabled() and 16 <= n <= 1024 and n & (n - 1) == 0
             and head_dim <= 128 and qkv.stride(-1) == 1 and qkv.numel() > 0)
 
 

@@ -9,7 +9,6 @@ makes its tensors' device current for the launch; for CPU tensors (the Triton in
 from __future__ import annotations
 
 import contextlib
-import functools
 
 import torch
 
@@ -19,16 +18,24 @@ def on_tensor_device(t: torch.Tensor) -> contextlib.AbstractContextManager:
     return torch.cuda.device(t.device) if t.is_cuda else contextlib.nullcontext()
 
 
-@functools.cache
+_triton_available: bool | None = None
+
+
+@torch.compiler.assume_constant_result
 def triton_available() -> bool:
     """Whether Triton imports and a CUDA device exists. PyTorch's Linux CUDA wheels ship Triton, its Windows
     wheels do not: every kernel's ``use_triton`` asks this, so a GPU without Triton runs the PyTorch
-    references (slower, same results) instead of failing on the first kernel."""
-    try:
-        import triton  # noqa: F401
-    except Exception:
-        return False
-    return torch.cuda.is_available()
+    references (slower, same results) instead of failing on the first kernel. Answered once per process,
+    and a constant to ``torch.compile`` (called, not traced: compiled blocks ask it too)."""
+    global _triton_available
+    if _triton_available is None:
+        try:
+            import triton  # noqa: F401
+
+            _triton_available = torch.cuda.is_available()
+        except Exception:
+            _triton_available = False
+    return _triton_available
 
 
 __all__ = ["on_tensor_device", "triton_available"]

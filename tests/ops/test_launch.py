@@ -32,3 +32,18 @@ def test_compile_on_a_gpu_without_triton_is_a_usage_error(monkeypatch):
     monkeypatch.setattr(launch, "triton_available", lambda: False)
     with pytest.raises(UsageError, match="needs Triton"):
         wrap_module(torch.nn.Conv2d(3, 3, 3), arch="custom", device=torch.device("cuda"), compile=True)
+
+
+def test_compiled_code_asks_without_tracing_the_import():
+    """Compiled blocks ask ``triton_available`` (through each ``use_triton``): it must be a constant to the
+    compiler, neither a graph break (an ``import`` it cannot trace where Triton is missing) nor a warning."""
+    import warnings
+
+    def pick(x):
+        return x + 1 if launch.triton_available() else x - 1
+
+    torch._dynamo.reset()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = torch.compile(pick, backend="eager", fullgraph=True)(torch.zeros(2))
+    assert torch.equal(got, torch.full((2,), 1.0 if launch.triton_available() else -1.0))

@@ -13,17 +13,23 @@ from restore_cli.bench import photo_input, seeded_model
 CARD = "mambairv2-base-x4"
 
 
-def drift_case(prepare_layer=None) -> tuple[nn.Module, nn.Module, tuple]:
-    """(network, its layer 1, that layer's captured inputs at a batch of four tiles) on CUDA.
-
-    ``prepare_layer``: called on the layer before the inputs are captured (e.g. to swap a part of it).
-    """
+def drift_network() -> tuple[nn.Module, torch.Tensor]:
+    """(network, the four tiles) on CUDA."""
     dev = torch.device("cuda")
     photo = photo_input(540, 960, torch.device("cpu"))[0]
     tiles = torch.stack([photo[:, :192, x : x + 256] for x in (0, 235, 469, 704)]).to(dev)
     net = seeded_model(CARD, dev)
     net.align_channels()
     configure_scan(net, backend="triton", fused_cross_scan=True)
+    return net, tiles
+
+
+def drift_case(prepare_layer=None) -> tuple[nn.Module, nn.Module, tuple]:
+    """(network, its layer 1, that layer's captured inputs at a batch of four tiles) on CUDA.
+
+    ``prepare_layer``: called on the layer before the inputs are captured (e.g. to swap a part of it).
+    """
+    net, tiles = drift_network()
     layer = net.layers[0].residual_group.layers[1]
     if prepare_layer is not None:
         prepare_layer(layer)

@@ -9,12 +9,9 @@ both batch sizes (``v2_aligned_batch_precision.py``).
 from __future__ import annotations
 
 import torch
+from v2_drift_case import drift_network
 
-from restore_cli.archs import configure_scan
-from restore_cli.bench import photo_input, seeded_model
 from restore_cli.engine.compile import compile_options
-
-CARD = "mambairv2-base-x4"
 
 
 class AttentionHalf(torch.nn.Module):
@@ -37,12 +34,7 @@ class AttentionHalf(torch.nn.Module):
 
 
 def main() -> None:
-    dev = torch.device("cuda")
-    photo = photo_input(540, 960, torch.device("cpu"))[0]
-    tiles = torch.stack([photo[:, :192, x : x + 256] for x in (0, 235, 469, 704)]).to(dev)
-    net = seeded_model(CARD, dev)
-    net.align_channels()
-    configure_scan(net, backend="triton", fused_cross_scan=True)
+    net, tiles = drift_network()
     layers = net.layers[0].residual_group.layers
     targets = {"layer1": layers[1], "layer1.attention": AttentionHalf(layers[1]), "layer1.assm": layers[1].assm,
                "layer1.convffn1": layers[1].convffn1, "layer1.convffn2": layers[1].convffn2,

@@ -9,5 +9,3 @@ timeout 300 python tools/jobs/v2_compile_options_ab.py mambairv2-light-x4 aligne
   aligned_max_autotune aligned_max_autotune_bf16_linears 2>&1 | grep "^mambair\|to_copy" | tee "$out/v2-light-bf16-linears.txt"
 timeout 200 python tools/jobs/v2_compile_options_ab.py mambairv2-base-x4 aligned aligned_bf16_linears 2>&1 \
   | grep "^mambair" | tee "$out/v2-base-bf16-linears.txt"
-timeout 60 python tools/jobs/image_conv_layout_ab.py 2>&1 | grep "^|\|torch" | tee "$out/image-conv-layout.txt"
-timeout 200 python tools/jobs/v2_uncompiled_aligned_ab.py 2>&1 | grep "^|\|torch" | tee "$out/v2-uncompiled-aligned.txt"

@@ -8,30 +8,14 @@ tiles of 270, wall time through the engine, and agreement with the float32 refer
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import torch
 
 from restore_cli.archs import configure_scan
-from restore_cli.bench import photo_input, seeded_model
+from restore_cli.bench import _timed, photo_input, seeded_model
 from restore_cli.engine.model import wrap_module
 from restore_cli.engine.run import restore_tensor
 
 CARD = "mambairv2-base-x4"
-
-
-def timed(fn, repeats: int = 5) -> tuple[float, torch.Tensor]:
-    out = fn()
-    fn()
-    times = []
-    for _ in range(repeats):
-        torch.cuda.synchronize()
-        start = time.perf_counter()
-        out = fn()
-        torch.cuda.synchronize()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times), out
 
 
 def main() -> None:
@@ -42,13 +26,13 @@ def main() -> None:
         net = seeded_model(CARD, dev)
         configure_scan(net, backend="triton", fused_cross_scan=False)
         reference = wrap_module(net, arch=CARD, device=dev, precision="fp32", cuda_graphs=False)
-        _, want = timed(lambda m=reference, x=x, t=tile: restore_tensor(m, x, tile=t, overlap=16), repeats=1)
+        _, want = _timed(lambda m=reference, x=x, t=tile: restore_tensor(m, x, tile=t, overlap=16), 1)
         configure_scan(net, backend="triton", fused_cross_scan=True)
         for aligned in (False, True):
             if aligned:
                 net.align_channels()
             model = wrap_module(net, arch=CARD, device=dev, precision="bf16")
-            ms, got = timed(lambda m=model, x=x, t=tile: restore_tensor(m, x, tile=t, overlap=16, batch_size=1))
+            ms, got = _timed(lambda m=model, x=x, t=tile: restore_tensor(m, x, tile=t, overlap=16, batch_size=1), 5)
             rel = ((got - want).norm() / want.norm()).item()
             print(f"| {label} | {'aligned' if aligned else 'own widths'} | {ms:.1f} ms | rel {rel:.1e} |", flush=True)
 

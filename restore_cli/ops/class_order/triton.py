@@ -3,11 +3,10 @@
 The tokens of a row are cut into blocks of ``BLOCK``. (1) Each block counts its tokens per class (a
 one-hot sum). (2) One program per row and group of 16 classes walks the blocks' counts in chunks and
 writes, for every block and class, how many tokens of that class come in earlier blocks, and each class's
-total. (3) Each block ranks
-its tokens within their class (an inclusive cumulative sum of the one-hot rows, along the tokens), adds the
-class's start (an exclusive sum of the totals) and the earlier blocks' count, and writes the position to
-``inverse`` and the token to ``order``. Every output element is written exactly once, so nothing is
-zeroed first.
+total. (3) Each block ranks its tokens within their class (an inclusive cumulative sum of the one-hot
+rows, along the tokens), adds the class's start (an exclusive sum of the totals) and the earlier blocks'
+count, and writes the position to ``inverse`` and the token to ``order``. Every output element is written
+exactly once, so nothing is zeroed first.
 """
 
 from __future__ import annotations

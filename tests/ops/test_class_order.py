@@ -5,13 +5,11 @@ interpreter on a CPU where Triton is installed."""
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
 import torch
+from triton_interpreter import run_in_triton_interpreter
 
 from restore_cli.ops.class_order import stable_class_order, stable_class_order_reference
 
@@ -89,7 +87,4 @@ INTERPRETER_SCRIPT = textwrap.dedent("""
 @pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="Triton is not installed")
 def test_kernels_in_the_triton_interpreter():
     """The kernels' bookkeeping (blocks, partial blocks, offsets steps, wide and narrow class counts) on the CPU."""
-    env = dict(os.environ, TRITON_INTERPRET="1")
-    script = f"CASES = {CASES!r}\n" + INTERPRETER_SCRIPT
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
+    assert run_in_triton_interpreter(f"CASES = {CASES!r}\n" + INTERPRETER_SCRIPT).strip() == "ok"

@@ -5,13 +5,11 @@ interpreter on a CPU where Triton is installed."""
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
 import torch
+from triton_interpreter import run_in_triton_interpreter
 
 from restore_cli.archs.mambair_v2 import WindowAttention
 from restore_cli.archs.windows import relative_position_index, shifted_window_mask, window_partition, window_reverse
@@ -146,7 +144,4 @@ INTERPRETER_SCRIPT = textwrap.dedent("""
 def test_kernel_in_the_triton_interpreter():
     """The kernel's index arithmetic (roll, windows, the recomputed shift mask) on the CPU, in float32 and
     float16 (the interpreter does not model bfloat16 dots)."""
-    env = dict(os.environ, TRITON_INTERPRET="1")
-    result = subprocess.run([sys.executable, "-c", INTERPRETER_SCRIPT], env=env, capture_output=True, text=True,
-                            timeout=600)
-    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
+    assert run_in_triton_interpreter(INTERPRETER_SCRIPT).strip() == "ok"

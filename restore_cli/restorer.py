@@ -124,8 +124,9 @@ class Restorer:
                     precision: str = "fp32", task: str = "sr", model_id: str = "custom",
                     compile: bool | str = False, **options: Any) -> Restorer:
         """Wrap an already built network (``compile``: see :func:`restore_cli.engine.compile.compile_blocks`;
-        on CUDA it also zero-pads a MambaIRv2's widths in place, so its state dict then has padded shapes:
-        pass a copy if you will save the module afterwards)."""
+        on CUDA it also zero-pads a MambaIRv2's widths in place, so its state dict then has padded shapes,
+        and in half precision it stores this project's networks' ``nn.Linear`` weights in that dtype, in
+        place: pass a copy if you will save the module afterwards)."""
         dev = parse_devices(device)[0]
         return cls(wrap_module(module, arch=arch, device=dev, precision=precision, task=task,
                                model_id=model_id, compile=compile), **options)

@@ -51,6 +51,22 @@ class LoadedModel:
         return None if self.precision == "fp32" else PRECISIONS[self.precision]
 
 
+def store_linear_weights_in(module: nn.Module, dtype: torch.dtype) -> int:
+    """Cast every ``nn.Linear``'s weight and bias in ``module`` to ``dtype`` (the autocast dtype), in place;
+    returns how many layers.
+
+    Autocast casts float32 weights to the same values in every forward, one small kernel per weight and
+    bias: ~240 per MambaIRv2 light forward, 0.6 of 10.0 ms of GPU time per compiled 720p forward (H100,
+    ``tools/jobs/results/perf18-v2-light-bf16-linears.txt``). Every Linear of the networks here runs
+    under autocast, whose result this leaves unchanged (tested for each architecture); inference only,
+    as training needs float32 weights.
+    """
+    layers = [m for m in module.modules() if isinstance(m, nn.Linear)]
+    for layer in layers:
+        layer.to(dtype)
+    return len(layers)
+
+
 def parse_devices(text: str) -> list[torch.device]:
     """``auto`` | ``cpu`` | ``cuda`` | ``cuda:N`` | comma-separated list of CUDA devices."""
     text = text.strip().lower()
@@ -113,7 +129,9 @@ def wrap_module(
     network with an ``align_channels`` method (MambaIRv2) first has its widths zero-padded to multiples
     of 8, in place (same outputs; its state dict then has the padded shapes), and a network's
     ``compiled_tile_batch`` caps the tiles per pass (``extra["tile_batch_limit"]``, read by
-    :func:`.run.restore_tensor`).
+    :func:`.run.restore_tensor`). In half precision on CUDA a network that says its ``nn.Linear`` layers
+    all run under autocast (``linears_under_autocast``: this project's architectures) has their weights
+    stored in that dtype, also in place (:func:`store_linear_weights_in`).
     """
     if cuda_graphs is None:
         cuda_graphs = env_flag("RESTORE_CUDA_GRAPHS", True)
@@ -142,6 +160,9 @@ def wrap_module(
         limit = getattr(module, "compiled_tile_batch", None)  # MambaIRv2: see the class
         if limit:
             extra["tile_batch_limit"] = limit
+    if precision != "fp32" and device.type == "cuda" and getattr(module, "linears_under_autocast", False):
+        # after the alignment, which builds float32 layers
+        extra["half_linears"] = store_linear_weights_in(module, PRECISIONS[precision])
     if device.type == "cuda" and cuda_graphs:
         extra["graphs"] = GraphedForward()
     return LoadedModel(

@@ -204,3 +204,23 @@ def test_depthwise_conv_stencil_equals_the_conv(kernel: int, dilation: int) -> N
     conv = torch.nn.Conv2d(7, 7, kernel, padding=dilation * (kernel // 2), dilation=dilation, groups=7).double()
     x = torch.randn(2, 7, 6, 11, dtype=torch.float64)
     torch.testing.assert_close(depthwise_conv_stencil(x, conv), conv(x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["sr_x4", "light_x3", "dn_color"])
+def test_channels_last_head_matches_and_is_used(name: str) -> None:
+    """The image-space convolutions on channels-last tensors (the CUDA half-precision default) give the
+    result of the tensors' own layouts (the CPU's and float32's default)."""
+    torch.manual_seed(0)
+    model = from_official("MambaIR", VARIANTS[name])
+    deep_features = model.forward_features
+    model.forward_features = lambda first: deep_features(first).contiguous()  # an NCHW body
+    seen: list[bool] = []
+    model.conv_after_body.register_forward_hook(
+        lambda _module, _args, out: seen.append(out.is_contiguous(memory_format=torch.channels_last)))
+    x = torch.rand(1, 3, 12, 16)
+    with torch.no_grad():
+        nchw = model(x)
+        model.head_channels_last = True
+        channels_last = model(x)
+    assert seen == [False, True]
+    torch.testing.assert_close(channels_last, nchw, rtol=1e-5, atol=1e-5)

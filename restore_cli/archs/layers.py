@@ -241,10 +241,12 @@ class RestorationNet(nn.Module):
     linears_under_autocast = True
     #: Run the float32 image-space convolutions after the shallow one on channels-last tensors: ``None``
     #: (the default) does so on CUDA under autocast, where TF32 is allowed. On NCHW tensors cuDNN picks
-    #: FFMA kernels for these; on channels-last ones TF32 tensor-core kernels (H100, 192x320: 48 -> 48
-    #: 145 -> 88 us, 60 -> 60 178 -> 62 us, rel 3e-4 against TF32-free float32, well under bf16's error).
-    #: The shallow conv (3 input channels) stays NCHW: channels-last was slower there (29 -> 32 us).
-    #: ``--precision fp32`` turns TF32 off and autocast is off, so it keeps NCHW.
+    #: FFMA kernels or converts layouts around each conv; on channels-last ones it runs TF32 tensor-core
+    #: kernels. Head GPU time, H100 (``tools/jobs/results/perf18-head-layout.txt``): MambaIRv2 light
+    #: 414 -> 290 us, MambaIR light 442 -> 213 us (rel 3e-4 from TF32, well under bf16's error), classic
+    #: SR 2.30 -> 2.11 ms, colour denoising at 1280x720 14.4 -> 8.6 ms. The shallow conv (3 input
+    #: channels) stays as it is: channels-last was slower there. ``--precision fp32`` (TF32 off, no
+    #: autocast) keeps the tensors' own layouts.
     head_channels_last: bool | None = None
 
     def init_head(

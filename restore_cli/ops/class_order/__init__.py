@@ -13,10 +13,11 @@ Backends (the reference beside the kernel, as in :mod:`restore_cli.ops.scan`):
 - ``"triton"``: a counting sort in three small launches (:mod:`.triton`): class counts per block of
   tokens, running offsets per class, then each token's position written to both outputs. The classes are
   few (T <= 256), so it is exact integer bookkeeping, with the same result as the stable sort. Its work
-  grows with tokens x classes (a one-hot tile per block), the sort's with tokens only: the kernels win
-  only on small problems (H100, CUDA-graph GPU time: 17.7 against 27.6 us at 61,440 tokens and 64
-  classes, MambaIRv2 light's 720p canvas; even at 128 classes; 63 against 51 us at four 49,152-token rows
-  of 128, and 340 against 66 us for a whole 1280x720 image), so ``"auto"`` takes them up to
+  grows with tokens x classes (a one-hot tile per block), the sort's with tokens only, so the kernels
+  win on small problems (H100, CUDA-graph GPU time, ``tools/jobs/results/perf18-class-order-ab2.txt``):
+  10 against 26 us at 15,360 tokens, 18 against 28 at 61,440 (MambaIRv2 light's 720p canvas, 64
+  classes), 38 against 51 at four rows of 49,152; at 128 classes even at 61,440 tokens, 64 against 52 us
+  at four rows of 49,152 and 341 against 67 on a whole 1280x720 image. ``"auto"`` takes them up to
   :data:`KERNEL_MAX_WORK` tokens x classes.
 """
 
@@ -43,7 +44,7 @@ def stable_class_order_reference(classes: torch.Tensor, num_classes: int) -> tup
 
 #: The most tokens (all rows) x classes (rounded up to a power of two, at least 16) for which ``"auto"``
 #: takes the kernels; above it the sort is faster (see the module docstring).
-KERNEL_MAX_WORK = 1 << 22
+KERNEL_MAX_WORK = 1 << 24
 
 
 def kernels_pay(tokens: int, num_classes: int) -> bool:

@@ -40,6 +40,10 @@ def main() -> int:
     align = getattr(net, "align_channels", None)
     if callable(align) and (args.aligned or "compile" in args.path):
         print(f"aligned widths: {align()}")
+    if "bf16" in args.path and getattr(net, "linears_under_autocast", False):  # as the engine does
+        from restore_cli.engine.model import store_linear_weights_in
+
+        store_linear_weights_in(net, torch.bfloat16)
     if "compile" in args.path:
         from restore_cli.engine.compile import compile_blocks
 

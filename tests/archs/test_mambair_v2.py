@@ -303,6 +303,19 @@ def test_aligned_widths_compute_the_same_function(monkeypatch: pytest.MonkeyPatc
     assert ((got - expected).abs().max() / expected.abs().max()).item() < 1e-12
 
 
+def test_aligned_layer_norm_is_the_layer_norm_of_the_real_channels() -> None:
+    from restore_cli.archs.mambair_v2 import AlignedLayerNorm
+
+    torch.manual_seed(0)
+    norm = torch.nn.LayerNorm(30, dtype=torch.float64)
+    torch.nn.init.normal_(norm.weight)
+    torch.nn.init.normal_(norm.bias)
+    x = torch.randn(4, 7, 30, dtype=torch.float64) * 3 + 5  # a mean far from zero
+    padded = AlignedLayerNorm(norm, 32)(torch.nn.functional.pad(x, (0, 2)))
+    torch.testing.assert_close(padded[..., :30], norm(x), rtol=1e-12, atol=1e-12)
+    assert bool((padded[..., 30:] == 0).all())
+
+
 def test_aligned_widths_leave_aligned_and_light_networks_alone() -> None:
     assert not _tiny().align_channels()  # 24 channels, 48 hidden: aligned already
     assert not _tiny(MambaIRv2Light, embed_dim=30, num_heads=[3]).align_channels()

@@ -245,8 +245,9 @@ class RestorationNet(nn.Module):
     #: kernels. Head GPU time, H100 (``tools/jobs/results/perf18-head-layout.txt``): MambaIRv2 light
     #: 414 -> 290 us, MambaIR light 442 -> 213 us (rel 3e-4 from TF32, well under bf16's error), classic
     #: SR 2.30 -> 2.11 ms, colour denoising at 1280x720 14.4 -> 8.6 ms. The shallow conv (3 input
-    #: channels) stays as it is: channels-last was slower there. ``--precision fp32`` (TF32 off, no
-    #: autocast) keeps the tensors' own layouts.
+    #: channels) takes a channels-last input too, so that its output, the body's input and the residual
+    #: added after the body share the layout (mixed layouts made strided copies and adds).
+    #: ``--precision fp32`` (TF32 off, no autocast) keeps the tensors' own layouts.
     head_channels_last: bool | None = None
 
     def init_head(
@@ -311,7 +312,8 @@ class RestorationNet(nn.Module):
             channels_last = x.is_cuda and torch.is_autocast_enabled(x.device.type)
         layout = torch.channels_last if channels_last else torch.preserve_format
         with torch.autocast(x.device.type, enabled=False):
-            first = self.conv_first(x.to(dtype))
+            # channels-last here also makes the body's tokens a free view of ``first`` (no transposing copy)
+            first = self.conv_first(x.to(dtype=dtype, memory_format=layout))
         body = self.forward_features(first)
         with torch.autocast(x.device.type, enabled=False):
             res = self.conv_after_body(body.to(dtype=dtype, memory_format=layout)) + first

@@ -244,7 +244,7 @@ class RestorationNet(nn.Module):
     #: FFMA kernels or converts layouts around each conv; on channels-last ones it runs TF32 tensor-core
     #: kernels. Head GPU time, H100 (``tools/jobs/results/perf18-head-layout.txt``): MambaIRv2 light
     #: 414 -> 290 us, MambaIR light 442 -> 213 us (rel 3e-4 from TF32, well under bf16's error), classic
-    #: SR 2.30 -> 2.11 ms, colour denoising at 1280x720 14.4 -> 8.6 ms. The shallow conv (3 input
+    #: SR 2.32 -> 2.13 ms, colour denoising at 1280x720 14.4 -> 6.9 ms. The shallow conv (3 input
     #: channels) takes a channels-last input too, so that its output, the body's input and the residual
     #: added after the body share the layout (mixed layouts made strided copies and adds).
     #: ``--precision fp32`` (TF32 off, no autocast) keeps the tensors' own layouts.

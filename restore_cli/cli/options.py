@@ -42,7 +42,8 @@ Overwrite = Annotated[bool, typer.Option(help="Replace existing outputs (default
 Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N, or several: cuda:0,cuda:1.")]
 Precision = Annotated[str, typer.Option(
     help="fp32 (true float32, TF32 off), bf16 or fp16 (faster on a GPU: the network body in half precision; "
-         "the scan, norms, image-space convolutions and MambaIRv2's route log-probabilities stay fp32).")]
+         "the scan, norms and MambaIRv2's route log-probabilities stay fp32, image-space convolutions fp32 with "
+         "TF32 on a GPU).")]
 Compile = Annotated[bool, typer.Option(
     help="Fuse each network block's small kernels with torch.compile: on a GPU 20-45% less time per image (bf16, "
          "H100), but "

@@ -47,13 +47,15 @@ def stable_class_order_reference(classes: torch.Tensor, num_classes: int) -> tup
 KERNEL_MAX_WORK = 1 << 24
 
 
+def class_axis(num_classes: int) -> int:
+    """The kernels' class axis: ``num_classes`` rounded up to a power of two, at least 16."""
+    return max(16, 1 << (num_classes - 1).bit_length())
+
+
 def kernels_pay(tokens: int, num_classes: int) -> bool:
-    """The kernels beat the sort: 1-256 classes, and ``tokens`` (all rows) x the kernels' class axis (a
-    power of two, at least 16) within :data:`KERNEL_MAX_WORK`."""
-    if not 1 <= num_classes <= 256:
-        return False
-    width = max(16, 1 << (num_classes - 1).bit_length())
-    return 0 < tokens * width <= KERNEL_MAX_WORK
+    """The kernels beat the sort: 1-256 classes, and ``tokens`` (all rows) x :func:`class_axis` within
+    :data:`KERNEL_MAX_WORK`."""
+    return 1 <= num_classes <= 256 and 0 < tokens * class_axis(num_classes) <= KERNEL_MAX_WORK
 
 
 def use_triton(classes: torch.Tensor, num_classes: int) -> bool:
@@ -91,4 +93,5 @@ def _(classes, num_classes):
     return classes.new_empty(shape, dtype=torch.int64), classes.new_empty(shape, dtype=torch.int64)
 
 
-__all__ = ["KERNEL_MAX_WORK", "kernels_pay", "stable_class_order", "stable_class_order_reference", "use_triton"]
+__all__ = ["KERNEL_MAX_WORK", "class_axis", "kernels_pay", "stable_class_order", "stable_class_order_reference",
+           "use_triton"]

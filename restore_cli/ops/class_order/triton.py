@@ -16,6 +16,7 @@ import triton
 import triton.language as tl
 
 from ..launch import on_tensor_device
+from . import class_axis
 
 #: Values in a program's (tokens or blocks) x classes tile: 8192 over 8 warps keeps every kernel within
 #: the registers without spilling (sm_90: T = 64 and 128, the MambaIRv2 class counts, 111-242 registers).
@@ -71,7 +72,7 @@ def stable_class_order_triton(classes: torch.Tensor, num_classes: int) -> tuple[
     """(B, n) class indices in [0, num_classes), num_classes <= 256 -> (order, inverse), (B, n) int64."""
     rows, n = classes.shape
     classes = classes if classes.stride(-1) == 1 else classes.contiguous()
-    width = max(16, triton.next_power_of_2(num_classes))
+    width = class_axis(num_classes)
     block = TILE // width  # tokens per block
     num_blocks = triton.cdiv(n, block)
     device = classes.device

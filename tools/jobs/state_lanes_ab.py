@@ -2,7 +2,7 @@
 against the Triton kernel: correctness against the float32 reference on random shapes (float32: rel L2
 <= 1e-5; bf16/fp16: within 1.5x the Triton kernel's error), then CUDA-graph medians at MambaIR sizes.
 
-    python tools/jobs/state_lanes_ab.py [--quick] [--warps 1,2,4]
+    python tools/jobs/state_lanes_ab.py [--quick] [--configs 4x64,2x128,...]
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ def check(cases, warps_list) -> bool:
     gen = torch.Generator("cuda").manual_seed(1)
     for batch, height, width, dim, n_state, dtype, bc_pad, token_pad, use_d, use_bias, softplus in cases:
         u, delta, A, B, C, D, bias = operands(batch, height * width, dim, n_state, dtype, gen, bc_pad, token_pad)
+        if not softplus:  # raw deltas must be positive (decays <= 1)
+            delta = delta.abs() * 0.1
         D = D if use_d else None
         bias = bias if use_bias else None
         ref = cross_selective_scan_tokens(u, delta, A, B, C, D, bias, softplus, height=height, width=width,
@@ -49,21 +51,21 @@ def check(cases, warps_list) -> bool:
         tri = selective_scan_cross_tokens_triton(u, delta, A, B, C, D, bias, softplus, width=width)
         err_tri = rel_l2(tri, ref)
         tol = 1e-5 if dtype == torch.float32 else 1.5 * err_tri + 1e-4
-        for warps in warps_list:
+        for warps, tile in warps_list:
             out = sl.selective_scan_cross_tokens_state_lanes(u, delta, A, B, C, D, bias, softplus, width=width,
-                                                             warps=warps)
+                                                             warps=warps, tile=tile)
             err = rel_l2(out, ref)
             good = err <= tol and out.dtype == torch.float32 and bool(torch.isfinite(out).all())
             ok &= good
             print(f"cross b{batch} {height}x{width} E{dim} N{n_state} {str(dtype)[6:]:8s} pad{bc_pad}/{token_pad} "
-                  f"D{int(use_d)} bias{int(use_bias)} sp{int(softplus)} warps {warps}: rel L2 {err:.2e} "
+                  f"D{int(use_d)} bias{int(use_bias)} sp{int(softplus)} {warps}x{tile}: rel L2 {err:.2e} "
                   f"(triton {err_tri:.2e}) {'OK' if good else 'FAIL'}", flush=True)
     return ok
 
 
 def bench(warps_list, reps: int = 5) -> None:
     gen = torch.Generator("cuda").manual_seed(2)
-    print("| four routes, bf16 | triton | " + " | ".join(f"state lanes, {w} warps" for w in warps_list) + " |")
+    print("| four routes, bf16 | triton | " + " | ".join(f"state lanes, {w} warps x {t}" for w, t in warps_list) + " |")
     print("|---" * (2 + len(warps_list)) + "|")
     for name, height, width, dim in [
         ("MambaIR classic 180x320 E360", 180, 320, 360),
@@ -74,8 +76,9 @@ def bench(warps_list, reps: int = 5) -> None:
     ]:
         args = operands(1, height * width, dim, 16, torch.bfloat16, gen)
         fns = {"triton": functools.partial(selective_scan_cross_tokens_triton, *args, True, width=width)}
-        for w in warps_list:
-            fns[w] = functools.partial(sl.selective_scan_cross_tokens_state_lanes, *args, True, width=width, warps=w)
+        for w, t in warps_list:
+            fns[w, t] = functools.partial(sl.selective_scan_cross_tokens_state_lanes, *args, True, width=width,
+                                          warps=w, tile=t)
         want = fns["triton"]()
         errs = {k: rel_l2(f(), want) for k, f in fns.items() if k != "triton"}
         calls = 3 if height * width > 200_000 else 10
@@ -91,12 +94,12 @@ def bench(warps_list, reps: int = 5) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--warps", default="1,2,4")
+    parser.add_argument("--configs", default="4x64,2x128,4x128,8x64", help="warps x tile, comma-separated")
     args = parser.parse_args()
-    warps_list = [int(w) for w in args.warps.split(",")]
+    warps_list = [tuple(int(v) for v in c.split("x")) for c in args.configs.split(",")]
     print(torch.__version__, torch.cuda.get_device_name(), flush=True)
     try:  # the compile error, if any, in full
-        sl._kernel(0, 1, 1, 1, 16, 4, True, True, True)
+        sl._kernel(0, 1, 1, 1, 16, sl.WARPS, sl.TILE, True, True)
     except Exception:
         import traceback
 

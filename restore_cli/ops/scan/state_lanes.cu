@@ -20,14 +20,16 @@
 // pixel. Each lane then walks its state: h = exp2(delta A log2 e) h + delta u B_t, p = C_t h. Every 16
 // steps the 16 lanes of a channel hold 16 products each; they swap them through shared memory so lane j
 // sums the 16 states of step j (a transposed reduction: 4 stores and 16 loads per lane, instead of a
-// 4-round shuffle reduction per step), adds D u and adds the result into the merged output (float32
+// 4-round shuffle reduction per step) and adds the result into the merged output (float32
 // atomic adds, relaxed: the four routes' adds commute and nothing reads y before the kernel ends).
+// The skip term D u of the four routes is the output's initial value, (D_0 + D_1 + D_2 + D_3) u, set by
+// the launcher.
 //
 // Routes: route g reads step t at s = t (g < 2) or s = L - 1 - t (g >= 2); even routes take pixel s
 // (row-major), odd routes pixel (s % height) * width + s / height (column-major).
 //
 // Defines: IN_KIND (u), DT_KIND (delta), BC_KIND (B, C): 0 float32, 1 bfloat16, 2 float16. N_STATE
-// (<= 16; lanes past it hold a zero state), NW (warps a block), HAS_D, HAS_BIAS, SOFTPLUS.
+// (<= 16; lanes past it hold a zero state), NW (warps a block), T (steps a tile), HAS_BIAS, SOFTPLUS.
 
 typedef unsigned short bits16;
 
@@ -97,12 +99,21 @@ typedef bits16 bc_t;
 #define LANES_PER_CHANNEL 16
 #define CB (2 * NW)                 // channels a block
 #define THREADS (32 * NW)
-#define T 64                        // steps a tile
+#ifndef T
+#define T 64                        // steps a tile (a multiple of 16)
+#endif
 #define BC_STRIDE (T + 4)           // row stride of the transposed B/C tiles (16-byte aligned rows)
 #define RED_STRIDE 20               // floats a lane's 16 products take in the reduction buffer
 #define DU_STRIDE (2 * T + 4)       // floats a channel's (dt, dt u) row takes (two channels, two bank sets)
 #define UD_ITEMS (T * CB / THREADS)             // (step, channel) items a thread stages: T / 16
 #define BC_ITEMS (T * LANES_PER_CHANNEL / THREADS)  // (step, state) items a thread stages: 32 / NW
+
+#define RED_WARP (32 * RED_STRIDE + 16)
+#define OFF_B (2 * CB * DU_STRIDE * 4)
+#define OFF_C (OFF_B + 2 * LANES_PER_CHANNEL * BC_STRIDE * 4)
+#define OFF_RED (OFF_C + 2 * LANES_PER_CHANNEL * BC_STRIDE * 4)
+#define OFF_PIX (OFF_RED + NW * RED_WARP * 4)
+#define SMEM_BYTES (OFF_PIX + 3 * T * 4)
 
 struct Staged {  // one thread's share of the next tile, as loaded (converted when stored)
     dt_t dt[UD_ITEMS];
@@ -118,21 +129,22 @@ __device__ __forceinline__ int route_pixel(int t, int length, int height, int wi
 
 extern "C" __global__ void __launch_bounds__(THREADS) scan_state_lanes(
     const in_t* __restrict__ u, const dt_t* __restrict__ delta, const float* __restrict__ A2,
-    const bc_t* __restrict__ Bm, const bc_t* __restrict__ Cm, const float* __restrict__ Dv,
+    const bc_t* __restrict__ Bm, const bc_t* __restrict__ Cm,
     const float* __restrict__ bias, float* __restrict__ y,
     int length, int height, int width, int dim,
     int s_ub, int s_ul, int s_ue, int s_tb, int s_tl, int s_te,
     int s_Bb, int s_Bl, int s_Bg, int s_Bn, int s_Cb, int s_Cl, int s_Cg, int s_Cn,
     int s_yb, int s_yl, int s_ye) {
-    // (dt, dt * u) per channel and step; u per channel and step (for D u); B/C per state and step,
-    // transposed; the pixel of every step (-1 past the end) for three tiles: the one computing, the one
-    // being loaded, the one after it.
-    __shared__ __align__(16) float s_du[2][CB][DU_STRIDE];
-    __shared__ float s_u[2][CB][T];
-    __shared__ __align__(16) float s_B[2][LANES_PER_CHANNEL][BC_STRIDE];
-    __shared__ __align__(16) float s_C[2][LANES_PER_CHANNEL][BC_STRIDE];
-    __shared__ int s_pix[3][T];
-    __shared__ __align__(16) float s_red[NW][32 * RED_STRIDE + 16];
+    // Shared memory (dynamic, SMEM_BYTES; the launcher computes the same sum): (dt, dt * u) per channel and
+    // step, and B/C per state and step, transposed, for two tiles (the one computing, the one being
+    // staged); the pixel of every step (-1 past the end) for three tiles (computing, staging, next); each
+    // warp's reduction buffer.
+    extern __shared__ __align__(16) unsigned char smem[];
+    auto s_du = reinterpret_cast<float (*)[CB][DU_STRIDE]>(smem);
+    auto s_B = reinterpret_cast<float (*)[LANES_PER_CHANNEL][BC_STRIDE]>(smem + OFF_B);
+    auto s_C = reinterpret_cast<float (*)[LANES_PER_CHANNEL][BC_STRIDE]>(smem + OFF_C);
+    auto s_red = reinterpret_cast<float (*)[RED_WARP]>(smem + OFF_RED);
+    auto s_pix = reinterpret_cast<int (*)[T]>(smem + OFF_PIX);
 
     const int tid = threadIdx.x;
     const int warp = tid >> 5, lane = tid & 31;
@@ -145,9 +157,6 @@ extern "C" __global__ void __launch_bounds__(THREADS) scan_state_lanes(
     const int rc = route * dim + (live ? channel : dim - 1);  // the route channel (A, D, bias, delta)
 
     const float a2 = (live && n < N_STATE) ? A2[(long long)rc * N_STATE + n] : 0.0f;
-#if HAS_D
-    const float d_skip = Dv[rc];
-#endif
 
     const in_t* u_b = u + b * s_ub;
     const dt_t* t_b = delta + b * s_tb + (long long)route * dim * s_te;
@@ -204,7 +213,6 @@ extern "C" __global__ void __launch_bounds__(THREADS) scan_state_lanes(
             dt = valid && ud_live ? dt : 0.0f;  // a step past the end (or a padding channel) is the identity
             float uu = valid ? IN_F32(st.u[k]) : 0.0f;
             *reinterpret_cast<float2*>(&s_du[buf][ud_c][2 * r]) = make_float2(dt, dt * uu);
-            s_u[buf][ud_c][r] = uu;
         }
 #pragma unroll
         for (int k = 0; k < BC_ITEMS; ++k) {
@@ -227,6 +235,22 @@ extern "C" __global__ void __launch_bounds__(THREADS) scan_state_lanes(
     float* red = s_red[warp] + lane * RED_STRIDE + half * 16;  // this lane's 16 products
     const float* red_col = s_red[warp] + half * (16 * RED_STRIDE + 16) + n;  // step n of this lane's channel
     const int local = warp * 2 + half;  // the lane's channel within the block
+    // Transposed reduction of a group's products (already in this warp's buffer): lane j of a channel sums
+    // the 16 states' products of step r0 + j (a tree, four adds deep) and adds it into the output.
+    auto emit = [&](int r0, int slot) {
+        float v[16];
+#pragma unroll
+        for (int s = 0; s < 16; ++s) v[s] = red_col[s * RED_STRIDE];
+#pragma unroll
+        for (int w = 8; w >= 1; w >>= 1)
+#pragma unroll
+            for (int s = 0; s < w; ++s) v[s] += v[s + w];
+        const int r = r0 + n;
+        const int pix = s_pix[slot][r];
+        if (live && pix >= 0) {
+            atomicAdd(y_b + (long long)pix * s_yl + (long long)channel * s_ye, v[0]);
+        }
+    };
 
     for (int tile = 0; tile < n_tiles; ++tile) {
         const int buf = tile & 1, slot = tile % 3;
@@ -236,8 +260,19 @@ extern "C" __global__ void __launch_bounds__(THREADS) scan_state_lanes(
         const float* Bt = s_B[buf][n];
         const float* Ct = s_C[buf][n];
         const float* du = s_du[buf][local];
-#pragma unroll 1
-        for (int r0 = 0; r0 < T; r0 += 16) {
+        // Group g's 16 steps are walked while group g - 1's products are summed (their shared-memory
+        // round trip and adds overlap the walk's exponentials); the tile's last group is summed after.
+        float p_prev[16];
+#pragma unroll
+        for (int g = 0; g < T / 16; ++g) {
+            const int r0 = 16 * g;
+            if (g > 0) {
+#pragma unroll
+                for (int k = 0; k < 16; k += 4)
+                    *reinterpret_cast<float4*>(red + k) =
+                        make_float4(p_prev[k], p_prev[k + 1], p_prev[k + 2], p_prev[k + 3]);
+            }
+            __syncwarp();
             float p[16];
 #pragma unroll
             for (int k = 0; k < 16; k += 4) {
@@ -254,24 +289,16 @@ extern "C" __global__ void __launch_bounds__(THREADS) scan_state_lanes(
                 h = fmaf(ex2(d23.z * a2), h, d23.w * bv.w);
                 p[k + 3] = cv.w * h;
             }
-            // Transposed reduction: lane j of the channel sums the 16 states' products of step r0 + j.
-#pragma unroll
-            for (int k = 0; k < 16; k += 4)
-                *reinterpret_cast<float4*>(red + k) = make_float4(p[k], p[k + 1], p[k + 2], p[k + 3]);
+            if (g > 0) emit(r0 - 16, slot);
             __syncwarp();
-            float out = 0.0f;
 #pragma unroll
-            for (int s = 0; s < 16; ++s) out += red_col[s * RED_STRIDE];
-            __syncwarp();
-            const int r = r0 + n;
-            const int pix = s_pix[slot][r];
-            if (live && pix >= 0) {
-#if HAS_D
-                out = fmaf(d_skip, s_u[buf][local][r], out);
-#endif
-                atomicAdd(y_b + (long long)pix * s_yl + (long long)channel * s_ye, out);
-            }
+            for (int k = 0; k < 16; ++k) p_prev[k] = p[k];
         }
+#pragma unroll
+        for (int k = 0; k < 16; k += 4)
+            *reinterpret_cast<float4*>(red + k) = make_float4(p_prev[k], p_prev[k + 1], p_prev[k + 2], p_prev[k + 3]);
+        __syncwarp();
+        emit(T - 16, slot);
 
         if (more) {
             if (tile + 2 < n_tiles) pixels(tile + 2, (tile + 2) % 3);

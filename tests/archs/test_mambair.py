@@ -224,3 +224,22 @@ def test_channels_last_head_matches_and_is_used(name: str) -> None:
         channels_last = model(x)
     assert seen == [False, True]
     torch.testing.assert_close(channels_last, nchw, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_pixel_shuffle_keeps_channels_last_with_the_same_values(scale: int) -> None:
+    """The classic head's shuffle returns F.pixel_shuffle's values, in the input's layout: channels-last in,
+    channels-last out (so the next conv needs no conversion); channel-first as before."""
+    from restore_cli.archs.layers import LayoutKeepingPixelShuffle, Upsample
+
+    factor = 3 if scale == 3 else 2
+    shuffle = LayoutKeepingPixelShuffle(factor)
+    x = torch.randn(2, 8 * factor * factor, 5, 7)
+    want = torch.nn.functional.pixel_shuffle(x, factor)
+    got = shuffle(x.contiguous(memory_format=torch.channels_last))
+    assert got.is_contiguous(memory_format=torch.channels_last) and not got.is_contiguous()
+    assert torch.equal(got, want)
+    assert shuffle(x).is_contiguous() and torch.equal(shuffle(x), want)
+    head = Upsample(scale, 8)
+    assert sum(isinstance(m, LayoutKeepingPixelShuffle) for m in head) == (2 if scale == 4 else 1)
+    assert not list(LayoutKeepingPixelShuffle(2).state_dict())  # no parameters: official checkpoints load as before

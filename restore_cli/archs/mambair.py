@@ -36,6 +36,7 @@ from .layers import (
     RestorationNet,
     conv_on_tokens,
     depthwise_conv_stencil,
+    image_module_on_tokens,
     image_to_tokens,
     tokens_to_image,
 )
@@ -403,8 +404,7 @@ class ResidualGroup(nn.Module):
         self.conv = _resi_conv(dim, resi_connection)
 
     def forward(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
-        y = tokens_to_image(self.residual_group(x, x_size), x_size)
-        return image_to_tokens(self.conv(y)) + x
+        return image_module_on_tokens(self.conv, self.residual_group(x, x_size), x_size) + x
 
 
 class MambaIR(RestorationNet):

@@ -40,7 +40,14 @@ from ..ops.class_order import stable_class_order
 from ..ops.layer_norm import LayerNorm
 from ..ops.scan import selective_scan, selective_scan_tokens
 from ..ops.window_attention import attention_bias, window_attention
-from .layers import PatchEmbed, RestorationNet, conv_on_tokens, image_to_tokens, tokens_to_image
+from .layers import (
+    PatchEmbed,
+    RestorationNet,
+    conv_on_tokens,
+    image_module_on_tokens,
+    image_to_tokens,
+    tokens_to_image,
+)
 from .windows import (
     padded_size,
     relative_position_index,
@@ -533,7 +540,7 @@ class ASSB(nn.Module):
     def forward(self, x: torch.Tensor, x_size: tuple[int, int], attn_mask: torch.Tensor,
                 rpi: torch.Tensor) -> torch.Tensor:
         y = self.residual_group(x, x_size, attn_mask, rpi)
-        return image_to_tokens(self.conv(tokens_to_image(y, x_size))) + x
+        return image_module_on_tokens(self.conv, y, x_size) + x
 
 
 # --------------------------------------------------------------------------------------------------

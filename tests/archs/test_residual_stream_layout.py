@@ -40,3 +40,16 @@ def test_image_module_on_tokens_matches_the_image_conv_for_both_result_layouts()
     as_channels_last.register_forward_hook(lambda _m, _a, out: out.contiguous(memory_format=torch.channels_last))
     view = image_module_on_tokens(as_channels_last, tokens, (5, 7))
     assert view.is_contiguous() and torch.equal(view, want)
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_tokens_to_image_is_a_channels_last_view_that_convolutions_keep(batch: int) -> None:
+    """A batch of one too: its view must carry a real batch stride, or convolutions fall back to channel-first."""
+    tokens = torch.randn(batch, 6 * 5, 8)
+    image = tokens_to_image(tokens, (6, 5))
+    assert image.data_ptr() == tokens.data_ptr() and image.stride() == (6 * 5 * 8, 1, 5 * 8, 8)
+    assert torch.equal(image, tokens.transpose(1, 2).reshape(batch, 8, 6, 5))
+    out = torch.nn.Conv2d(8, 8, 3, 1, 1)(image)
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    channel_major = torch.randn(batch, 8, 6 * 5).transpose(1, 2)  # stride 1 along the tokens
+    assert tokens_to_image(channel_major, (6, 5)).is_contiguous()  # a free view as before

@@ -115,13 +115,12 @@ def image_module_on_tokens(module: nn.Module, x: torch.Tensor, x_size: tuple[int
     """``module`` (a conv, or a stack of them) on (B, H*W, C) tokens viewed as an image; returns contiguous
     (B, H*W, C_out) tokens: a view of a channels-last result, one copy of a channel-first one.
 
-    Why contiguous: the conv closing each residual group feeds the residual stream, and a convolution may
-    return a channel-first image (it did for every batch of one, see :func:`tokens_to_image`). As tokens
-    that is a tensor with stride 1 along the tokens, and every later LayerNorm,
-    residual add and compiled block then read across their rows (Inductor's LayerNorms became looped,
-    strided reductions of 60-90 us a call instead of ~28): MambaIRv2 Base's compiled 180x320 forward took
-    67.8 ms of GPU time with that stream, 62.1 ms with contiguous tokens (H100,
-    ``tools/jobs/results/perf19-v2-stream-layout.txt``).
+    Why contiguous: the conv closing each residual group feeds the residual stream. Read back from a
+    channel-first image (what every batch of one got before :func:`tokens_to_image` was a true
+    channels-last view), the stream has stride 1 along the tokens, and every later LayerNorm, residual add
+    and compiled block reads across its rows (Inductor's LayerNorms became looped, strided reductions of
+    60-90 us a call instead of ~28): MambaIRv2 Base's compiled 180x320 forward took 67.8 ms of GPU time
+    with that stream, 62.1 ms with contiguous tokens (H100, ``tools/jobs/results/perf19-v2-stream-layout.txt``).
     """
     y = module(tokens_to_image(x, x_size))
     return y.permute(0, 2, 3, 1).contiguous().view(y.shape[0], -1, y.shape[1])  # (reshape could keep a view)

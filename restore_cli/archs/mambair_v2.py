@@ -573,6 +573,9 @@ class MambaIRv2(RestorationNet):
     #: one tile at a time never did (H100, 2026-11-24, ``tools/jobs/results/perf16-v2-batch-drift.txt``).
     #: Not the routing: with the route wholly in float32 it drifted in every process
     #: (``perf17-v2-routing.txt``); cause open. At 4K one tile per pass costs nothing measurable (774 ms).
+    #: Since the residual stream is tokens-major (2026-11-24, nineteenth session) neither that reproducer
+    #: nor the whole model drifts (four tiles per pass: rel L2 6.2e-4, as one, in three fresh processes;
+    #: ``perf19m-v2-batch-drift.txt``); the cap stays until a change gains from lifting it.
     compiled_tile_batch = 1
 
     _light = False

@@ -9,22 +9,15 @@ Run it in several fresh processes: the drift came and went between processes.
 from __future__ import annotations
 
 import torch
+from v2_4k_compiled_precision import reference_case
 
-from restore_cli.archs import configure_scan
-from restore_cli.bench import photo_input, seeded_model
 from restore_cli.engine.model import wrap_module
 from restore_cli.engine.run import restore_tensor
 
 
 def main() -> None:
     dev = torch.device("cuda")
-    net = seeded_model("mambairv2-base-x4", dev)
-    x = photo_input(540, 960, torch.device("cpu"))
-    configure_scan(net, backend="triton", fused_cross_scan=False)
-    reference = wrap_module(net, arch="mambairv2-base-x4", device=dev, precision="fp32", cuda_graphs=False,
-                            compile=False)
-    ref = restore_tensor(reference, x, tile=270, overlap=16, batch_size=1)
-    configure_scan(net, backend="triton", fused_cross_scan=True)
+    net, x, ref = reference_case()
     model = wrap_module(net, arch="mambairv2-base-x4", device=dev, precision="bf16", compile=True)
     model.extra.pop("tile_batch_limit", None)
     for batch in (4, 1, 4):

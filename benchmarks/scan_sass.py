@@ -26,7 +26,8 @@ POINTERS = ("u_ptr", "dt_ptr", "A_ptr", "B_ptr", "C_ptr", "D_ptr", "bias_ptr", "
 FLOAT32_POINTERS = {"A_ptr", "D_ptr", "bias_ptr", "y_ptr", "h0_ptr", "hend_ptr", "dtsum_ptr"}
 
 
-def compile_pass(output_pass: bool, dtype: str, overrides: dict[str, object], arch: int, num_warps: int) -> bytes:
+def compile_pass(output_pass: bool, dtype: str, overrides: dict[str, object], arch: int, num_warps: int,
+                 maxnreg: int | None = None) -> bytes:
     """The cubin of the chunk-end pass (``output_pass`` False) or the output pass of the cross scan."""
     import triton
     from triton.backends.compiler import GPUTarget
@@ -42,6 +43,7 @@ def compile_pass(output_pass: bool, dtype: str, overrides: dict[str, object], ar
     constants.update(
         N=16, N_PAD=16, BLOCK_D=64, HAS_D=True, HAS_BIAS=False, SOFTPLUS=True, HAS_Z=False, LOAD_H0=output_pass,
         STORE_Y=output_pass, STORE_END=not output_pass, CROSS=True, PREFETCH=2, BC_VEC=True, HW_MATH=True,
+        ZERO_Y=not output_pass,
     )
     constants.update(overrides)
     storage = {"float32": "*fp32", "bfloat16": "*bf16", "float16": "*fp16"}[dtype]
@@ -50,7 +52,10 @@ def compile_pass(output_pass: bool, dtype: str, overrides: dict[str, object], ar
     # pointers 16-byte aligned, as PyTorch allocates them (Triton specialises on that at launch)
     attrs = {(i,): [["tt.divisibility", 16]] for i, p in enumerate(params) if p in POINTERS}
     source = ASTSource(_scan_chunk_kernel, signature, {(params.index(k),): v for k, v in constants.items()}, attrs)
-    return triton.compile(source, target=GPUTarget("cuda", arch, 32), options={"num_warps": num_warps}).asm["cubin"]
+    options: dict[str, object] = {"num_warps": num_warps}
+    if maxnreg:
+        options["maxnreg"] = maxnreg
+    return triton.compile(source, target=GPUTarget("cuda", arch, 32), options=options).asm["cubin"]
 
 
 def nvidia_tool(name: str) -> str:
@@ -91,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="override a kernel constant (PREFETCH, BLOCK_D, BC_VEC, CROSS, ...)")
     parser.add_argument("--arch", type=int, default=90, help="compute capability as an integer (90 = H100)")
     parser.add_argument("--num-warps", type=int, default=1)
+    parser.add_argument("--maxnreg", type=int, default=None, help="cap the registers per thread (ptxas)")
     args = parser.parse_args(argv)
     try:
         import triton  # noqa: F401
@@ -107,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     channels_per_thread = overrides.get("BLOCK_D", 64) / (32 * args.num_warps)
     print(f"{'pass':<10} {'registers':>9} {'loop instr':>10} {'per step':>9} {'per channel-step':>16}  top opcodes")
     for output_pass in (False, True):
-        cubin = compile_pass(output_pass, args.dtype, overrides, args.arch, args.num_warps)
+        cubin = compile_pass(output_pass, args.dtype, overrides, args.arch, args.num_warps, args.maxnreg)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "scan.cubin"
             path.write_bytes(cubin)

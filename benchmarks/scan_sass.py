@@ -43,7 +43,6 @@ def compile_pass(output_pass: bool, dtype: str, overrides: dict[str, object], ar
     constants.update(
         N=16, N_PAD=16, BLOCK_D=64, HAS_D=True, HAS_BIAS=False, SOFTPLUS=True, HAS_Z=False, LOAD_H0=output_pass,
         STORE_Y=output_pass, STORE_END=not output_pass, CROSS=True, PREFETCH=2, BC_VEC=True, HW_MATH=True,
-        ZERO_Y=not output_pass,
     )
     constants.update(overrides)
     storage = {"float32": "*fp32", "bfloat16": "*bf16", "float16": "*fp16"}[dtype]

@@ -177,32 +177,6 @@ def test_cross_tokens_two_channels_per_thread(dtype):
     assert rel_err(out, ref) <= 2e-5
 
 
-@pytest.mark.parametrize("n_chunks", [1, 7, None])
-@pytest.mark.parametrize("channels", [24, 260])
-def test_cross_tokens_output_buffer_is_overwritten_whatever_it_held(n_chunks, channels):
-    """``out=`` is written whole: the routes add into it, so it is zeroed first (by the chunk-end pass when
-    the scan is chunked, here for every channel block and the last, short chunk; by a fill otherwise)."""
-    pytest.importorskip("triton")
-    from restore_cli.ops.scan.cross import cross_selective_scan_tokens
-    from restore_cli.ops.scan.triton import selective_scan_cross_tokens_triton
-
-    gen = torch.Generator().manual_seed(channels)
-    batch, n_state, height, width = 2, 16, 11, 13
-    length = height * width
-    tokens = torch.randn(batch, length, channels, generator=gen).bfloat16().cuda()
-    proj = torch.randn(batch, length, 4, 40, generator=gen).bfloat16().cuda()
-    delta = (torch.randn(batch, length, 4 * channels, generator=gen) * 0.5 - 1).bfloat16().cuda()
-    A = -torch.exp(torch.randn(4 * channels, n_state, generator=gen)).cuda()
-    args = (tokens, delta, A, proj[..., :n_state], proj[..., n_state : 2 * n_state], None, None, True)
-    ref = cross_selective_scan_tokens(*args, height=height, width=width, backend="reference")
-    out = torch.full((batch, length, channels), float("nan"), device="cuda")
-    got = selective_scan_cross_tokens_triton(*args, width=width, n_chunks=n_chunks, out=out)
-    assert got is out and torch.isfinite(out).all()
-    assert rel_err(out, ref) <= 2e-5
-    with pytest.raises(ValueError, match="out must be"):
-        selective_scan_cross_tokens_triton(*args, width=width, out=out.bfloat16())
-
-
 @pytest.mark.parametrize(("dim", "n_state", "length"), [(348, 16, 3000), (24, 8, 129), (40, 5, 1), (96, 16, 9000)])
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_tokens_triton_reads_and_writes_channel_last(dim, n_state, length, dtype):

@@ -43,12 +43,8 @@ SCRIPT = textwrap.dedent('''
                                           backend="reference")
         for chunks in (1, 3):
             for prefetch in (0, 1, 2):
-                # into a buffer of NaNs: the routes add into the output, so every element must be zeroed
-                # first (by the chunk-end pass when there are chunks)
-                out = torch.full((b, L, e), float("nan"))
                 got = selective_scan_cross_tokens_triton(tokens, delta, A, B, C, D, bias, True, width=width,
-                                                         n_chunks=chunks, prefetch=prefetch, out=out)
-                assert got is out
+                                                         n_chunks=chunks, prefetch=prefetch)
                 worst = max(worst, rel(got, ref))
     # the plain scan, grouped B/C and a gate; N = 5 pads to 8 (masked state lanes), 12 channels in
     # blocks of 8 leave 4 clamped lanes

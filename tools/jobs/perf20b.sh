@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# GPU issue, round 20B: the cross scan's output zeroed by its chunk-end pass (no fill kernel): GPU tests and
+# GPU issue, round 20B: the cross scan's output zeroed by its chunk-end pass (no fill kernel; commit f09c283, reverted:
+# slower) : GPU tests and
 # the scan A/B; then where MambaIR classic's and light's remaining copies, fills and eager adds come from
 # (kernel_origins.py), with Inductor's generated code for classic's block.   bash tools/jobs/perf20b.sh "$OUT"
 set -u

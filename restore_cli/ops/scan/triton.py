@@ -95,7 +95,6 @@ import triton.language as tl
 from ..launch import on_tensor_device
 
 LOG2E = math.log2(math.e)
-ZERO_ROWS = tl.constexpr(8)  # pixels per store when the chunk-end pass zeroes the cross scan's output
 
 
 @triton.jit
@@ -249,7 +248,7 @@ def _scan_chunk_kernel(
     N: tl.constexpr, N_PAD: tl.constexpr, BLOCK_D: tl.constexpr,
     HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_Z: tl.constexpr,
     LOAD_H0: tl.constexpr, STORE_Y: tl.constexpr, STORE_END: tl.constexpr, CROSS: tl.constexpr,
-    PREFETCH: tl.constexpr, BC_VEC: tl.constexpr, HW_MATH: tl.constexpr, ZERO_Y: tl.constexpr,
+    PREFETCH: tl.constexpr, BC_VEC: tl.constexpr, HW_MATH: tl.constexpr,
 ):  # fmt: skip
     """Scan one time chunk of one (batch, group, channel block); see the module docstring for the passes.
 
@@ -258,9 +257,6 @@ def _scan_chunk_kernel(
     (k = 0, row-major), the column-major pixel ``(t % height, t // height)`` (k = 1), or the same two with
     ``t`` reversed (k = 2, 3). u is the image (batch, per_group, length), delta, B and C are given per
     pixel, and the output, per pixel too, is the sum over the four routes (atomic adds).
-
-    ``ZERO_Y`` (cross scan, chunk-end pass): route 0's programs also zero the output at their chunk's
-    pixels and channels, so the output pass can add into a buffer that no separate fill kernel cleared.
     """
     pid_b = tl.program_id(0).to(tl.int64)
     pid_g = tl.program_id(1)
@@ -390,15 +386,6 @@ def _scan_chunk_kernel(
     if STORE_END:
         tl.store(hend_ptr + state_offs, h, mask=mask_nd)
         tl.store(dtsum_ptr + chunk_row * dim + offs_d, dt_sum, mask=mask_d)
-    # Route 0 is row-major and forward: its chunk is the pixels start .. stop - 1, and route 0's programs
-    # over all chunks and channel blocks cover the whole output once. The output pass is a later launch on
-    # the same stream, so every zero lands before the first add.
-    if ZERO_Y and group == 0:
-        rows = tl.arange(0, ZERO_ROWS)
-        zeros = tl.zeros((ZERO_ROWS, BLOCK_D), dtype=y_ptr.dtype.element_ty)
-        for first in range(start, stop, ZERO_ROWS):
-            pixel = first + rows
-            tl.store(y_p[None, :] + pixel[:, None] * s_yl, zeros, mask=(pixel < stop)[:, None] & mask_d[None, :])
 
 
 @triton.jit
@@ -556,7 +543,6 @@ def selective_scan_cross_tokens_triton(
     n_chunks: int | None = None,
     num_warps: int = 1,
     prefetch: int = 2,
-    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """MambaIR v1's four-route scan and merge on channel-last tokens, read in place (:mod:`.cross`).
 
@@ -569,26 +555,16 @@ def selective_scan_cross_tokens_triton(
         delta: (batch, L, 4·E), route ``k``'s channels at ``k·E .. k·E + E - 1``.
         B, C: (batch, L, 4, N) per pixel and route (e.g. slices of one projection output).
         A: (4·E, N). D, delta_bias: (4·E,) or None.
-        out: a (batch, L, E) float32 buffer to write the result into, whatever it holds; a new one if None.
 
     Returns:
-        (batch, L, E) float32, the sum of the four routes' outputs at each pixel (``out`` when given).
-
-    The routes add into the output, so it must start at zero. With time chunks the chunk-end pass
-    writes those zeros on its way (no fill kernel: MambaIR classic at 720p spent 0.9 ms of its GPU time
-    in 36 fills, H100); one chunk fills first.
+        (batch, L, E) float32, the sum of the four routes' outputs at each pixel.
     """
     batch, length, channels = tokens.shape
-    shape = (batch, length, channels)
-    if out is None:
-        out = torch.empty(shape, dtype=torch.float32, device=tokens.device)
-    elif out.shape != shape or out.dtype != torch.float32 or out.stride(-1) != 1:
-        raise ValueError(f"out must be a float32 {shape} tensor with unit channel stride, not "
-                         f"{out.dtype} {tuple(out.shape)} with strides {out.stride()}")
+    y = torch.zeros(batch, length, channels, dtype=torch.float32, device=tokens.device)
     _run(tokens.transpose(1, 2), delta.transpose(1, 2), A, B.permute(0, 2, 3, 1), C.permute(0, 2, 3, 1), D,
-         delta_bias, delta_softplus, None, out.transpose(1, 2), per_group=channels, width=width, block_d=block_d,
-         n_chunks=n_chunks, num_warps=num_warps, prefetch=prefetch, zero_y=True)  # fmt: skip
-    return out
+         delta_bias, delta_softplus, None, y.transpose(1, 2), per_group=channels, width=width, block_d=block_d,
+         n_chunks=n_chunks, num_warps=num_warps, prefetch=prefetch)  # fmt: skip
+    return y
 
 
 def selective_scan_tokens_triton(
@@ -644,13 +620,11 @@ def _run(
     n_chunks: int | None,
     num_warps: int,
     prefetch: int = 2,
-    zero_y: bool = False,
 ) -> None:
     """Launch the scan into ``y``: one pass, or chunk-end states, carry, and a second pass.
 
     ``delta`` carries the channel count (route channels in cross mode, where ``width > 0``); B and C are
-    (batch, G, N, L) with G = channels // per_group. ``zero_y`` (cross mode, whose output pass adds into
-    ``y``): zero ``y`` first, in the chunk-end pass when there is one.
+    (batch, G, N, L) with G = channels // per_group.
     """
     if prefetch not in (0, 1, 2):
         raise ValueError(f"prefetch must be 0, 1 or 2, not {prefetch}")
@@ -682,8 +656,7 @@ def _run(
     grid = (batch, n_groups * blocks_per_group, n_chunks)
     common = dict(N=n_state, N_PAD=n_pad, BLOCK_D=block_d, num_warps=num_warps)
 
-    def launch(h0: torch.Tensor | None, hend: torch.Tensor | None, dtsum: torch.Tensor | None,
-               zero: bool = False) -> None:
+    def launch(h0: torch.Tensor | None, hend: torch.Tensor | None, dtsum: torch.Tensor | None) -> None:
         """One pass over all chunks: store chunk-end states (``hend``) or the output (``h0`` given)."""
         dummy = y
         _scan_chunk_kernel[grid](
@@ -693,20 +666,16 @@ def _run(
             *u.stride(), *delta.stride(), *A.stride()[::-1], *B.stride(), *C.stride(), *zz.stride(), *y.stride(),
             HAS_D=D32 is not None, HAS_BIAS=bias32 is not None, SOFTPLUS=bool(delta_softplus),
             HAS_Z=z is not None, LOAD_H0=h0 is not None, STORE_Y=hend is None, STORE_END=hend is not None,
-            CROSS=width > 0, PREFETCH=prefetch, BC_VEC=bc_vec, HW_MATH=u.is_cuda, ZERO_Y=zero, **common,
+            CROSS=width > 0, PREFETCH=prefetch, BC_VEC=bc_vec, HW_MATH=u.is_cuda, **common,
         )  # fmt: skip
 
     with on_tensor_device(u):
         if n_chunks == 1:
-            if zero_y:
-                y.zero_()
             launch(None, None, None)
             return
         states = torch.empty(2, batch, n_chunks, n_pad, dim, dtype=torch.float32, device=u.device)
         dtsum = torch.empty(batch, n_chunks, dim, dtype=torch.float32, device=u.device)
-        launch(None, states[1], dtsum, zero=zero_y and width > 0)
-        if zero_y and width == 0:
-            y.zero_()
+        launch(None, states[1], dtsum)
         _carry_scan_kernel[(batch, triton.cdiv(dim, CARRY_BLOCK_D), n_state)](
             A, states[1], dtsum, states[0], dim, n_chunks, *A.stride()[::-1], N_PAD=n_pad, BLOCK_D=CARRY_BLOCK_D,
             CHUNKS=min(triton.next_power_of_2(n_chunks), 256), num_warps=4)

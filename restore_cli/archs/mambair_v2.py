@@ -568,15 +568,15 @@ class MambaIRv2(RestorationNet):
 
     #: Blocks that :func:`restore_cli.engine.compile.compile_blocks` compiles (``--compile``).
     compile_blocks = ("AttentiveLayer",)
-    #: Tiles per forward pass once compiled. Compiled MambaIRv2 Base given four 192x256 tiles at once
-    #: drifted from the uncompiled network (rel L2 up to 5e-3 against 6e-4) in about one process in four;
-    #: one tile at a time never did (H100, 2026-11-24, ``tools/jobs/results/perf16-v2-batch-drift.txt``).
-    #: Not the routing: with the route wholly in float32 it drifted in every process
-    #: (``perf17-v2-routing.txt``); cause open. At 4K one tile per pass costs nothing measurable (774 ms).
-    #: Since the residual stream is tokens-major (2026-11-24, nineteenth session) neither that reproducer
-    #: nor the whole model drifts (four tiles per pass: rel L2 6.2e-4, as one, in three fresh processes;
-    #: ``perf19m-v2-batch-drift.txt``); the cap stays until a change gains from lifting it.
-    compiled_tile_batch = 1
+    #: Tiles per forward pass once compiled (None: as many as ``--batch-size`` asks). It was 1 from the
+    #: sixteenth to the nineteenth session: compiled MambaIRv2 Base given four 192x256 tiles at once drifted
+    #: from the uncompiled network (rel L2 up to 5e-3 against 6e-4) in about one process in four
+    #: (``tools/jobs/results/perf16-v2-batch-drift.txt``; not the routing, ``perf17-v2-routing.txt``; cause
+    #: never found). Since the residual stream is tokens-major (nineteenth session) it has not drifted in
+    #: ten processes, six of them with fresh Inductor caches (four tiles per pass rel L2 6.2e-4, as one;
+    #: ``perf19m-v2-batch-drift.txt``, ``perf20c-v2-batch-drift.txt``), and four tiles per pass are 8% faster
+    #: at 4K (H100, bf16: 687 -> 631 ms; MambaIRv2 light 218 vs 220 ms; ``perf20a-v2-tile-batch-ab.txt``).
+    compiled_tile_batch: int | None = None
 
     _light = False
 

@@ -183,15 +183,16 @@ def test_automatic_tiles_run_one_at_a_time_given_tiles_four_on_cuda(monkeypatch)
 
 
 def test_a_model_tile_batch_limit_caps_the_tiles_per_pass(monkeypatch):
-    """Compiled MambaIRv2 declares one tile per pass (``compiled_tile_batch``): wrap_module records it when
-    compiling and restore_tensor keeps every pass to it, asked-for batches included."""
+    """A network may cap the tiles per compiled pass (``compiled_tile_batch``; MambaIRv2 did until its batch
+    drift was gone): wrap_module records it when compiling and restore_tensor keeps every pass to it,
+    asked-for batches included."""
     from dataclasses import replace
 
     from restore_cli.archs.mambair_v2 import MambaIRv2
     from restore_cli.engine import compile as engine_compile
     from restore_cli.engine import run
 
-    assert MambaIRv2.compiled_tile_batch == 1
+    assert MambaIRv2.compiled_tile_batch is None  # lifted in the twentieth session (8% faster at 4K)
     calls = []
     monkeypatch.setattr(run, "_tiled", lambda model, x, tile, overlap, **kw: calls.append(kw["batch_size"]))
     monkeypatch.setattr(engine_compile, "compile_blocks", lambda module, **kw: 0)  # no compiler in this test

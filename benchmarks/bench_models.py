@@ -18,7 +18,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="only the 720p cases")
-    parser.add_argument("--match", default="", help="only the cases whose label contains this text")
+    parser.add_argument("--match", default="",
+                        help="only the cases whose label contains this text (several: separated by '|')")
     parser.add_argument("--paths", default=",".join(DEFAULT_PATHS),
                         help=f"comma-separated, the first is the baseline; of {', '.join(PATHS)}")
     args = parser.parse_args()
@@ -29,7 +30,9 @@ def main() -> int:
     if not torch.cuda.is_available():
         print("no CUDA device: nothing to benchmark")
         return 0
-    cases = [c for c in DEFAULT_CASES if (not args.quick or "4K" not in c.label) and args.match in c.label]
+    wanted = args.match.split("|")
+    cases = [c for c in DEFAULT_CASES
+             if (not args.quick or "4K" not in c.label) and any(text in c.label for text in wanted)]
     rows = run_benchmark(cases, repeats=args.repeats, paths=paths)
     print(format_table(rows, torch.cuda.get_device_name()))
     return 0

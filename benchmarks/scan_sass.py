@@ -42,7 +42,7 @@ def compile_pass(output_pass: bool, dtype: str, overrides: dict[str, object], ar
     constants: dict[str, object] = dict(s_Ad=1, s_ud=1, s_td=1, s_yd=1, s_Bn=1, s_Cn=1, s_zd=1)
     constants.update(
         N=16, N_PAD=16, BLOCK_D=64, HAS_D=True, HAS_BIAS=False, SOFTPLUS=True, HAS_Z=False, LOAD_H0=output_pass,
-        STORE_Y=output_pass, STORE_END=not output_pass, CROSS=True, PREFETCH=2, BC_VEC=True, HW_MATH=True,
+        STORE_Y=output_pass, STORE_END=not output_pass, CROSS=True, PREFETCH=2, BC_VEC=True,
     )
     constants.update(overrides)
     storage = {"float32": "*fp32", "bfloat16": "*bf16", "float16": "*fp16"}[dtype]
@@ -107,7 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         if not sep:
             parser.error(f"--set {item!r}: expected CONST=VALUE")
         overrides[key] = {"True": True, "False": False}.get(value, int(value) if value.lstrip("-").isdigit() else value)
-    steps_per_iteration = 2 if overrides.get("PREFETCH", 2) == 2 else 1
+    if "PREFETCH" not in overrides:  # as the launcher picks it
+        from restore_cli.ops.scan.triton import default_prefetch
+
+        overrides["PREFETCH"] = default_prefetch(overrides.get("BLOCK_D", 64) // (32 * args.num_warps))
+    steps_per_iteration = 2 if overrides["PREFETCH"] == 2 else 1
     print(f"sm_{args.arch}, {args.dtype}, {args.num_warps} warp(s), constants {overrides or 'default'}")
     channels_per_thread = overrides.get("BLOCK_D", 64) / (32 * args.num_warps)
     print(f"{'pass':<10} {'registers':>9} {'loop instr':>10} {'per step':>9} {'per channel-step':>16}  top opcodes")

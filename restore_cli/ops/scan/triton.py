@@ -28,7 +28,8 @@ Then the step was put on an instruction diet (``benchmarks/scan_sass.py``, sm_90
 the chunk-end / output pass: 192 / 276 before, 152 / 237 after; 142 / 207 with ``prefetch=2``): B_t/C_t
 read as 16-byte vectors when aligned, operands carried at storage width, no masks on loads (positions and
 channels clamped, stores masked), and a softplus of hardware ``ex2``/``lg2`` plus a short series instead
-of libdevice's 40-instruction ``log``. Timed on an H100 (2026-11-23, interleaved medians, four routes
+of libdevice's 40-instruction ``log`` (since the twentieth session one ``ex2`` and a polynomial: see
+:func:`_softplus` and :func:`default_prefetch`). Timed on an H100 (2026-11-23, interleaved medians, four routes
 180x320 bf16): about 1.6 ms for E = 360 and 0.66 ms for E = 120, within run-to-run noise of before. Nsight
 Compute says why: both passes issue on 60-70% of cycles, half of the stall cycles wait on global loads,
 and registers cap the SM at 28 warps (chunk-end pass) and ~20 (output pass). Staging B/C as float32 (40
@@ -53,10 +54,10 @@ wanted (their cap goes 160 -> 256). H100, bf16, the scan alone, interleaved medi
 MambaIRv2's one route, E = 348 0.480 -> 0.398. In the compiled models (GPU kernel time per 720p
 forward): MambaIR classic's scan 48.0 -> 47.1 ms, MambaIRv2 Base's 16.9 -> 13.1 ms. The light models'
 narrower groups (E = 120, 96) timed faster alone but slower in the models, so they keep one channel per
-thread. With two channels the kernel is close to the special-function unit's bound: a channel-step needs
-18 MUFU operations (16 decays, the softplus's ``ex2`` and ``lg2``), 144 cycles of a warp on its quarter of
-the SM's 16 SFU lanes, against 115-159 issue cycles. Four channels per thread (103 / 139 instructions, but
-250 registers: 8 warps per SM) were 8-17% slower than two.
+thread. With two channels the kernel is close to the special-function unit's bound: a channel-step needed
+18 MUFU operations (16 decays, the softplus's ``ex2`` and ``lg2``; 17 since the softplus has one), 144
+cycles of a warp on its quarter of the SM's 16 SFU lanes, against 115-159 issue cycles. Four channels per
+thread (103 / 139 instructions, but 250 registers: 8 warps per SM) were 8-17% slower than two.
 
 A CUDA C kernel that walks each step once was tried too (commit 3abb494, compiled at run time by NVRTC
 through ``torch.cuda._compile_kernel``, so no build step): a warp per channel, its lanes across 32 · K
@@ -98,30 +99,29 @@ LOG2E = math.log2(math.e)
 
 
 @triton.jit
-def _log2_approx(x, HW_MATH: tl.constexpr):
-    """``log2(x)`` by the GPU's special-function unit (``lg2.approx``: one instruction, absolute error
-    below 2^-22), or ``tl.log2`` where that is unavailable (the Triton interpreter)."""
-    if HW_MATH:
-        return tl.inline_asm_elementwise("lg2.approx.f32 $0, $1;", "=r,r", [x], dtype=tl.float32, is_pure=True,
-                                         pack=1)
-    else:
-        return tl.log2(x)
+def _softplus(x):
+    """``log1p(exp(x))`` (torch's softplus: it returns ``x`` above 20, which this equals in float32) as
+    ``max(x, 0) + log1p(exp(-|x|))``, with ``log1p`` of ``w`` in (0, 1] a polynomial: one exponential and
+    12 instructions on the FMA pipe.
 
-
-@triton.jit
-def _softplus(x, HW_MATH: tl.constexpr):
-    """``log1p(exp(x))`` below 20, ``x`` above (torch's threshold), in about 20 instructions.
-
-    Where ``e = exp(x) < 0.135``, ``log1p(e)`` is its Taylor series to ``e⁸`` (truncation below 1e-7
-    relative); above, ``ln 2 · log2(1 + e)`` is accurate to ~1e-6 relative (``log2(1 + e) > 0.18``, so the
-    approximation's absolute error is small beside it). The libdevice ``log`` this replaced was a
-    40-instruction polynomial, a fifth of every scan step.
+    ``log1p(w) = w·P(w)``, P of degree 8 interpolating ``log1p(w)/w`` at Chebyshev points of [0, 1];
+    evaluated in float32 its error is below 1.7e-7 absolute and 2.5e-7 relative on the whole interval
+    (checked against float64 at 200,001 points). It replaced ``ln 2 · lg2.approx(1 + e)`` with a Taylor
+    series below e = 0.135, which spent a second special-function instruction per channel-step: with
+    16 decays that unit is the chunk-end pass's limit (Nsight Compute, H100: the transcendental pipe ~73%
+    busy, the MIO-queue stall first among the warps' stalls; ``tools/jobs/results/perf20c-ncu-scan-stalls.txt``).
     """
-    e = tl.exp2(tl.minimum(x, 20.0) * 1.4426950408889634)
-    series = e * (1.0 + e * (-0.5 + e * (0.3333333333333333 + e * (-0.25 + e * (0.2 + e * (
-        -0.16666666666666666 + e * (0.14285714285714285 + e * -0.125)))))))
-    log1p_e = tl.where(e < 0.135, series, _log2_approx(1.0 + e, HW_MATH) * 0.6931471805599453)
-    return tl.where(x <= 20.0, log1p_e, x)
+    w = tl.exp2(-tl.abs(x) * 1.4426950408889634)
+    p = 0.0051261018961668015
+    p = p * w - 0.029074065387248993
+    p = p * w + 0.0775160863995552
+    p = p * w - 0.13602247834205627
+    p = p * w + 0.19076880812644958
+    p = p * w - 0.2483539879322052
+    p = p * w + 0.3331812024116516
+    p = p * w - 0.4999944567680359
+    p = p * w + 0.9999999403953552
+    return tl.maximum(x, 0.0) + p * w
 
 
 @triton.jit
@@ -198,7 +198,7 @@ def _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_
 
 @triton.jit
 def _scan_step(h, dt_sum, u, dt, B, C, z, pix, valid, A, D, bias, y_p, s_yl, mask_d, GUARD: tl.constexpr,
-               HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HW_MATH: tl.constexpr, HAS_D: tl.constexpr,
+               HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_D: tl.constexpr,
                HAS_Z: tl.constexpr, STORE_Y: tl.constexpr, STORE_END: tl.constexpr, CROSS: tl.constexpr):
     """One step of the recurrence for the block's channels: the new state (and ``Σδ``), and the output
     at pixel ``pix`` when storing it. ``GUARD``: the step may not exist (``valid`` false), and then it is
@@ -208,7 +208,7 @@ def _scan_step(h, dt_sum, u, dt, B, C, z, pix, valid, A, D, bias, y_p, s_yl, mas
     if HAS_BIAS:
         dt_f += bias
     if SOFTPLUS:
-        dt_f = _softplus(dt_f, HW_MATH)
+        dt_f = _softplus(dt_f)
     if GUARD:
         dt_f = tl.where(valid, dt_f, 0.0)
     h = tl.exp2(dt_f[None, :] * A) * h + B.to(tl.float32)[:, None] * (dt_f * u_f)[None, :]
@@ -248,7 +248,7 @@ def _scan_chunk_kernel(
     N: tl.constexpr, N_PAD: tl.constexpr, BLOCK_D: tl.constexpr,
     HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_Z: tl.constexpr,
     LOAD_H0: tl.constexpr, STORE_Y: tl.constexpr, STORE_END: tl.constexpr, CROSS: tl.constexpr,
-    PREFETCH: tl.constexpr, BC_VEC: tl.constexpr, HW_MATH: tl.constexpr,
+    PREFETCH: tl.constexpr, BC_VEC: tl.constexpr,
 ):  # fmt: skip
     """Scan one time chunk of one (batch, group, channel block); see the module docstring for the passes.
 
@@ -345,7 +345,7 @@ def _scan_chunk_kernel(
             u_b, dt_b, B_b, C_b, z_b = _load_step(u_p, t_p, B_p, C_p, z_p, pix_b, s_ul, s_tl, s_Bl, s_Cl, s_zl,
                                                   mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
             h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d,
-                                   False, HAS_BIAS, SOFTPLUS, HW_MATH, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS)
+                                   False, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS)
             if CROSS:
                 pos, row, col = _route_advance(pos, row, col, height, reverse)
                 pix = tl.minimum(tl.maximum(_route_pixel(pos, row, col, width, column_major), 0), length - 1)
@@ -355,7 +355,7 @@ def _scan_chunk_kernel(
                                         C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
             # an odd chunk's last pair has no second step: δ = 0 makes it the identity, its store is masked
             h, dt_sum = _scan_step(h, dt_sum, u_b, dt_b, B_b, C_b, z_b, pix_b, in_group * 0 + t + 1 < stop, A, D,
-                                   bias, y_p, s_yl, mask_d, True, HAS_BIAS, SOFTPLUS, HW_MATH, HAS_D, HAS_Z,
+                                   bias, y_p, s_yl, mask_d, True, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z,
                                    STORE_Y, STORE_END, CROSS)
     else:
         for t in range(start, stop):
@@ -373,7 +373,7 @@ def _scan_chunk_kernel(
                 u_n, dt_n, B_n, C_n, z_n = _load_step(u_p, t_p, B_p, C_p, z_p, pix_next, s_ul, s_tl, s_Bl, s_Cl,
                                                       s_zl, mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
             h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d, False,
-                                   HAS_BIAS, SOFTPLUS, HW_MATH, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS)
+                                   HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS)
             if PREFETCH == 0:
                 if CROSS:
                     pos, row, col = _route_advance(pos, row, col, height, reverse)
@@ -456,6 +456,21 @@ def channels_per_thread(per_group: int) -> int:
     return 2 if per_group >= WIDE_GROUP else 1
 
 
+def default_prefetch(per_thread: int) -> int:
+    """How the step operands are loaded ahead (the kernel's ``PREFETCH``): 1 at two channels per thread,
+    2 at one.
+
+    Since the softplus spends one exponential, not two (twentieth session), the two-channel kernel with
+    two alternating register sets (2) lets ptxas place the loads where their latency shows (Nsight Compute,
+    MambaIR classic's chunk-end pass: long-scoreboard stalls 0.3 -> 4.0 cycles per instruction, 657 ->
+    819 us); one step ahead with a hand-over copy (1) does not. H100, bf16, the scan alone, interleaved
+    medians, previous kernel -> this one (``tools/jobs/results/perf20e-softplus-ab.txt``): four routes
+    at 180x320, E = 360 1365 -> 1275 us (prefetch 2: 1552), E = 120 508 -> 507 us (prefetch 1: 523);
+    colour DN at 720x1280 21.24 -> 19.82 ms; MambaIRv2 Base's one route 385 -> 363 us.
+    """
+    return 1 if per_thread >= 2 else 2
+
+
 def default_block_d(per_group: int = WIDE_GROUP, num_warps: int = 1) -> int:
     """Channels per program: :func:`channels_per_thread` on each of ``32 · num_warps`` threads."""
     return 32 * channels_per_thread(per_group) * num_warps
@@ -494,7 +509,7 @@ def selective_scan_triton(
     block_d: int | None = None,
     n_chunks: int | None = None,
     num_warps: int = 1,
-    prefetch: int = 2,
+    prefetch: int | None = None,
 ) -> torch.Tensor:
     """Selective scan on CUDA; semantics and shapes as :func:`.reference.selective_scan_reference`.
 
@@ -509,7 +524,8 @@ def selective_scan_triton(
         n_chunks: time chunks scanned in parallel (default :func:`default_n_chunks`; 1 = one pass).
         num_warps: warps per program.
         prefetch: how step operands are loaded (see the kernel): 0 at the top of each step, 1 one step
-            ahead with a hand-over copy, 2 (default) one step ahead in two alternating register sets.
+            ahead with a hand-over copy, 2 one step ahead in two alternating register sets; default
+            :func:`default_prefetch` of the channels per thread.
 
     Returns:
         (batch, dim, L) in ``u``'s dtype, accumulated in float32.
@@ -542,7 +558,7 @@ def selective_scan_cross_tokens_triton(
     block_d: int | None = None,
     n_chunks: int | None = None,
     num_warps: int = 1,
-    prefetch: int = 2,
+    prefetch: int | None = None,
 ) -> torch.Tensor:
     """MambaIR v1's four-route scan and merge on channel-last tokens, read in place (:mod:`.cross`).
 
@@ -580,7 +596,7 @@ def selective_scan_tokens_triton(
     block_d: int | None = None,
     n_chunks: int | None = None,
     num_warps: int = 1,
-    prefetch: int = 2,
+    prefetch: int | None = None,
 ) -> torch.Tensor:
     """One-route scan on channel-last operands, read and written in place (MambaIRv2's sorted tokens).
 
@@ -619,14 +635,14 @@ def _run(
     block_d: int | None,
     n_chunks: int | None,
     num_warps: int,
-    prefetch: int = 2,
+    prefetch: int | None = None,
 ) -> None:
     """Launch the scan into ``y``: one pass, or chunk-end states, carry, and a second pass.
 
     ``delta`` carries the channel count (route channels in cross mode, where ``width > 0``); B and C are
     (batch, G, N, L) with G = channels // per_group.
     """
-    if prefetch not in (0, 1, 2):
+    if prefetch not in (None, 0, 1, 2):
         raise ValueError(f"prefetch must be 0, 1 or 2, not {prefetch}")
     batch, dim, length = delta.shape
     n_state = A.shape[1]  # before A is transposed below
@@ -635,6 +651,8 @@ def _run(
     A = A.to(torch.float32).t().contiguous()  # (N, dim): read along channels (see the kernel)
     n_pad = triton.next_power_of_2(n_state)
     block_d = block_d or default_block_d(per_group, num_warps)
+    if prefetch is None:
+        prefetch = default_prefetch(block_d // (32 * num_warps))
     blocks_per_group = triton.cdiv(per_group, block_d)
     n_groups = dim // per_group
     if n_chunks is None:
@@ -666,7 +684,7 @@ def _run(
             *u.stride(), *delta.stride(), *A.stride()[::-1], *B.stride(), *C.stride(), *zz.stride(), *y.stride(),
             HAS_D=D32 is not None, HAS_BIAS=bias32 is not None, SOFTPLUS=bool(delta_softplus),
             HAS_Z=z is not None, LOAD_H0=h0 is not None, STORE_Y=hend is None, STORE_END=hend is not None,
-            CROSS=width > 0, PREFETCH=prefetch, BC_VEC=bc_vec, HW_MATH=u.is_cuda, **common,
+            CROSS=width > 0, PREFETCH=prefetch, BC_VEC=bc_vec, **common,
         )  # fmt: skip
 
     with on_tensor_device(u):
@@ -686,6 +704,7 @@ __all__ = [
     "channels_per_thread",
     "default_block_d",
     "default_n_chunks",
+    "default_prefetch",
     "selective_scan_cross_tokens_triton",
     "selective_scan_tokens_triton",
     "selective_scan_triton",

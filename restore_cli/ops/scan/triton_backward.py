@@ -51,7 +51,7 @@ def _step_inputs(
         dt_raw += bias
     dt = dt_raw
     if SOFTPLUS:
-        dt = _softplus(dt_raw, False)  # libdevice-free exact path: the backward is not the hot loop
+        dt = _softplus(dt_raw)
     return u, dt, dt_raw
 
 

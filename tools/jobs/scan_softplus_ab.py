@@ -1,0 +1,93 @@
+"""The scan kernels with the softplus of round 20 (one exponential and a polynomial) against a previous
+version of ``restore_cli/ops/scan/triton.py`` (``ex2`` + ``lg2`` + a series), loaded from a file beside this
+script (``_scan_prev.py``: the old module with its one relative import made absolute; not committed).
+GPU time from CUDA graphs, interleaved medians, bf16 operands as under autocast; outputs compared.
+
+    python tools/jobs/scan_softplus_ab.py [--swap] [--same] [path/to/previous/triton.py]
+
+``--swap`` times the round-20 kernel first in each round; ``--same`` compares the previous module with a
+second copy of itself (the harness's own bias: two identical kernels must time alike); ``--prefetch=N``
+launches the round-20 kernel with that prefetch mode (the previous one keeps its default, 2).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import statistics
+import sys
+from pathlib import Path
+
+import torch
+
+from restore_cli.bench import cuda_graph_us
+from restore_cli.ops.scan import triton as current
+
+
+def load(path: Path):
+    spec = importlib.util.spec_from_file_location("scan_prev", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def randn(gen: torch.Generator, *size: int, scale: float = 1.0) -> torch.Tensor:
+    return (torch.randn(*size, generator=gen, device="cuda") * scale).to(torch.bfloat16)
+
+
+def cross_args(height: int, width: int, channels: int) -> tuple[tuple, dict]:
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    length, n = height * width, 16
+    proj = randn(gen, 1, length, 4, 40)
+    args = (randn(gen, 1, length, channels), randn(gen, 1, length, 4 * channels, scale=0.5),
+            -torch.rand(4 * channels, n, generator=gen, device="cuda") - 0.5, proj[..., :n], proj[..., n:2 * n],
+            torch.randn(4 * channels, generator=gen, device="cuda"),
+            torch.randn(4 * channels, generator=gen, device="cuda") * 0.1, True)
+    return args, {"width": width}
+
+
+def tokens_args(length: int, channels: int) -> tuple[tuple, dict]:
+    gen = torch.Generator(device="cuda").manual_seed(1)
+    n = 16
+    proj = randn(gen, 1, length, 2 * n)
+    args = (randn(gen, 1, length, channels), randn(gen, 1, length, channels, scale=0.5),
+            -torch.rand(channels, n, generator=gen, device="cuda") - 0.5, proj[..., :n], proj[..., n:],
+            torch.randn(channels, generator=gen, device="cuda"),
+            torch.randn(channels, generator=gen, device="cuda") * 0.1, True)
+    return args, {}
+
+
+def main() -> None:
+    flags = {a for a in sys.argv[1:] if a.startswith("--")}
+    paths = [a for a in sys.argv[1:] if not a.startswith("--")]
+    path = Path(paths[0]) if paths else Path(__file__).with_name("_scan_prev.py")
+    prev = load(path)
+    new = load(path) if "--same" in flags else current
+    print(f"flags {sorted(flags)}")
+    print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}")
+    print("| scan, bf16 | previous softplus | round-20 softplus | max abs diff |\n|---|---|---|---|")
+    cases = {
+        "MambaIR classic four routes 180x320, E 360": ("selective_scan_cross_tokens_triton", cross_args(180, 320, 360)),
+        "MambaIR light four routes 180x320, E 120": ("selective_scan_cross_tokens_triton", cross_args(180, 320, 120)),
+        "colour DN four routes 720x1280, E 360": ("selective_scan_cross_tokens_triton", cross_args(720, 1280, 360)),
+        "MambaIRv2 Base one route 57600, E 352": ("selective_scan_tokens_triton", tokens_args(57600, 352)),
+        "MambaIRv2 light one route 57600, E 96": ("selective_scan_tokens_triton", tokens_args(57600, 96)),
+    }
+    for label, (name, (args, kwargs)) in cases.items():
+        old_fn, new_fn = getattr(prev, name), getattr(new, name)
+        for flag in flags:
+            if flag.startswith("--prefetch="):
+                new_fn = functools.partial(new_fn, prefetch=int(flag.split("=")[1]))
+        order = (("new", new_fn), ("old", old_fn)) if "--swap" in flags else (("old", old_fn), ("new", new_fn))
+        with torch.inference_mode():
+            diff = (old_fn(*args, **kwargs).float() - new_fn(*args, **kwargs).float()).abs().max().item()
+            times: dict[str, list[float]] = {"old": [], "new": []}
+            for _ in range(7):
+                for key, fn in order:
+                    times[key].append(cuda_graph_us(functools.partial(fn, *args, **kwargs), calls=5))
+        print(f"| {label} | {statistics.median(times['old']):.0f} us | {statistics.median(times['new']):.0f} us "
+              f"| {diff:.1e} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""The scan module of round 20 against a previous one (``_scan_prev.py`` beside this script), inside a
+compiled bf16 model: GPU time of the scan kernels and of the whole forward, from the profiler, alternating.
+
+    python tools/jobs/scan_in_model_ab.py mambair-dn-color-s25 720 1280
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from pathlib import Path
+
+import torch
+from kernel_origins import build
+from scan_softplus_ab import load
+
+from restore_cli.bench import photo_input
+from restore_cli.ops.scan import triton as current
+
+
+def main() -> None:
+    card, height, width = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    prev = load(Path(__file__).with_name("_scan_prev.py"))
+    new_fn = current.selective_scan_cross_tokens_triton
+    net = build(card, compiled=True)
+    x = photo_input(height, width, torch.device("cuda"))
+    results: dict[str, list[tuple[float, float]]] = {"previous": [], "round 20": []}
+    for _ in range(3):
+        for name, fn in (("previous", prev.selective_scan_cross_tokens_triton), ("round 20", new_fn)):
+            current.selective_scan_cross_tokens_triton = fn  # cross.py imports it at each call
+            with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16):
+                net(x)
+                torch.cuda.synchronize()
+                with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+                    net(x)
+                    torch.cuda.synchronize()
+            events = [e for e in prof.key_averages() if e.self_device_time_total > 0]
+            scan = sum(e.self_device_time_total for e in events if "scan_chunk" in e.key) / 1e3
+            total = sum(e.self_device_time_total for e in events) / 1e3
+            results[name].append((scan, total))
+    current.selective_scan_cross_tokens_triton = new_fn
+    print(f"{card} {height}x{width} bf16+compile, GPU time per forward (median of 3, alternating):")
+    for name, runs in results.items():
+        print(f"  {name}: scan {statistics.median(r[0] for r in runs):.1f} ms, "
+              f"all kernels {statistics.median(r[1] for r in runs):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,10 @@
-"""The scan kernels with the softplus of round 20 (one exponential and a polynomial) against a previous
+r"""The scan kernels with the softplus of round 20 (one exponential and a polynomial) against a previous
 version of ``restore_cli/ops/scan/triton.py`` (``ex2`` + ``lg2`` + a series), loaded from a file beside this
-script (``_scan_prev.py``: the old module with its one relative import made absolute; not committed).
+script, not committed; make it with::
+
+    git show e52a310:restore_cli/ops/scan/triton.py \
+      | sed 's/^from \.\.launch import/from restore_cli.ops.launch import/' > tools/jobs/_scan_prev.py
+
 GPU time from CUDA graphs, interleaved medians, bf16 operands as under autocast; outputs compared.
 
     python tools/jobs/scan_softplus_ab.py [--swap] [--same] [path/to/previous/triton.py]

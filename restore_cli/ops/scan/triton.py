@@ -40,9 +40,11 @@ mamba-ssm's CUDA kernel scans across threads) has more independent work per warp
 instructions per update, and was still slower at every tile shape tried (E = 360: 2.1 ms at best; commit
 43d183b, ``tools/jobs/perf8g.sh``): the scan's combine and shuffles cost what the walk's latency did.
 Last, the hand-over copies of ``prefetch=1`` (which wait for the loads they copy) were replaced by two
-steps unrolled over two alternating register sets (``prefetch=2``, the default: output pass 72 registers
-instead of 90): H100, interleaved medians, E = 360 bf16 1.56 vs 1.63 ms, E = 120 0.66 vs 0.67 ms, fp32
-1.78 vs 1.75 ms (``tools/jobs/perf8h.sh``): a few percent in bf16, noise in fp32.
+steps unrolled over two alternating register sets (``prefetch=2``: output pass 72 registers instead of
+90): H100, interleaved medians, E = 360 bf16 1.56 vs 1.63 ms, E = 120 0.66 vs 0.67 ms, fp32 1.78 vs
+1.75 ms (``tools/jobs/perf8h.sh``): a few percent in bf16, noise in fp32. It is the default at one
+channel per thread; two channels per thread take ``prefetch=1`` since the twentieth session
+(:func:`default_prefetch`).
 
 Two channels per thread (for groups of 256 channels or more, :func:`channels_per_thread`; since
 2026-11-24): what a thread does once per step whatever its channel count (the route arithmetic, the

@@ -511,7 +511,7 @@ def selective_scan_triton(
     block_d: int | None = None,
     n_chunks: int | None = None,
     num_warps: int = 1,
-    prefetch: int | tuple[int, int] | None = None,
+    prefetch: int | None = None,
 ) -> torch.Tensor:
     """Selective scan on CUDA; semantics and shapes as :func:`.reference.selective_scan_reference`.
 
@@ -526,9 +526,8 @@ def selective_scan_triton(
         n_chunks: time chunks scanned in parallel (default :func:`default_n_chunks`; 1 = one pass).
         num_warps: warps per program.
         prefetch: how step operands are loaded (see the kernel): 0 at the top of each step, 1 one step
-            ahead with a hand-over copy, 2 one step ahead in two alternating register sets; a pair sets
-            the chunk-end and the output pass apart; default :func:`default_prefetch` of the channels
-            per thread.
+            ahead with a hand-over copy, 2 one step ahead in two alternating register sets; default
+            :func:`default_prefetch` of the channels per thread.
 
     Returns:
         (batch, dim, L) in ``u``'s dtype, accumulated in float32.
@@ -561,7 +560,7 @@ def selective_scan_cross_tokens_triton(
     block_d: int | None = None,
     n_chunks: int | None = None,
     num_warps: int = 1,
-    prefetch: int | tuple[int, int] | None = None,
+    prefetch: int | None = None,
 ) -> torch.Tensor:
     """MambaIR v1's four-route scan and merge on channel-last tokens, read in place (:mod:`.cross`).
 
@@ -599,7 +598,7 @@ def selective_scan_tokens_triton(
     block_d: int | None = None,
     n_chunks: int | None = None,
     num_warps: int = 1,
-    prefetch: int | tuple[int, int] | None = None,
+    prefetch: int | None = None,
 ) -> torch.Tensor:
     """One-route scan on channel-last operands, read and written in place (MambaIRv2's sorted tokens).
 
@@ -638,16 +637,15 @@ def _run(
     block_d: int | None,
     n_chunks: int | None,
     num_warps: int,
-    prefetch: int | tuple[int, int] | None = None,
+    prefetch: int | None = None,
 ) -> None:
     """Launch the scan into ``y``: one pass, or chunk-end states, carry, and a second pass.
 
     ``delta`` carries the channel count (route channels in cross mode, where ``width > 0``); B and C are
     (batch, G, N, L) with G = channels // per_group.
     """
-    passes = prefetch if isinstance(prefetch, tuple) else (prefetch, prefetch)
-    if len(passes) != 2 or any(p not in (None, 0, 1, 2) for p in passes):
-        raise ValueError(f"prefetch must be 0, 1 or 2 (or a pair of them), not {prefetch}")
+    if prefetch not in (None, 0, 1, 2):
+        raise ValueError(f"prefetch must be 0, 1 or 2, not {prefetch}")
     batch, dim, length = delta.shape
     n_state = A.shape[1]  # before A is transposed below
     if length == 0 or batch == 0:
@@ -655,9 +653,8 @@ def _run(
     A = A.to(torch.float32).t().contiguous()  # (N, dim): read along channels (see the kernel)
     n_pad = triton.next_power_of_2(n_state)
     block_d = block_d or default_block_d(per_group, num_warps)
-    chunk_end_prefetch, output_prefetch = (
-        default_prefetch(block_d // (32 * num_warps)) if p is None else p for p in passes
-    )
+    if prefetch is None:
+        prefetch = default_prefetch(block_d // (32 * num_warps))
     blocks_per_group = triton.cdiv(per_group, block_d)
     n_groups = dim // per_group
     if n_chunks is None:
@@ -689,8 +686,7 @@ def _run(
             *u.stride(), *delta.stride(), *A.stride()[::-1], *B.stride(), *C.stride(), *zz.stride(), *y.stride(),
             HAS_D=D32 is not None, HAS_BIAS=bias32 is not None, SOFTPLUS=bool(delta_softplus),
             HAS_Z=z is not None, LOAD_H0=h0 is not None, STORE_Y=hend is None, STORE_END=hend is not None,
-            CROSS=width > 0, PREFETCH=chunk_end_prefetch if hend is not None else output_prefetch,
-            BC_VEC=bc_vec, **common,
+            CROSS=width > 0, PREFETCH=prefetch, BC_VEC=bc_vec, **common,
         )  # fmt: skip
 
     with on_tensor_device(u):

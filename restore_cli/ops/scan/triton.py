@@ -434,9 +434,6 @@ def _carry_scan_kernel(
         h_in = tl.sum(tl.where(offs_k[:, None] == first + CHUNKS - 1, h, 0.0), axis=0)
 
 
-#: Register cap of the output pass per channels-per-thread (experiment; empty: ptxas chooses).
-OUTPUT_PASS_MAXNREG: dict[int, int] = {}
-
 CARRY_BLOCK_D = 16  # channels per carry program: 16 x up to 256 chunks x 2 operands in 4 warps
 
 
@@ -679,12 +676,9 @@ def _run(
     grid = (batch, n_groups * blocks_per_group, n_chunks)
     common = dict(N=n_state, N_PAD=n_pad, BLOCK_D=block_d, num_warps=num_warps)
 
-    output_maxnreg = OUTPUT_PASS_MAXNREG.get(block_d // (32 * num_warps))
-
     def launch(h0: torch.Tensor | None, hend: torch.Tensor | None, dtsum: torch.Tensor | None) -> None:
         """One pass over all chunks: store chunk-end states (``hend``) or the output (``h0`` given)."""
         dummy = y
-        registers = {"maxnreg": output_maxnreg} if hend is None and output_maxnreg else {}
         _scan_chunk_kernel[grid](
             u, delta, A, B, C, dummy if D32 is None else D32, dummy if bias32 is None else bias32, zz, y,
             dummy if h0 is None else h0, dummy if hend is None else hend, dummy if dtsum is None else dtsum,
@@ -692,7 +686,7 @@ def _run(
             *u.stride(), *delta.stride(), *A.stride()[::-1], *B.stride(), *C.stride(), *zz.stride(), *y.stride(),
             HAS_D=D32 is not None, HAS_BIAS=bias32 is not None, SOFTPLUS=bool(delta_softplus),
             HAS_Z=z is not None, LOAD_H0=h0 is not None, STORE_Y=hend is None, STORE_END=hend is not None,
-            CROSS=width > 0, PREFETCH=prefetch, BC_VEC=bc_vec, **common, **registers,
+            CROSS=width > 0, PREFETCH=prefetch, BC_VEC=bc_vec, **common,
         )  # fmt: skip
 
     with on_tensor_device(u):

@@ -110,7 +110,7 @@ def _softplus(x):
     evaluated in float32 its error is below 1.7e-7 absolute and 2.5e-7 relative on the whole interval
     (checked against float64 at 200,001 points). It replaced ``ln 2 · lg2.approx(1 + e)`` with a Taylor
     series below e = 0.135, which spent a second special-function instruction per channel-step: with
-    16 decays that unit is the chunk-end pass's limit (Nsight Compute, H100: the transcendental pipe ~73%
+    16 decays that unit is the chunk-end pass's limit (Nsight Compute, H100: the transcendental pipe ~75%
     busy, the MIO-queue stall first among the warps' stalls; ``tools/jobs/results/perf20c-ncu-scan-stalls.txt``).
     """
     w = tl.exp2(-tl.abs(x) * 1.4426950408889634)
@@ -466,9 +466,10 @@ def default_prefetch(per_thread: int) -> int:
     two alternating register sets (2) lets ptxas place the loads where their latency shows (Nsight Compute,
     MambaIR classic's chunk-end pass: long-scoreboard stalls 0.3 -> 4.0 cycles per instruction, 657 ->
     819 us); one step ahead with a hand-over copy (1) does not. H100, bf16, the scan alone, interleaved
-    medians, previous kernel -> this one (``tools/jobs/results/perf20e-softplus-ab.txt``): four routes
-    at 180x320, E = 360 1365 -> 1275 us (prefetch 2: 1552), E = 120 508 -> 507 us (prefetch 1: 523);
-    colour DN at 720x1280 21.24 -> 19.82 ms; MambaIRv2 Base's one route 385 -> 363 us.
+    medians, previous kernel -> this one (``tools/jobs/results/perf20g-softplus-ab.txt``): four routes
+    at 180x320, E = 360 1366 -> 1272 us (prefetch 2: 1556, ``perf20e-softplus-ab.txt``), E = 120 506 ->
+    505 us (prefetch 1: 522, ``perf20i-prefetch-per-pass.txt``); colour DN at 720x1280 21.23 -> 19.81 ms;
+    MambaIRv2 Base's one route 385 -> 363 us.
     """
     return 1 if per_thread >= 2 else 2
 

@@ -7,11 +7,13 @@ script, not committed; make it with::
 
 GPU time from CUDA graphs, interleaved medians, bf16 operands as under autocast; outputs compared.
 
-    python tools/jobs/scan_softplus_ab.py [--swap] [--same] [path/to/previous/triton.py]
+    python tools/jobs/scan_softplus_ab.py [--swap] [--same] [--candidate=PATH] [path/to/previous/triton.py]
 
 ``--swap`` times the round-20 kernel first in each round; ``--same`` compares the previous module with a
 second copy of itself (the harness's own bias: two identical kernels must time alike); ``--prefetch=N``
-launches the round-20 kernel with that prefetch mode (the previous one keeps its default, 2).
+launches the round-20 kernel with that prefetch mode (the previous one keeps its default, 2);
+``--candidate=PATH`` times a module file (e.g. the current one with a patch applied) in place of the
+package's module, against the previous one.
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ def main() -> None:
     paths = [a for a in sys.argv[1:] if not a.startswith("--")]
     path = Path(paths[0]) if paths else Path(__file__).with_name("_scan_prev.py")
     prev = load(path)
-    new = load(path) if "--same" in flags else current
+    candidates = [f.split("=", 1)[1] for f in flags if f.startswith("--candidate=")]
+    new = load(path) if "--same" in flags else load(Path(candidates[0])) if candidates else current
     print(f"flags {sorted(flags)}")
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}")
     print("| scan, bf16 | previous softplus | round-20 softplus | max abs diff |\n|---|---|---|---|")

@@ -72,7 +72,7 @@ def main() -> None:
     new = load(path) if "--same" in flags else load(Path(candidates[0])) if candidates else current
     print(f"flags {sorted(flags)}")
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}")
-    print("| scan, bf16 | previous softplus | round-20 softplus | max abs diff |\n|---|---|---|---|")
+    print("| scan, bf16 | previous module | new module | max abs diff |\n|---|---|---|---|")
     cases = {
         "MambaIR classic four routes 180x320, E 360": ("selective_scan_cross_tokens_triton", cross_args(180, 320, 360)),
         "MambaIR light four routes 180x320, E 120": ("selective_scan_cross_tokens_triton", cross_args(180, 320, 120)),

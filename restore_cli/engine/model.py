@@ -6,6 +6,7 @@ the catalog, from ``--weights`` or from Python code all run the same way.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import torch
@@ -16,6 +17,28 @@ from ..errors import UsageError
 from .graphs import GraphedForward
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+#: cuBLAS settings for inference on CUDA: no workspace. With one, cuBLAS ran each of MambaIRv2 light's
+#: narrow GEMMs (K = 48-96) as a memset plus a kernel, 240 memsets per 720p forward; without, the same
+#: kernels' work in one launch each: wall time 10.2 -> 9.2-9.5 ms (bf16 + ``--compile``, H100), MambaIRv2
+#: Base 61.1 -> 60.6 ms, MambaIR classic and light unchanged (``tools/jobs/results/perf21c-*.txt``).
+INFERENCE_CUBLAS_ENV = {"CUBLAS_WORKSPACE_CONFIG": ":0:0", "CUBLASLT_WORKSPACE_SIZE": "0"}
+
+
+def use_inference_cublas_settings() -> dict[str, str]:
+    """Set :data:`INFERENCE_CUBLAS_ENV` in this process's environment where the user has not set those
+    variables; returns what it set.
+
+    PyTorch reads them when it first runs a GEMM on a device (creating cuBLAS's handle and workspace),
+    so this acts only if called before that, as :func:`wrap_module` is by the CLI and :mod:`restore_cli.bench`.
+    Training keeps cuBLAS's defaults. ``:0:0`` is also one of the settings that make cuBLAS deterministic.
+    """
+    applied = {}
+    for name, value in INFERENCE_CUBLAS_ENV.items():
+        if name not in os.environ:
+            os.environ[name] = value
+            applied[name] = value
+    return applied
 
 
 @dataclass(frozen=True)
@@ -145,6 +168,8 @@ def wrap_module(
         if not triton_available():  # torch.compile generates Triton kernels for a GPU
             raise UsageError("--compile on a GPU needs Triton, which this PyTorch lacks (PyTorch's Windows "
                              "wheels do not ship it); run without --compile, or install triton")
+    if device.type == "cuda":
+        use_inference_cublas_settings()
     module = module.to(device).eval()
     for p in module.parameters():
         p.requires_grad_(False)

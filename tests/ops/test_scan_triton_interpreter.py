@@ -67,3 +67,38 @@ def test_triton_scan_kernels_match_the_reference_in_the_interpreter():
     stdout = run_in_triton_interpreter(SCRIPT)
     worst = float(stdout.split("WORST")[-1])
     assert worst <= 1e-5, stdout
+
+
+SOFTPLUS_SCRIPT = textwrap.dedent('''
+    import torch
+    import triton
+    import triton.language as tl
+    from restore_cli.ops.scan.triton import _exp2_nonpositive_fma, _softplus
+
+    @triton.jit
+    def elementwise(x_ptr, exp2_ptr, soft_ptr, soft_fma_ptr, n, BLOCK: tl.constexpr):
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        x = tl.load(x_ptr + offs, mask=offs < n)
+        tl.store(exp2_ptr + offs, _exp2_nonpositive_fma(-tl.abs(x) * 5.0), mask=offs < n)
+        tl.store(soft_ptr + offs, _softplus(x), mask=offs < n)
+        tl.store(soft_fma_ptr + offs, _softplus(x, True), mask=offs < n)
+
+    x = torch.cat([torch.linspace(-40, 40, 20001), torch.tensor([0.0, 20.0, -20.0, 1e-6, -1e-6])])
+    exp2, soft, soft_fma = (torch.empty_like(x) for _ in range(3))
+    elementwise[(triton.cdiv(x.numel(), 1024),)](x, exp2, soft, soft_fma, x.numel(), BLOCK=1024)
+    x64 = x.double()
+    want_exp2 = torch.exp2((-x.abs() * 5.0).double()).clamp(min=2.0 ** -125)  # of the same float32 argument
+    want_soft = torch.nn.functional.softplus(x64)
+    print("EXP2", ((exp2.double() - want_exp2).abs() / want_exp2).max().item())
+    for name, got in (("SOFT", soft), ("SOFTFMA", soft_fma)):  # relative, absolute below 1
+        print(name, ((got.double() - want_soft).abs() / want_soft.clamp(min=1.0)).max().item())
+''')
+
+
+def test_softplus_and_exp2_on_the_fma_pipe_are_float32_accurate():
+    """The scan's softplus (either exponential) and the polynomial ``exp2`` of the four-route chunk-end pass
+    against float64, over the whole range a δ takes (large |x|, 0, torch's threshold at 20)."""
+    stdout = run_in_triton_interpreter(SOFTPLUS_SCRIPT)
+    errors = dict(line.split() for line in stdout.splitlines() if line.split()[0] in ("EXP2", "SOFT", "SOFTFMA"))
+    assert float(errors["EXP2"]) < 5e-7, stdout
+    assert float(errors["SOFT"]) < 5e-7 and float(errors["SOFTFMA"]) < 5e-7, stdout

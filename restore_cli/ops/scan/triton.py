@@ -101,7 +101,26 @@ LOG2E = math.log2(math.e)
 
 
 @triton.jit
-def _softplus(x):
+def _exp2_nonpositive_fma(x):
+    """``2**x`` for ``x <= 0`` on the FMA pipe (no special-function unit): ``x`` rounded to an integer j
+    by adding and subtracting 1.5 · 2^23, ``2**(x - j)`` (|x - j| <= 1/2) by a degree-5 polynomial
+    interpolating at Chebyshev points, and j added to its exponent bits. Relative error below 2.4e-7 for x
+    in [-125, 0] (float32 emulation against float64), as ``ex2.approx``; below -125 it returns 2^-125."""
+    x = tl.maximum(x, -125.0)
+    shifted = x + 12582912.0
+    fraction = x - (shifted - 12582912.0)
+    p = 0.0013390863314270973
+    p = p * fraction + 0.009676031768321991
+    p = p * fraction + 0.055503569543361664
+    p = p * fraction + 0.2402210682630539
+    p = p * fraction + 0.6931471824645996
+    p = p * fraction + 1.0000001192092896
+    bits = p.to(tl.int32, bitcast=True) + (shifted.to(tl.int32, bitcast=True) << 23)
+    return bits.to(tl.float32, bitcast=True)
+
+
+@triton.jit
+def _softplus(x, FMA_EXP: tl.constexpr = False):
     """``log1p(exp(x))`` (torch's softplus: it returns ``x`` above 20, which this equals in float32) as
     ``max(x, 0) + log1p(exp(-|x|))``, with ``log1p`` of ``w`` in (0, 1] a polynomial: one exponential and
     12 instructions on the FMA pipe.
@@ -113,7 +132,14 @@ def _softplus(x):
     16 decays that unit is the chunk-end pass's limit (Nsight Compute, H100: the transcendental pipe ~75%
     busy, the MIO-queue stall first among the warps' stalls; ``tools/jobs/results/perf20c-ncu-scan-stalls.txt``).
     """
-    w = tl.exp2(-tl.abs(x) * 1.4426950408889634)
+    # FMA_EXP: the four-route chunk-end pass, whose special-function unit is the busiest, takes this
+    # exponential on the FMA pipe (_exp2_nonpositive_fma): H100, bf16, the scan alone, MambaIR classic
+    # 1275 -> 1238 us, colour DN 19.81 -> 19.15 ms; MambaIRv2 Base's one-route scan went 363 -> 370 us
+    # with it, so the one-route passes keep ex2 (tools/jobs/results/perf21d-softplus-fma-exp-ab.txt).
+    if FMA_EXP:
+        w = _exp2_nonpositive_fma(-tl.abs(x) * 1.4426950408889634)
+    else:
+        w = tl.exp2(-tl.abs(x) * 1.4426950408889634)
     p = 0.0051261018961668015
     p = p * w - 0.029074065387248993
     p = p * w + 0.0775160863995552
@@ -210,7 +236,7 @@ def _scan_step(h, dt_sum, u, dt, B, C, z, pix, valid, A, D, bias, y_p, s_yl, mas
     if HAS_BIAS:
         dt_f += bias
     if SOFTPLUS:
-        dt_f = _softplus(dt_f)
+        dt_f = _softplus(dt_f, STORE_END and CROSS)
     if GUARD:
         dt_f = tl.where(valid, dt_f, 0.0)
     h = tl.exp2(dt_f[None, :] * A) * h + B.to(tl.float32)[:, None] * (dt_f * u_f)[None, :]

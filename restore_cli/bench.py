@@ -25,10 +25,14 @@ agreement with the reference output (max abs error and relative L2 error).
 
 from __future__ import annotations
 
+import argparse
 import datetime
+import json
 import statistics
+import subprocess
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
 import torch
@@ -214,6 +218,51 @@ def run_benchmark(cases=DEFAULT_CASES, *, repeats: int = 3, device: str = "cuda"
     return rows
 
 
+def run_benchmark_isolated(cases=DEFAULT_CASES, *, repeats: int = 3, paths=DEFAULT_PATHS,
+                           log: Any = print) -> list[Row]:
+    """:func:`run_benchmark` with each case in a fresh Python process, as the CLI runs one network per
+    process; a case whose process fails is logged and left out.
+
+    Some settings hold for a whole process from its first GEMM on: cuBLAS's workspace, which the engine
+    leaves out for the light networks only (:func:`.engine.model.use_workspace_free_cublas`). Timed after
+    another network in one process, a case would run with that network's setting, not its own.
+    """
+    rows: list[Row] = []
+    for case in cases:
+        command = [sys.executable, "-m", "restore_cli.bench", "--case", json.dumps(list(case)),
+                   "--paths", ",".join(paths), "--repeats", str(repeats)]
+        child = subprocess.run(command, stdout=subprocess.PIPE, text=True)  # its progress goes to stderr
+        lines = child.stdout.strip().splitlines()
+        if child.returncode or not lines:
+            log(f"{case.label}: the benchmark process failed (exit {child.returncode})")
+            continue
+        rows += rows_from_json(lines[-1])
+    return rows
+
+
+def rows_to_json(rows: list[Row]) -> str:
+    return json.dumps([asdict(r) for r in rows])
+
+
+def rows_from_json(text: str) -> list[Row]:
+    return [Row(**r) for r in json.loads(text)]
+
+
+def _child(argv: list[str]) -> int:
+    """One case in this process (:func:`run_benchmark_isolated`'s child): progress on stderr, then the
+    rows as one JSON line on stdout."""
+    parser = argparse.ArgumentParser(prog="python -m restore_cli.bench")
+    parser.add_argument("--case", required=True, help="a BenchCase as a JSON list")
+    parser.add_argument("--paths", default=",".join(DEFAULT_PATHS))
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    case = BenchCase(*json.loads(args.case))
+    rows = run_benchmark([case], repeats=args.repeats, paths=parse_paths(args.paths),
+                         log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(rows_to_json(rows))
+    return 0
+
+
 def format_table(rows: list[Row], device_name: str, *, day: datetime.date | None = None) -> str:
     """The rows as a Markdown table under a line saying where and when they were measured, with what."""
     versions = f"torch {torch.__version__}"
@@ -232,3 +281,7 @@ def format_table(rows: list[Row], device_name: str, *, day: datetime.date | None
         lines.append(f"| {r.case} | {r.path} | {r.ms:.1f} | {r.mpix_s:.2f} | {r.peak_gib:.2f} | "
                      f"{r.speedup:.2f}x | {r.max_abs:.1e} | {r.rel_l2:.1e} |")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(_child(sys.argv[1:]))

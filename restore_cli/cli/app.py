@@ -61,7 +61,7 @@ def bench(
     with error_boundary():
         import torch
 
-        from ..bench import DEFAULT_CASES, format_table, parse_paths, run_benchmark
+        from ..bench import DEFAULT_CASES, format_table, parse_paths, run_benchmark_isolated
         from ..errors import UsageError
 
         try:
@@ -71,7 +71,9 @@ def bench(
         if not torch.cuda.is_available():
             raise UsageError("restore bench needs a CUDA device; on the CPU run benchmarks/bench_cpu_models.py")
         cases = [c for c in DEFAULT_CASES if not quick or "4K" not in c.label]
-        rows = run_benchmark(cases, repeats=repeats, paths=chosen, log=lambda line: typer.echo(line, err=True))
+        # each case in a fresh process, as `restore` runs one network (see run_benchmark_isolated)
+        rows = run_benchmark_isolated(cases, repeats=repeats, paths=chosen,
+                                      log=lambda line: typer.echo(line, err=True))
         typer.echo(format_table(rows, torch.cuda.get_device_name()))
 
 

@@ -18,23 +18,37 @@ from .graphs import GraphedForward
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
-#: cuBLAS settings for inference on CUDA: no workspace. With one, cuBLAS ran each of MambaIRv2 light's
-#: narrow GEMMs (K = 48-96) as a memset plus a kernel, 240 memsets per 720p forward; without, the same
-#: kernels' work in one launch each: wall time 10.2 -> 9.2-9.5 ms (bf16 + ``--compile``, H100), MambaIRv2
-#: Base 61.1 -> 60.6 ms, MambaIR classic and light unchanged (``tools/jobs/results/perf21c-*.txt``).
-INFERENCE_CUBLAS_ENV = {"CUBLAS_WORKSPACE_CONFIG": ":0:0", "CUBLASLT_WORKSPACE_SIZE": "0"}
+#: cuBLAS without a workspace, for the light networks on CUDA. With one, cuBLAS ran each of MambaIRv2
+#: light's narrow GEMMs (K = 48-96) as a memset plus a kernel, 240 memsets in a 720p forward of ~1,300
+#: launches; without, one launch each: wall time 10.2 -> 9.2-9.5 ms (bf16 + ``--compile``, H100; MambaIR
+#: light and, at 720p, MambaIR classic and MambaIRv2 Base unchanged, ``perf21c-gemm-workspace.txt``). The
+#: wide networks keep cuBLAS's workspace: at 4K in batches of four tiles of 270 they ran 4-8% slower
+#: without it (``perf21f-workspace-4k.txt``).
+WORKSPACE_FREE_CUBLAS_ENV = {"CUBLAS_WORKSPACE_CONFIG": ":0:0", "CUBLASLT_WORKSPACE_SIZE": "0"}
+
+#: Token widths (``embed_dim``) up to this are "light": MambaIR light 60, MambaIRv2 light 48.
+LIGHT_NETWORK_WIDTH = 64
 
 
-def use_inference_cublas_settings() -> dict[str, str]:
-    """Set :data:`INFERENCE_CUBLAS_ENV` in this process's environment where the user has not set those
-    variables; returns what it set.
+def wants_workspace_free_cublas(module: nn.Module) -> bool:
+    """Whether ``module`` is a light network (:data:`LIGHT_NETWORK_WIDTH`), whose GEMMs are narrow and
+    many, so that a launch saved per GEMM outweighs the faster kernels a workspace allows."""
+    width = getattr(module, "embed_dim", None)
+    return isinstance(width, int) and 0 < width <= LIGHT_NETWORK_WIDTH
+
+
+def use_workspace_free_cublas() -> dict[str, str]:
+    """Set :data:`WORKSPACE_FREE_CUBLAS_ENV` in this process's environment where the user has not set
+    those variables; returns what it set.
 
     PyTorch reads them when it first runs a GEMM on a device (creating cuBLAS's handle and workspace),
-    so this acts only if called before that, as :func:`wrap_module` is by the CLI and :mod:`restore_cli.bench`.
-    Training keeps cuBLAS's defaults. ``:0:0`` is also one of the settings that make cuBLAS deterministic.
+    so this acts only before that: in the CLI, which runs one network per process, :func:`wrap_module`
+    calls it for a light network before its first forward. In a process that ran GEMMs before (a
+    benchmark of several networks, training) it changes nothing. ``:0:0`` is also one of the settings
+    that make cuBLAS deterministic.
     """
     applied = {}
-    for name, value in INFERENCE_CUBLAS_ENV.items():
+    for name, value in WORKSPACE_FREE_CUBLAS_ENV.items():
         if name not in os.environ:
             os.environ[name] = value
             applied[name] = value
@@ -168,8 +182,8 @@ def wrap_module(
         if not triton_available():  # torch.compile generates Triton kernels for a GPU
             raise UsageError("--compile on a GPU needs Triton, which this PyTorch lacks (PyTorch's Windows "
                              "wheels do not ship it); run without --compile, or install triton")
-    if device.type == "cuda":
-        use_inference_cublas_settings()
+    if device.type == "cuda" and wants_workspace_free_cublas(module):
+        use_workspace_free_cublas()
     module = module.to(device).eval()
     for p in module.parameters():
         p.requires_grad_(False)

@@ -1,17 +1,28 @@
-"""cuBLAS without a workspace for inference on CUDA (:func:`restore_cli.engine.model.use_inference_cublas_settings`):
-set where the user has not chosen, before the first GEMM; on a GPU the narrow GEMMs then run without the
-memset cuBLAS put before each."""
+"""cuBLAS without a workspace for the light networks on CUDA
+(:func:`restore_cli.engine.model.use_workspace_free_cublas`): set where the user has not chosen, for light
+networks only; on a GPU their narrow GEMMs then run without the memset cuBLAS put before each, and a wide
+network's keep the workspace."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
-from restore_cli.engine.model import INFERENCE_CUBLAS_ENV, use_inference_cublas_settings
+from restore_cli.archs import from_official
+from restore_cli.engine.model import (
+    WORKSPACE_FREE_CUBLAS_ENV,
+    use_workspace_free_cublas,
+    wants_workspace_free_cublas,
+    wrap_module,
+)
+
+CASES = json.loads((Path(__file__).parents[1] / "fixtures" / "parity" / "cases.json").read_text())
 
 
 def _unset(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
@@ -24,27 +35,39 @@ def _unset(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
 def test_sets_the_variables_the_user_left_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     _unset(monkeypatch, "CUBLASLT_WORKSPACE_SIZE")
     monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # the user's own (e.g. for determinism)
-    applied = use_inference_cublas_settings()
-    assert applied == {"CUBLASLT_WORKSPACE_SIZE": INFERENCE_CUBLAS_ENV["CUBLASLT_WORKSPACE_SIZE"]}
+    applied = use_workspace_free_cublas()
+    assert applied == {"CUBLASLT_WORKSPACE_SIZE": WORKSPACE_FREE_CUBLAS_ENV["CUBLASLT_WORKSPACE_SIZE"]}
     assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
     assert os.environ["CUBLASLT_WORKSPACE_SIZE"] == "0"
-    assert use_inference_cublas_settings() == {}  # nothing left to set
+    assert use_workspace_free_cublas() == {}  # nothing left to set
+
+
+@pytest.mark.parametrize(("official_class", "embed_dim", "light"),
+                         [("MambaIR", 60, True), ("MambaIRv2Light", 48, True), ("MambaIR", 180, False),
+                          ("MambaIRv2", 174, False)])
+def test_only_light_networks_want_it(official_class: str, embed_dim: int, light: bool) -> None:
+    kwargs = next(c["kwargs"] for c in CASES.values() if c["official_class"] == official_class)
+    net = from_official(official_class, {**kwargs, "embed_dim": embed_dim})
+    assert wants_workspace_free_cublas(net) is light
+    assert not wants_workspace_free_cublas(torch.nn.Conv2d(3, 3, 3))  # no token width: keep the default
 
 
 def test_cpu_models_leave_the_environment_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    from restore_cli.engine.model import wrap_module
-
-    for name in INFERENCE_CUBLAS_ENV:
+    for name in WORKSPACE_FREE_CUBLAS_ENV:
         _unset(monkeypatch, name)
-    wrap_module(torch.nn.Conv2d(3, 3, 3, padding=1), arch="test", device=torch.device("cpu"))
-    assert not any(name in os.environ for name in INFERENCE_CUBLAS_ENV)
+    net = torch.nn.Conv2d(3, 3, 3, padding=1)
+    net.embed_dim = 48
+    wrap_module(net, arch="test", device=torch.device("cpu"))
+    assert not any(name in os.environ for name in WORKSPACE_FREE_CUBLAS_ENV)
 
 
-# A fresh process: the settings act only before the process's first GEMM on the device.
+# A fresh process each: the settings act only before the process's first GEMM on the device.
 _MEMSETS_AFTER_WRAP = """
+import sys
 import torch
 from restore_cli.engine.model import wrap_module
 net = torch.nn.Sequential(torch.nn.Linear(48, 96), torch.nn.GELU(), torch.nn.Linear(96, 48))
+net.embed_dim = int(sys.argv[1])
 model = wrap_module(net, arch="test", device=torch.device("cuda"), precision="bf16")
 x = torch.randn(57600, 48, device="cuda")
 with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16):
@@ -59,9 +82,13 @@ print(sum("emset" in n for n in names), len(names))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_gemms_after_wrapping_run_without_memsets() -> None:
-    env = {k: v for k, v in os.environ.items() if k not in INFERENCE_CUBLAS_ENV}
-    done = subprocess.run([sys.executable, "-c", _MEMSETS_AFTER_WRAP], env=env, capture_output=True, text=True,
-                          timeout=300, check=True)
-    memsets, kernels = map(int, done.stdout.split()[-2:])
-    assert kernels >= 2 and memsets == 0, done.stdout
+def test_a_light_network_runs_its_gemms_without_memsets() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in WORKSPACE_FREE_CUBLAS_ENV}
+    counts = {}
+    for width in (48, 180):
+        done = subprocess.run([sys.executable, "-c", _MEMSETS_AFTER_WRAP, str(width)], env=env, capture_output=True,
+                              text=True, timeout=300, check=True)
+        counts[width] = tuple(map(int, done.stdout.split()[-2:]))
+    memsets, kernels = counts[48]
+    assert kernels >= 2 and memsets == 0, counts
+    assert counts[180][0] > 0, counts  # the same GEMMs with cuBLAS's workspace: the memsets it avoids

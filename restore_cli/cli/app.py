@@ -57,7 +57,11 @@ def bench(
     paths: str = typer.Option("reference,fused-fp32,bf16", help="Comma-separated paths, the first the "
                               "baseline: reference, fused-fp32, bf16, bf16+compile, bf16+autotune, fp32+compile."),
 ) -> None:
-    """Time every catalog architecture on this GPU: fast path vs the official computation pattern."""
+    """Time every catalog architecture on this GPU: fast path vs the official computation pattern.
+
+    Each case runs in its own process, as `restore` runs one network per process (some GPU settings,
+    such as cuBLAS's workspace, hold for a whole process). Progress goes to stderr, the table to stdout.
+    """
     with error_boundary():
         import torch
 

@@ -57,7 +57,8 @@ MambaIRv2's one route, E = 348 0.480 -> 0.398. In the compiled models (GPU kerne
 forward): MambaIR classic's scan 48.0 -> 47.1 ms, MambaIRv2 Base's 16.9 -> 13.1 ms. The light models'
 narrower groups (E = 120, 96) timed faster alone but slower in the models, so they keep one channel per
 thread. With two channels the kernel is close to the special-function unit's bound: a channel-step needed
-18 MUFU operations (16 decays, the softplus's ``ex2`` and ``lg2``; 17 since the softplus has one), 144
+18 MUFU operations (16 decays, the softplus's ``ex2`` and ``lg2``; 17 since the softplus has one, 16
+in the four-route chunk-end pass, whose softplus exponential is on the FMA pipe), 144
 cycles of a warp on its quarter of the SM's 16 SFU lanes, against 115-159 issue cycles. Four channels per
 thread (103 / 139 instructions, but 250 registers: 8 warps per SM) were 8-17% slower than two.
 

@@ -45,6 +45,9 @@ def compile_pass(output_pass: bool, dtype: str, overrides: dict[str, object], ar
         STORE_Y=output_pass, STORE_END=not output_pass, CROSS=True, PREFETCH=2, BC_VEC=True,
     )
     constants.update(overrides)
+    # as the launcher sets it (restore_cli.ops.scan.triton._run), unless overridden
+    constants.setdefault("FMA_SOFTPLUS", bool(not output_pass and constants["CROSS"]
+                                              and constants["BLOCK_D"] >= 64 * num_warps))
     storage = {"float32": "*fp32", "bfloat16": "*bf16", "float16": "*fp16"}[dtype]
     signature = {p: "constexpr" if p in constants else
                  ("*fp32" if p in FLOAT32_POINTERS else storage) if p in POINTERS else "i32" for p in params}

@@ -46,6 +46,10 @@ SCRIPT = textwrap.dedent('''
                 got = selective_scan_cross_tokens_triton(tokens, delta, A, B, C, D, bias, True, width=width,
                                                          n_chunks=chunks, prefetch=prefetch)
                 worst = max(worst, rel(got, ref))
+        # two channels per thread (block_d 64 on one warp): the chunk-end pass's softplus on the FMA pipe
+        got = selective_scan_cross_tokens_triton(tokens, delta, A, B, C, D, bias, True, width=width, n_chunks=3,
+                                                 block_d=64)
+        worst = max(worst, rel(got, ref))
     # the plain scan, grouped B/C and a gate; N = 5 pads to 8 (masked state lanes), 12 channels in
     # blocks of 8 leave 4 clamped lanes
     for n in (4, 5):

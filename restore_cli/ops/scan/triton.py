@@ -133,10 +133,13 @@ def _softplus(x, FMA_EXP: tl.constexpr = False):
     16 decays that unit is the chunk-end pass's limit (Nsight Compute, H100: the transcendental pipe ~75%
     busy, the MIO-queue stall first among the warps' stalls; ``tools/jobs/results/perf20c-ncu-scan-stalls.txt``).
     """
-    # FMA_EXP: the four-route chunk-end pass, whose special-function unit is the busiest, takes this
-    # exponential on the FMA pipe (_exp2_nonpositive_fma): H100, bf16, the scan alone, MambaIR classic
-    # 1275 -> 1238 us, colour DN 19.81 -> 19.15 ms; MambaIRv2 Base's one-route scan went 363 -> 370 us
-    # with it, so the one-route passes keep ex2 (tools/jobs/results/perf21d-softplus-fma-exp-ab.txt).
+    # FMA_EXP: the four-route chunk-end pass at two channels per thread, whose special-function unit is
+    # the busiest, takes this exponential on the FMA pipe (_exp2_nonpositive_fma): H100, bf16, the scan
+    # alone, MambaIR classic 1275 -> 1238 us, colour DN 19.81 -> 19.15 ms; MambaIRv2 Base's one-route
+    # scan went 363 -> 370 us with it, so the one-route passes keep ex2
+    # (tools/jobs/results/perf21d-softplus-fma-exp-ab.txt), and so does one channel per thread (MambaIR
+    # light, 507 -> 512 us), where the pass issues 147 instructions per channel-step against the
+    # exponential unit's 128 cycles (benchmarks/scan_sass.py) and the ten extra ones only add.
     if FMA_EXP:
         w = _exp2_nonpositive_fma(-tl.abs(x) * 1.4426950408889634)
     else:
@@ -228,7 +231,8 @@ def _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_
 @triton.jit
 def _scan_step(h, dt_sum, u, dt, B, C, z, pix, valid, A, D, bias, y_p, s_yl, mask_d, GUARD: tl.constexpr,
                HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_D: tl.constexpr,
-               HAS_Z: tl.constexpr, STORE_Y: tl.constexpr, STORE_END: tl.constexpr, CROSS: tl.constexpr):
+               HAS_Z: tl.constexpr, STORE_Y: tl.constexpr, STORE_END: tl.constexpr, CROSS: tl.constexpr,
+               FMA_SOFTPLUS: tl.constexpr = False):
     """One step of the recurrence for the block's channels: the new state (and ``Σδ``), and the output
     at pixel ``pix`` when storing it. ``GUARD``: the step may not exist (``valid`` false), and then it is
     the identity (δ = 0) and stores nothing."""
@@ -237,7 +241,7 @@ def _scan_step(h, dt_sum, u, dt, B, C, z, pix, valid, A, D, bias, y_p, s_yl, mas
     if HAS_BIAS:
         dt_f += bias
     if SOFTPLUS:
-        dt_f = _softplus(dt_f, STORE_END and CROSS)
+        dt_f = _softplus(dt_f, FMA_SOFTPLUS)
     if GUARD:
         dt_f = tl.where(valid, dt_f, 0.0)
     h = tl.exp2(dt_f[None, :] * A) * h + B.to(tl.float32)[:, None] * (dt_f * u_f)[None, :]
@@ -277,7 +281,7 @@ def _scan_chunk_kernel(
     N: tl.constexpr, N_PAD: tl.constexpr, BLOCK_D: tl.constexpr,
     HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_Z: tl.constexpr,
     LOAD_H0: tl.constexpr, STORE_Y: tl.constexpr, STORE_END: tl.constexpr, CROSS: tl.constexpr,
-    PREFETCH: tl.constexpr, BC_VEC: tl.constexpr,
+    PREFETCH: tl.constexpr, BC_VEC: tl.constexpr, FMA_SOFTPLUS: tl.constexpr = False,
 ):  # fmt: skip
     """Scan one time chunk of one (batch, group, channel block); see the module docstring for the passes.
 
@@ -374,7 +378,7 @@ def _scan_chunk_kernel(
             u_b, dt_b, B_b, C_b, z_b = _load_step(u_p, t_p, B_p, C_p, z_p, pix_b, s_ul, s_tl, s_Bl, s_Cl, s_zl,
                                                   mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
             h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d,
-                                   False, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS)
+                                   False, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
             if CROSS:
                 pos, row, col = _route_advance(pos, row, col, height, reverse)
                 pix = tl.minimum(tl.maximum(_route_pixel(pos, row, col, width, column_major), 0), length - 1)
@@ -385,7 +389,7 @@ def _scan_chunk_kernel(
             # an odd chunk's last pair has no second step: δ = 0 makes it the identity, its store is masked
             h, dt_sum = _scan_step(h, dt_sum, u_b, dt_b, B_b, C_b, z_b, pix_b, in_group * 0 + t + 1 < stop, A, D,
                                    bias, y_p, s_yl, mask_d, True, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z,
-                                   STORE_Y, STORE_END, CROSS)
+                                   STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
     else:
         for t in range(start, stop):
             if PREFETCH == 0:
@@ -402,7 +406,7 @@ def _scan_chunk_kernel(
                 u_n, dt_n, B_n, C_n, z_n = _load_step(u_p, t_p, B_p, C_p, z_p, pix_next, s_ul, s_tl, s_Bl, s_Cl,
                                                       s_zl, mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
             h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d, False,
-                                   HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS)
+                                   HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
             if PREFETCH == 0:
                 if CROSS:
                     pos, row, col = _route_advance(pos, row, col, height, reverse)
@@ -703,6 +707,9 @@ def _run(
               and all(st % 8 == 0 for i, st in enumerate(B.stride() + C.stride()) if i % 4 != 2))
     grid = (batch, n_groups * blocks_per_group, n_chunks)
     common = dict(N=n_state, N_PAD=n_pad, BLOCK_D=block_d, num_warps=num_warps)
+    # the four-route chunk-end pass at two channels per thread is bound by the exponential unit: its
+    # softplus exponential goes to the FMA pipe (see _softplus); at one channel the pass is issue-bound
+    fma_softplus = width > 0 and block_d >= 2 * 32 * num_warps
 
     def launch(h0: torch.Tensor | None, hend: torch.Tensor | None, dtsum: torch.Tensor | None) -> None:
         """One pass over all chunks: store chunk-end states (``hend``) or the output (``h0`` given)."""
@@ -714,7 +721,8 @@ def _run(
             *u.stride(), *delta.stride(), *A.stride()[::-1], *B.stride(), *C.stride(), *zz.stride(), *y.stride(),
             HAS_D=D32 is not None, HAS_BIAS=bias32 is not None, SOFTPLUS=bool(delta_softplus),
             HAS_Z=z is not None, LOAD_H0=h0 is not None, STORE_Y=hend is None, STORE_END=hend is not None,
-            CROSS=width > 0, PREFETCH=prefetch, BC_VEC=bc_vec, **common,
+            CROSS=width > 0, PREFETCH=prefetch, BC_VEC=bc_vec, FMA_SOFTPLUS=fma_softplus and hend is not None,
+            **common,
         )  # fmt: skip
 
     with on_tensor_device(u):

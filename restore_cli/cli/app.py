@@ -50,18 +50,17 @@ def version() -> None:
     typer.echo(f"restore {__version__} (Python {platform.python_version()})")
 
 
-@app.command()
+@app.command(help="Time every catalog architecture on this GPU: fast path vs the official computation pattern."
+             "\n\nEach case runs in its own process, as `restore` runs one network per process (some GPU "
+             "settings, such as cuBLAS's workspace, hold for a whole process). Progress goes to stderr, the "
+             "table to stdout.")
 def bench(
     repeats: int = typer.Option(3, help="Timed runs per case (after two warm-ups)."),
     quick: bool = typer.Option(False, help="Only the 720p cases (skip the 4K ones)."),
     paths: str = typer.Option("reference,fused-fp32,bf16", help="Comma-separated paths, the first the "
                               "baseline: reference, fused-fp32, bf16, bf16+compile, bf16+autotune, fp32+compile."),
 ) -> None:
-    """Time every catalog architecture on this GPU: fast path vs the official computation pattern.
-
-    Each case runs in its own process, as `restore` runs one network per process (some GPU settings,
-    such as cuBLAS's workspace, hold for a whole process). Progress goes to stderr, the table to stdout.
-    """
+    """Time every catalog architecture on this GPU (see the command's help)."""
     with error_boundary():
         import torch
 

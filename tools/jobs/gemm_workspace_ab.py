@@ -4,7 +4,7 @@ cuBLAS ran each of MambaIRv2 light's narrow GEMMs with a memset before it (160 o
 came from ``aten::addmm``, 40 from ``aten::mm``; ``perf17-launch-tail.txt``). Run once per setting, each in
 a fresh process (cuBLAS reads its workspace size when PyTorch creates its handle):
 
-    python tools/jobs/gemm_workspace_ab.py mambairv2-light-x4 mambair-light-x4
+    PYTHONPATH=$PWD:$PWD/tools/jobs python tools/jobs/gemm_workspace_ab.py mambairv2-light-x4 mambair-light-x4
     CUBLASLT_WORKSPACE_SIZE=0 CUBLAS_WORKSPACE_CONFIG=:0:0 python tools/jobs/gemm_workspace_ab.py ...
 
 Prints per card: wall median through ``restore_tensor`` (as ``bench_models.py`` times it, CUDA graphs on),
@@ -16,41 +16,21 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import time
 
 import torch
-
-from restore_cli.archs import configure_scan
-from restore_cli.bench import photo_input, seeded_model
-from restore_cli.engine.model import wrap_module
-from restore_cli.engine.run import restore_tensor
+from light_wall_gap import compiled_720p_call, wall_ms  # tools/jobs on PYTHONPATH
 
 
 def main(cards: list[str]) -> None:
-    dev = torch.device("cuda")
     setting = {k: os.environ[k] for k in ("CUBLASLT_WORKSPACE_SIZE", "CUBLAS_WORKSPACE_CONFIG") if k in os.environ}
     for card in cards:
-        net = seeded_model(card, dev)
-        configure_scan(net, backend="triton", fused_cross_scan=True)
-        model = wrap_module(net, arch=card, device=dev, precision="bf16", compile=True)
-        x = photo_input(180, 320, torch.device("cpu"))
-
-        def call(model=model, x=x):
-            return restore_tensor(model, x, tile=None, overlap=16)
-
-        for _ in range(3):
-            out = call()
-        times = []
-        for _ in range(15):
-            torch.cuda.synchronize()
-            start = time.perf_counter()
-            out = call()
-            torch.cuda.synchronize()
-            times.append((time.perf_counter() - start) * 1e3)
+        model, x, call = compiled_720p_call(card)
+        times = wall_ms(call, 15)
+        out = call()
         # the kernels of one forward, eager launches visible (outside the CUDA graph)
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
             with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16):
-                model.module(x.to(dev))
+                model.module(x.to(model.device))
             torch.cuda.synchronize()
         events = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
         memsets = sum(1 for e in events if "Memset" in e.name)
@@ -58,7 +38,7 @@ def main(cards: list[str]) -> None:
         print(f"{card} {setting or 'default'}: wall median {statistics.median(times):.2f} ms "
               f"(min {min(times):.2f}, max {max(times):.2f}); one forward: {len(events)} GPU events, "
               f"{memsets} memsets, {gpu_ms:.2f} ms; out sum {out.double().sum().item():.6e}", flush=True)
-        del model, net
+        del model, call
         torch._dynamo.reset()
 
 

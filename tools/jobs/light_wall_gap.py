@@ -19,26 +19,39 @@ from restore_cli.engine.model import wrap_module
 from restore_cli.engine.run import restore_tensor
 
 
-def main(cards: list[str]) -> None:
+def compiled_720p_call(card: str):
+    """The card's seeded network, bf16 + ``--compile``, and a call restoring a 180x320 photo through
+    ``restore_tensor`` as ``bench_models.py`` does (shared with ``gemm_workspace_ab.py``)."""
     dev = torch.device("cuda")
+    net = seeded_model(card, dev)
+    configure_scan(net, backend="triton", fused_cross_scan=True)
+    model = wrap_module(net, arch=card, device=dev, precision="bf16", compile=True)
+    x = photo_input(180, 320, torch.device("cpu"))
+
+    def call():
+        return restore_tensor(model, x, tile=None, overlap=16)
+
+    return model, x, call
+
+
+def wall_ms(call, runs: int, warmup: int = 3) -> list[float]:
+    """Wall times of ``call()`` in ms, each between two device synchronisations."""
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(runs):
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        call()
+        torch.cuda.synchronize()
+        times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def main(cards: list[str]) -> None:
     for card in cards:
-        net = seeded_model(card, dev)
-        configure_scan(net, backend="triton", fused_cross_scan=True)
-        model = wrap_module(net, arch=card, device=dev, precision="bf16", compile=True)
-        x = photo_input(180, 320, torch.device("cpu"))
-
-        def call(model=model, x=x):
-            return restore_tensor(model, x, tile=None, overlap=16)
-
-        for _ in range(3):
-            call()
-        times = []
-        for _ in range(9):
-            torch.cuda.synchronize()
-            start = time.perf_counter()
-            call()
-            torch.cuda.synchronize()
-            times.append((time.perf_counter() - start) * 1e3)
+        model, _, call = compiled_720p_call(card)
+        times = wall_ms(call, 9)
         graphs = model.extra.get("graphs")
         print(f"{card}: wall {statistics.median(times):.1f} ms (min {min(times):.1f}, max {max(times):.1f}); "
               f"graphs enabled {graphs.enabled if graphs else None} {getattr(graphs, 'disabled_reason', '')}, "

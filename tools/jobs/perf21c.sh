@@ -4,7 +4,7 @@
 #   bash tools/jobs/perf21c.sh "$OUT"
 set -u
 out=${1:?OUT}
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 TORCHINDUCTOR_CACHE_DIR=$HOME/.cache/restore-inductor
+export PYTHONPATH=$PWD:$PWD/tools/jobs PYTHONUNBUFFERED=1 TORCHINDUCTOR_CACHE_DIR=$HOME/.cache/restore-inductor
 mkdir -p "$out"
 light="mambairv2-light-x4 mambair-light-x4"
 for round in 1 2; do

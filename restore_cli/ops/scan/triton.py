@@ -140,10 +140,11 @@ def _softplus(x, FMA_EXP: tl.constexpr = False):
     # (tools/jobs/results/perf21d-softplus-fma-exp-ab.txt), and so does one channel per thread (MambaIR
     # light, 507 -> 512 us), where the pass issues 147 instructions per channel-step against the
     # exponential unit's 128 cycles (benchmarks/scan_sass.py) and the ten extra ones only add.
+    exponent = -tl.abs(x) * 1.4426950408889634
     if FMA_EXP:
-        w = _exp2_nonpositive_fma(-tl.abs(x) * 1.4426950408889634)
+        w = _exp2_nonpositive_fma(exponent)
     else:
-        w = tl.exp2(-tl.abs(x) * 1.4426950408889634)
+        w = tl.exp2(exponent)
     p = 0.0051261018961668015
     p = p * w - 0.029074065387248993
     p = p * w + 0.0775160863995552
@@ -685,8 +686,9 @@ def _run(
     A = A.to(torch.float32).t().contiguous()  # (N, dim): read along channels (see the kernel)
     n_pad = triton.next_power_of_2(n_state)
     block_d = block_d or default_block_d(per_group, num_warps)
+    per_thread = block_d // (32 * num_warps)  # channels each thread owns
     if prefetch is None:
-        prefetch = default_prefetch(block_d // (32 * num_warps))
+        prefetch = default_prefetch(per_thread)
     blocks_per_group = triton.cdiv(per_group, block_d)
     n_groups = dim // per_group
     if n_chunks is None:
@@ -694,7 +696,7 @@ def _run(
         if u.is_cuda:
             sm_count = _sm_count(u.device.index if u.device.index is not None else torch.cuda.current_device())
         n_chunks = default_n_chunks(batch * n_groups * blocks_per_group, length, sm_count=sm_count,
-                                    per_thread=block_d // (32 * num_warps))
+                                    per_thread=per_thread)
     chunk_len = triton.cdiv(length, max(1, min(n_chunks, length)))
     n_chunks = triton.cdiv(length, chunk_len)
 
@@ -709,7 +711,7 @@ def _run(
     common = dict(N=n_state, N_PAD=n_pad, BLOCK_D=block_d, num_warps=num_warps)
     # the four-route chunk-end pass at two channels per thread is bound by the exponential unit: its
     # softplus exponential goes to the FMA pipe (see _softplus); at one channel the pass is issue-bound
-    fma_softplus = width > 0 and block_d >= 2 * 32 * num_warps
+    fma_softplus = width > 0 and per_thread >= 2
 
     def launch(h0: torch.Tensor | None, hend: torch.Tensor | None, dtsum: torch.Tensor | None) -> None:
         """One pass over all chunks: store chunk-end states (``hend``) or the output (``h0`` given)."""

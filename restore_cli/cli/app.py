@@ -18,6 +18,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    # Click's plain help, not Typer's rich panels: those give options, their --no- forms and types a
+    # column each, which left the help text ~17 characters of an 80-column terminal (~45 of 140)
+    rich_markup_mode=None,
 )
 
 
@@ -50,7 +53,8 @@ def version() -> None:
     typer.echo(f"restore {__version__} (Python {platform.python_version()})")
 
 
-@app.command(help="Time every catalog architecture on this GPU: fast path vs the official computation pattern."
+@app.command(short_help="Time every catalog architecture on this GPU against the reference.",
+             help="Time every catalog architecture on this GPU: fast path vs the official computation pattern."
              "\n\nEach case runs in its own process, as `restore` runs one network per process (some GPU "
              "settings, such as cuBLAS's workspace, hold for a whole process). Progress goes to stderr, the "
              "table to stdout.")

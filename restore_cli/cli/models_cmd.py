@@ -25,6 +25,7 @@ models_app = typer.Typer(
     help="List, inspect, download, verify and import models.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help, as the main app's (see there)
 )
 
 # markup off: card notes, paths and sources may contain "[...]" that rich would read as style tags
@@ -75,7 +76,7 @@ def _progress(label: str) -> Iterator[Any]:
         yield update
 
 
-@models_app.command("list")
+@models_app.command("list", short_help="Every model in the catalog: task, size, source, cached or not.")
 def list_models(
     task: Annotated[str | None, typer.Option(help="Only models for this task (sr, denoise, jpeg, ...).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of a table.")] = False,
@@ -127,7 +128,7 @@ def _info_object(card: Any, settings: Any) -> dict[str, Any]:
     return info
 
 
-@models_app.command("info")
+@models_app.command("info", short_help="Everything the catalog knows about one model.")
 def info(
     model_id: Annotated[str, typer.Argument(metavar="ID", help="Model id (see `restore models list`).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -170,7 +171,7 @@ def info(
         out.print(f"cached: {data['cached'] or 'no'}")
 
 
-@models_app.command("download")
+@models_app.command("download", short_help="Fetch, verify and convert weights now, for offline runs later.")
 def download(
     model_ids: Annotated[list[str] | None, typer.Argument(metavar="[ID]...", help="Model ids.",
                                                           show_default=False)] = None,
@@ -207,7 +208,7 @@ def download(
             raise typer.Exit(1)
 
 
-@models_app.command("verify")
+@models_app.command("verify", short_help="Re-hash cached weights; corrupt files are deleted.")
 def verify(
     model_ids: Annotated[list[str] | None, typer.Argument(metavar="[ID]...", help="Model ids (default: all cached).",
                                                           show_default=False)] = None,
@@ -236,7 +237,7 @@ def verify(
             raise typer.Exit(1)
 
 
-@models_app.command("import")
+@models_app.command("import", short_help="Register a local checkpoint as a user model card.")
 def import_(
     file: Annotated[Path, typer.Argument(help="Checkpoint (.pth/.pt/.ckpt with params/params_ema, or .safetensors).")],
     arch: Annotated[str | None, typer.Option(help="Official class (MambaIR, MambaIRv2, MambaIRv2Light, MambaIRUNet); "

@@ -106,3 +106,9 @@ OutQuality = Annotated[int, typer.Option(
 PngCompression = Annotated[int, typer.Option(
     min=0, max=9, help="zlib level of PNG outputs, 0-9, lossless at every level: 1 writes a 4K photo ~3x faster "
                        "than 6 for a file ~20% larger (on a GPU the writing, not the model, is often the slow part).")]
+
+
+def examples_epilog(examples: tuple[str, ...]) -> str:
+    """A help epilog listing command lines as they are (Click's ``\\b`` marker: no re-wrapping, which would
+    break them at hyphens)."""
+    return "Examples:\n\n\b\n" + "\n".join(f"  {e}" for e in examples)

@@ -15,25 +15,20 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .errors import error_boundary
+from .options import examples_epilog
 
 if TYPE_CHECKING:
     from ..train.loop import Progress
 
-_EPILOG = """Examples:
-
-  restore train --task sr --scale 4 --arch mambair-light --data corpus/ --max-steps 100000
-
-  restore train --task denoise --degrade noise:0-50 --val-degrade noise:25 --data photos/ --val held_out/
-
-  restore train --task jpeg --degrade jpeg:10-50 --data corpus/ --max-minutes 25   (run again to resume)
-
-  restore train --task sr --scale 2 --init runs/sr-x4/export/restore-sr-x4.safetensors --data corpus/
-  (fine-tune: the x4 body starts the x2 model)
-
-  restore train --task sr --scale 2 --lq DIV2K/LR_bicubic/X2 --gt DIV2K/HR --arch MambaIR --arch-kwargs '{...}'
-
-  torchrun --nproc_per_node 4 -m restore_cli train --task sr --scale 4 --data corpus/   (4 GPUs, DDP)
-"""
+_EXAMPLES = (
+    "restore train --task sr --scale 4 --arch mambair-light --data corpus/ --max-steps 100000",
+    "restore train --task denoise --degrade noise:0-50 --val-degrade noise:25 --data photos/ --val held_out/",
+    "restore train --task jpeg --degrade jpeg:10-50 --data corpus/ --max-minutes 25   (run again to resume)",
+    "restore train --task sr --scale 2 --init runs/sr-x4/export/restore-sr-x4.safetensors --data corpus/",
+    "  (fine-tune: the x4 body starts the x2 model)",
+    "restore train --task sr --scale 2 --lq DIV2K/LR_bicubic/X2 --gt DIV2K/HR --arch MambaIR --arch-kwargs '{...}'",
+    "torchrun --nproc_per_node 4 -m restore_cli train --task sr --scale 4 --data corpus/   (4 GPUs, DDP)",
+)
 
 
 def train(
@@ -204,4 +199,5 @@ class _Reporter:
 
 def register(app: typer.Typer) -> None:
     """Attach ``restore train`` to the application."""
-    app.command("train", epilog=_EPILOG)(train)
+    app.command("train", short_help="Train a network on degraded clean photos or on paired folders.",
+                epilog=examples_epilog(_EXAMPLES))(train)

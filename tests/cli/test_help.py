@@ -41,3 +41,26 @@ def test_no_option_offers_a_doubled_negative():
     for cmd in (["sr"], ["denoise"], ["train"], ["models", "download"], ["bench"]):
         r = CliRunner().invoke(app, [*cmd, "--help"], env={"COLUMNS": "200"})
         assert r.exit_code == 0 and "--no-no-" not in r.output, cmd
+
+
+def test_help_reads_in_an_80_column_terminal():
+    """Plain help: option text wraps at the terminal's width beside its option, command summaries are whole
+    (not cut with "..."), and example command lines appear as written, never broken at a hyphen."""
+    from typer.testing import CliRunner
+
+    from restore_cli.cli.app import app
+    from restore_cli.cli.restore_cmd import TASKS
+
+    runner = CliRunner()
+    for group in ([], ["models"]):
+        out = runner.invoke(app, [*group, "--help"], env={"COLUMNS": "80"}).output
+        assert "..." not in out.split("Commands:")[1], out
+    for task, (_, _, examples) in TASKS.items():
+        out = runner.invoke(app, [task, "--help"], env={"COLUMNS": "80"}).output
+        for example in examples:
+            assert f"    {example}\n" in out, (task, example)
+        lines = [line for line in out.splitlines() if not line.startswith("    restore")]
+        assert max(map(len, lines)) <= 80, task
+        # the option column stays narrow: an option and the start of its text share a line
+        device = next(line for line in lines if line.startswith("  --device <str>"))
+        assert len(device.split("<str>")[1].strip()) > 30, device

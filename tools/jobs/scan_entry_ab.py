@@ -15,7 +15,6 @@ classic 1237 us with two walks, 1347 us at best with the entry pass; colour DN 1
 
 from __future__ import annotations
 
-import functools
 import statistics
 import sys
 

@@ -230,10 +230,20 @@ def _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_
 
 
 @triton.jit
+def _sum_states(x, N_PAD: tl.constexpr, BLOCK_D: tl.constexpr):
+    """``tl.sum(x, axis=0)`` over the states as a tree of pairwise adds (depth log2 N, not N)."""
+    for level in tl.static_range(8):  # N_PAD <= 256 (a power of two)
+        if (N_PAD >> level) > 1:
+            lo, hi = tl.split(tl.permute(tl.reshape(x, (2, N_PAD >> (level + 1), BLOCK_D)), (1, 2, 0)))
+            x = lo + hi
+    return tl.reshape(x, (BLOCK_D,))
+
+
+@triton.jit
 def _scan_step(h, dt_sum, u, dt, B, C, z, pix, valid, A, D, bias, y_p, s_yl, mask_d, GUARD: tl.constexpr,
                HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_D: tl.constexpr,
                HAS_Z: tl.constexpr, STORE_Y: tl.constexpr, STORE_END: tl.constexpr, CROSS: tl.constexpr,
-               FMA_SOFTPLUS: tl.constexpr = False):
+               FMA_SOFTPLUS: tl.constexpr = False, TREE_SUM: tl.constexpr = False):
     """One step of the recurrence for the block's channels: the new state (and ``Σδ``), and the output
     at pixel ``pix`` when storing it. ``GUARD``: the step may not exist (``valid`` false), and then it is
     the identity (δ = 0) and stores nothing."""
@@ -249,7 +259,10 @@ def _scan_step(h, dt_sum, u, dt, B, C, z, pix, valid, A, D, bias, y_p, s_yl, mas
     if STORE_END:
         dt_sum += dt_f
     if STORE_Y:
-        y = tl.sum(h * C.to(tl.float32)[:, None], axis=0)
+        if TREE_SUM:
+            y = _sum_states(h * C.to(tl.float32)[:, None], h.shape[0], h.shape[1])
+        else:
+            y = tl.sum(h * C.to(tl.float32)[:, None], axis=0)
         if HAS_D:
             y += u_f * D
         if HAS_Z:
@@ -283,6 +296,7 @@ def _scan_chunk_kernel(
     HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_Z: tl.constexpr,
     LOAD_H0: tl.constexpr, STORE_Y: tl.constexpr, STORE_END: tl.constexpr, CROSS: tl.constexpr,
     PREFETCH: tl.constexpr, BC_VEC: tl.constexpr, FMA_SOFTPLUS: tl.constexpr = False,
+    TREE_SUM: tl.constexpr = False,
 ):  # fmt: skip
     """Scan one time chunk of one (batch, group, channel block); see the module docstring for the passes.
 
@@ -379,7 +393,8 @@ def _scan_chunk_kernel(
             u_b, dt_b, B_b, C_b, z_b = _load_step(u_p, t_p, B_p, C_p, z_p, pix_b, s_ul, s_tl, s_Bl, s_Cl, s_zl,
                                                   mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
             h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d,
-                                   False, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
+                                   False, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS,
+                                   TREE_SUM)
             if CROSS:
                 pos, row, col = _route_advance(pos, row, col, height, reverse)
                 pix = tl.minimum(tl.maximum(_route_pixel(pos, row, col, width, column_major), 0), length - 1)
@@ -390,7 +405,7 @@ def _scan_chunk_kernel(
             # an odd chunk's last pair has no second step: δ = 0 makes it the identity, its store is masked
             h, dt_sum = _scan_step(h, dt_sum, u_b, dt_b, B_b, C_b, z_b, pix_b, in_group * 0 + t + 1 < stop, A, D,
                                    bias, y_p, s_yl, mask_d, True, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z,
-                                   STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
+                                   STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS, TREE_SUM)
     else:
         for t in range(start, stop):
             if PREFETCH == 0:
@@ -407,7 +422,7 @@ def _scan_chunk_kernel(
                 u_n, dt_n, B_n, C_n, z_n = _load_step(u_p, t_p, B_p, C_p, z_p, pix_next, s_ul, s_tl, s_Bl, s_Cl,
                                                       s_zl, mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
             h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d, False,
-                                   HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
+                                   HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS, TREE_SUM)
             if PREFETCH == 0:
                 if CROSS:
                     pos, row, col = _route_advance(pos, row, col, height, reverse)
@@ -466,6 +481,8 @@ def _carry_scan_kernel(
         h_in = tl.sum(tl.where(offs_k[:, None] == first + CHUNKS - 1, h, 0.0), axis=0)
 
 
+OUTPUT_MAXNREG = None  # (A/B knob) register cap of the output pass
+TREE_SUM_OVERRIDE = None  # (A/B knob)
 CARRY_BLOCK_D = 16  # channels per carry program: 16 x up to 256 chunks x 2 operands in 4 warps
 
 
@@ -724,7 +741,8 @@ def _run(
             HAS_D=D32 is not None, HAS_BIAS=bias32 is not None, SOFTPLUS=bool(delta_softplus),
             HAS_Z=z is not None, LOAD_H0=h0 is not None, STORE_Y=hend is None, STORE_END=hend is not None,
             CROSS=width > 0, PREFETCH=prefetch, BC_VEC=bc_vec, FMA_SOFTPLUS=fma_softplus and hend is not None,
-            **common,
+            TREE_SUM=per_thread == 1 if TREE_SUM_OVERRIDE is None else TREE_SUM_OVERRIDE,
+            **common, **({} if hend is not None or OUTPUT_MAXNREG is None else {"maxnreg": OUTPUT_MAXNREG}),
         )  # fmt: skip
 
     with on_tensor_device(u):

@@ -20,7 +20,8 @@ SCRIPT = textwrap.dedent('''
     import torch
     from restore_cli.ops.scan.cross import cross_selective_scan_tokens
     from restore_cli.ops.scan.reference import selective_scan_reference
-    from restore_cli.ops.scan.triton import selective_scan_cross_tokens_triton, selective_scan_triton
+    from restore_cli.ops.scan.triton import (selective_scan_cross_tokens_triton, selective_scan_tokens_triton,
+                                             selective_scan_triton)
 
     def rel(a, b):  # NaN (an element never written) counts as the worst error, not as max()'s no-op
         error = ((a.float() - b.float()).norm() / b.float().norm()).item()
@@ -63,6 +64,16 @@ SCRIPT = textwrap.dedent('''
                 got = selective_scan_triton(u, dt, A, B, C, None, None, True, z=z, n_chunks=chunks,
                                             prefetch=prefetch, block_d=8)
                 worst = max(worst, rel(got, ref))
+    # MambaIRv2's one route over channel-last tokens, two channels per thread (260 channels: the output
+    # pass launched with its register cap, the last block clamped)
+    u, dt = torch.randn(1, 9, 260, generator=gen), torch.randn(1, 9, 260, generator=gen) * 0.5
+    A = -torch.rand(260, 16, generator=gen) - 0.5
+    proj = torch.randn(1, 9, 40, generator=gen)
+    D = torch.randn(260, generator=gen)
+    got = selective_scan_tokens_triton(u, dt, A, proj[..., :16], proj[..., 16:32], D, None, True, n_chunks=2)
+    ref = selective_scan_reference(u.transpose(1, 2), dt.transpose(1, 2), A, proj[..., :16].transpose(1, 2),
+                                   proj[..., 16:32].transpose(1, 2), D, None, True).transpose(1, 2)
+    worst = max(worst, rel(got, ref))
     print(f"WORST {worst:.3e}")
 ''')
 

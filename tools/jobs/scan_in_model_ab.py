@@ -1,4 +1,5 @@
-"""The scan module of round 20 against a previous one (``_scan_prev.py`` beside this script), inside a
+"""The scan module (its four-route and one-route entries; "round 20" when written) against a previous one
+(``_scan_prev.py`` beside this script), inside a
 compiled bf16 model: GPU time of the scan kernels and of the whole forward, from the profiler, alternating.
 
     python tools/jobs/scan_in_model_ab.py mambair-dn-color-s25 720 1280
@@ -21,13 +22,15 @@ from restore_cli.ops.scan import triton as current
 def main() -> None:
     card, height, width = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     prev = load(Path(__file__).with_name("_scan_prev.py"))
-    new_fn = current.selective_scan_cross_tokens_triton
+    entries = ("selective_scan_cross_tokens_triton", "selective_scan_tokens_triton")
+    new_fns = {entry: getattr(current, entry) for entry in entries}
     net = build(card, compiled=True)
     x = photo_input(height, width, torch.device("cuda"))
     results: dict[str, list[tuple[float, float]]] = {"previous": [], "round 20": []}
     for _ in range(3):
-        for name, fn in (("previous", prev.selective_scan_cross_tokens_triton), ("round 20", new_fn)):
-            current.selective_scan_cross_tokens_triton = fn  # cross.py imports it at each call
+        for name, module in (("previous", prev), ("round 20", None)):
+            for entry in entries:  # cross.py and __init__.py import them at each call
+                setattr(current, entry, new_fns[entry] if module is None else getattr(module, entry))
             with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16):
                 net(x)
                 torch.cuda.synchronize()
@@ -38,7 +41,8 @@ def main() -> None:
             scan = sum(e.self_device_time_total for e in events if "scan_chunk" in e.key) / 1e3
             total = sum(e.self_device_time_total for e in events) / 1e3
             results[name].append((scan, total))
-    current.selective_scan_cross_tokens_triton = new_fn
+    for entry in entries:
+        setattr(current, entry, new_fns[entry])
     print(f"{card} {height}x{width} bf16+compile, GPU time per forward (median of 3, alternating):")
     for name, runs in results.items():
         print(f"  {name}: scan {statistics.median(r[0] for r in runs):.1f} ms, "

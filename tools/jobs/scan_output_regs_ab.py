@@ -8,6 +8,10 @@ by sinking the next step's loads to the end of the step (``nvdisasm``: at instru
 so the prefetch hides little; with ``maxnreg`` 144 it keeps them early (70-107 of 352) in 133 registers.
 
 GPU time from CUDA graphs, interleaved medians, bf16 operands; outputs compared with the previous module.
+It sets two A/B knobs of the scan module that only commit e83f438 has (``TREE_SUM_OVERRIDE``, a tree sum
+over the states in the output pass, and ``OUTPUT_MAXNREG``); what was kept is
+``ops.scan.triton.output_pass_maxnreg`` (the tree sum gained alone at one channel per thread, not in the
+model: ``results/perf22f-light-in-model.txt``).
 
     PYTHONPATH=$PWD:$PWD/tools/jobs python tools/jobs/scan_output_regs_ab.py
 """

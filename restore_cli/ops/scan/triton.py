@@ -230,20 +230,10 @@ def _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_
 
 
 @triton.jit
-def _sum_states(x, N_PAD: tl.constexpr, BLOCK_D: tl.constexpr):
-    """``tl.sum(x, axis=0)`` over the states as a tree of pairwise adds (depth log2 N, not N)."""
-    for level in tl.static_range(8):  # N_PAD <= 256 (a power of two)
-        if (N_PAD >> level) > 1:
-            lo, hi = tl.split(tl.permute(tl.reshape(x, (2, N_PAD >> (level + 1), BLOCK_D)), (1, 2, 0)))
-            x = lo + hi
-    return tl.reshape(x, (BLOCK_D,))
-
-
-@triton.jit
 def _scan_step(h, dt_sum, u, dt, B, C, z, pix, valid, A, D, bias, y_p, s_yl, mask_d, GUARD: tl.constexpr,
                HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_D: tl.constexpr,
                HAS_Z: tl.constexpr, STORE_Y: tl.constexpr, STORE_END: tl.constexpr, CROSS: tl.constexpr,
-               FMA_SOFTPLUS: tl.constexpr = False, TREE_SUM: tl.constexpr = False):
+               FMA_SOFTPLUS: tl.constexpr = False):
     """One step of the recurrence for the block's channels: the new state (and ``Σδ``), and the output
     at pixel ``pix`` when storing it. ``GUARD``: the step may not exist (``valid`` false), and then it is
     the identity (δ = 0) and stores nothing."""
@@ -259,10 +249,7 @@ def _scan_step(h, dt_sum, u, dt, B, C, z, pix, valid, A, D, bias, y_p, s_yl, mas
     if STORE_END:
         dt_sum += dt_f
     if STORE_Y:
-        if TREE_SUM:
-            y = _sum_states(h * C.to(tl.float32)[:, None], h.shape[0], h.shape[1])
-        else:
-            y = tl.sum(h * C.to(tl.float32)[:, None], axis=0)
+        y = tl.sum(h * C.to(tl.float32)[:, None], axis=0)
         if HAS_D:
             y += u_f * D
         if HAS_Z:
@@ -296,7 +283,6 @@ def _scan_chunk_kernel(
     HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_Z: tl.constexpr,
     LOAD_H0: tl.constexpr, STORE_Y: tl.constexpr, STORE_END: tl.constexpr, CROSS: tl.constexpr,
     PREFETCH: tl.constexpr, BC_VEC: tl.constexpr, FMA_SOFTPLUS: tl.constexpr = False,
-    TREE_SUM: tl.constexpr = False,
 ):  # fmt: skip
     """Scan one time chunk of one (batch, group, channel block); see the module docstring for the passes.
 
@@ -393,8 +379,7 @@ def _scan_chunk_kernel(
             u_b, dt_b, B_b, C_b, z_b = _load_step(u_p, t_p, B_p, C_p, z_p, pix_b, s_ul, s_tl, s_Bl, s_Cl, s_zl,
                                                   mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
             h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d,
-                                   False, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS,
-                                   TREE_SUM)
+                                   False, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
             if CROSS:
                 pos, row, col = _route_advance(pos, row, col, height, reverse)
                 pix = tl.minimum(tl.maximum(_route_pixel(pos, row, col, width, column_major), 0), length - 1)
@@ -405,7 +390,7 @@ def _scan_chunk_kernel(
             # an odd chunk's last pair has no second step: δ = 0 makes it the identity, its store is masked
             h, dt_sum = _scan_step(h, dt_sum, u_b, dt_b, B_b, C_b, z_b, pix_b, in_group * 0 + t + 1 < stop, A, D,
                                    bias, y_p, s_yl, mask_d, True, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z,
-                                   STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS, TREE_SUM)
+                                   STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
     else:
         for t in range(start, stop):
             if PREFETCH == 0:
@@ -422,7 +407,7 @@ def _scan_chunk_kernel(
                 u_n, dt_n, B_n, C_n, z_n = _load_step(u_p, t_p, B_p, C_p, z_p, pix_next, s_ul, s_tl, s_Bl, s_Cl,
                                                       s_zl, mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
             h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d, False,
-                                   HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS, TREE_SUM)
+                                   HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
             if PREFETCH == 0:
                 if CROSS:
                     pos, row, col = _route_advance(pos, row, col, height, reverse)
@@ -481,8 +466,6 @@ def _carry_scan_kernel(
         h_in = tl.sum(tl.where(offs_k[:, None] == first + CHUNKS - 1, h, 0.0), axis=0)
 
 
-OUTPUT_MAXNREG = None  # (A/B knob) register cap of the output pass
-TREE_SUM_OVERRIDE = None  # (A/B knob)
 CARRY_BLOCK_D = 16  # channels per carry program: 16 x up to 256 chunks x 2 operands in 4 warps
 
 
@@ -521,6 +504,24 @@ def default_prefetch(per_thread: int) -> int:
     MambaIRv2 Base's one route 385 -> 363 us.
     """
     return 1 if per_thread >= 2 else 2
+
+
+def output_pass_maxnreg(per_thread: int, *, cross: bool, channel_last: bool) -> int | None:
+    """A register cap for the output pass above ptxas's own choice, or None to leave it to ptxas.
+
+    At two channels per thread ptxas fits the output pass in 128 registers (16 warps per SM) by sinking
+    the next step's loads to the end of the step (``nvdisasm``, four routes: the loads at instructions
+    277-291 of a 313-instruction step), so the prefetch hides little of their latency. Allowed more, it
+    issues them early. That pays for MambaIRv2's one-route pass over channel-last tokens: H100, bf16,
+    the scan alone, E 352, 364 -> 332 us with a cap of 168 (200 and 255: the same); for the four routes
+    the cap was slower (MambaIR classic 1237 -> 1242 us at 168, 1443 at 200; colour DN 19.17 -> 19.40 ms),
+    and so it was at one channel per thread (MambaIRv2 light 125 -> 131 us), where ptxas already keeps
+    the loads early (``tools/jobs/results/perf22c-output-regs-ab.txt``). In the compiled MambaIRv2 Base
+    (180x320, GPU time per forward): the scan 13.2 -> 12.1 ms, all kernels 60.5 -> 59.3 ms
+    (``perf22g-v2-base-in-model.txt``). The channel-first one-route layout was not measured, so it keeps
+    ptxas's choice.
+    """
+    return 168 if per_thread >= 2 and not cross and channel_last else None
 
 
 def default_block_d(per_group: int = WIDE_GROUP, num_warps: int = 1) -> int:
@@ -729,6 +730,7 @@ def _run(
     # the four-route chunk-end pass at two channels per thread is bound by the exponential unit: its
     # softplus exponential goes to the FMA pipe (see _softplus); at one channel the pass is issue-bound
     fma_softplus = width > 0 and per_thread >= 2
+    maxnreg = output_pass_maxnreg(per_thread, cross=width > 0, channel_last=u.stride(1) == 1)
 
     def launch(h0: torch.Tensor | None, hend: torch.Tensor | None, dtsum: torch.Tensor | None) -> None:
         """One pass over all chunks: store chunk-end states (``hend``) or the output (``h0`` given)."""
@@ -741,8 +743,7 @@ def _run(
             HAS_D=D32 is not None, HAS_BIAS=bias32 is not None, SOFTPLUS=bool(delta_softplus),
             HAS_Z=z is not None, LOAD_H0=h0 is not None, STORE_Y=hend is None, STORE_END=hend is not None,
             CROSS=width > 0, PREFETCH=prefetch, BC_VEC=bc_vec, FMA_SOFTPLUS=fma_softplus and hend is not None,
-            TREE_SUM=per_thread == 1 if TREE_SUM_OVERRIDE is None else TREE_SUM_OVERRIDE,
-            **common, **({} if hend is not None or OUTPUT_MAXNREG is None else {"maxnreg": OUTPUT_MAXNREG}),
+            **common, **({} if hend is not None or maxnreg is None else {"maxnreg": maxnreg}),
         )  # fmt: skip
 
     with on_tensor_device(u):
@@ -763,6 +764,7 @@ __all__ = [
     "default_block_d",
     "default_n_chunks",
     "default_prefetch",
+    "output_pass_maxnreg",
     "selective_scan_cross_tokens_triton",
     "selective_scan_tokens_triton",
     "selective_scan_triton",

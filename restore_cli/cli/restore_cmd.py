@@ -294,4 +294,3 @@ def register(app: typer.Typer) -> None:
     """Add the five task commands to ``app``."""
     for task, (_, _, examples) in TASKS.items():
         app.command(task, short_help=SHORT_HELP[task], epilog=o.examples_epilog(examples))(_make_command(task))
-

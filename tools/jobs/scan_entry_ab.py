@@ -19,7 +19,7 @@ import statistics
 import sys
 
 import torch
-from scan_softplus_ab import cross_args
+from scan_softplus_ab import scan_cases
 
 from restore_cli.bench import cuda_graph_us
 from restore_cli.ops.scan import triton as scan
@@ -46,11 +46,7 @@ def variant(args: tuple, kwargs: dict, shape: tuple[int, int, int] | None):
 def main() -> None:
     rounds = next((int(a.split("=")[1]) for a in sys.argv[1:] if a.startswith("--rounds=")), 7)
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}")
-    cases = {
-        "MambaIR classic four routes 180x320, E 360": cross_args(180, 320, 360),
-        "MambaIR light four routes 180x320, E 120": cross_args(180, 320, 120),
-        "colour DN four routes 720x1280, E 360": cross_args(720, 1280, 360),
-    }
+    cases = {label: args for label, (entry, args) in scan_cases().items() if "four routes" in label}
     names = ["two walks", *SHAPES]
     print("| scan, bf16 | " + " | ".join(names) + " |\n|---|" + "---|" * len(names))
     for label, (args, kwargs) in cases.items():

@@ -23,7 +23,7 @@ import statistics
 from pathlib import Path
 
 import torch
-from scan_softplus_ab import cross_args, load, tokens_args
+from scan_softplus_ab import load, scan_cases
 
 from restore_cli.bench import cuda_graph_us
 from restore_cli.ops.scan import triton as current
@@ -37,13 +37,7 @@ VARIANTS = {"previous": None, "auto": (None, None), "maxnreg 168": (None, 168), 
 def main() -> None:
     prev = load(Path(__file__).with_name("_scan_prev.py"))
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}")
-    cases = {
-        "MambaIR classic four routes 180x320, E 360": ("selective_scan_cross_tokens_triton", cross_args(180, 320, 360)),
-        "MambaIR light four routes 180x320, E 120": ("selective_scan_cross_tokens_triton", cross_args(180, 320, 120)),
-        "colour DN four routes 720x1280, E 360": ("selective_scan_cross_tokens_triton", cross_args(720, 1280, 360)),
-        "MambaIRv2 Base one route 57600, E 352": ("selective_scan_tokens_triton", tokens_args(57600, 352)),
-        "MambaIRv2 light one route 57600, E 96": ("selective_scan_tokens_triton", tokens_args(57600, 96)),
-    }
+    cases = scan_cases()
     print("| scan, bf16 | " + " | ".join(VARIANTS) + " |\n|---|" + "---|" * len(VARIANTS))
     for label, (name, (args, kwargs)) in cases.items():
         def call(variant: str, name=name, args=args, kwargs=kwargs) -> torch.Tensor:

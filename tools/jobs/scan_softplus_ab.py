@@ -63,6 +63,18 @@ def tokens_args(length: int, channels: int) -> tuple[tuple, dict]:
     return args, {}
 
 
+def scan_cases() -> dict[str, tuple[str, tuple[tuple, dict]]]:
+    """The A/B scripts' cases: label -> (entry point of the scan module, (args, kwargs))."""
+    cross, tokens = "selective_scan_cross_tokens_triton", "selective_scan_tokens_triton"
+    return {
+        "MambaIR classic four routes 180x320, E 360": (cross, cross_args(180, 320, 360)),
+        "MambaIR light four routes 180x320, E 120": (cross, cross_args(180, 320, 120)),
+        "colour DN four routes 720x1280, E 360": (cross, cross_args(720, 1280, 360)),
+        "MambaIRv2 Base one route 57600, E 352": (tokens, tokens_args(57600, 352)),
+        "MambaIRv2 light one route 57600, E 96": (tokens, tokens_args(57600, 96)),
+    }
+
+
 def main() -> None:
     flags = {a for a in sys.argv[1:] if a.startswith("--")}
     paths = [a for a in sys.argv[1:] if not a.startswith("--")]
@@ -73,14 +85,7 @@ def main() -> None:
     print(f"flags {sorted(flags)}")
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}")
     print("| scan, bf16 | previous module | new module | max abs diff |\n|---|---|---|---|")
-    cases = {
-        "MambaIR classic four routes 180x320, E 360": ("selective_scan_cross_tokens_triton", cross_args(180, 320, 360)),
-        "MambaIR light four routes 180x320, E 120": ("selective_scan_cross_tokens_triton", cross_args(180, 320, 120)),
-        "colour DN four routes 720x1280, E 360": ("selective_scan_cross_tokens_triton", cross_args(720, 1280, 360)),
-        "MambaIRv2 Base one route 57600, E 352": ("selective_scan_tokens_triton", tokens_args(57600, 352)),
-        "MambaIRv2 light one route 57600, E 96": ("selective_scan_tokens_triton", tokens_args(57600, 96)),
-    }
-    for label, (name, (args, kwargs)) in cases.items():
+    for label, (name, (args, kwargs)) in scan_cases().items():
         old_fn, new_fn = getattr(prev, name), getattr(new, name)
         for flag in flags:
             if flag.startswith("--prefetch="):

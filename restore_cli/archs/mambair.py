@@ -202,22 +202,25 @@ class SS2D(nn.Module):
         e, n, r, length = self.d_inner, self.d_state, self.dt_rank, h * w
         x, z = self.in_proj(x).chunk(2, dim=-1)
         tokens = conv_on_tokens(self.conv2d, x.reshape(b, length, e), (h, w), activation="silu")
-        # Per route the projection rows are reordered to [B, C, delta rank, zero padding] with a row count
-        # that is a multiple of 8, so B and C start on 16-byte boundaries and the kernel reads each as
-        # whole vectors.
-        width = -(-(2 * n + r) // 8) * 8
+        # Per route the projection rows are reordered to [B, C, delta rank], B and C each padded with zero
+        # rows to a multiple of 8 and the whole to a multiple of 8, so B and C start on 16-byte boundaries
+        # and the kernel reads each as whole vectors (a d_state of 10, MambaIR light's, as 16 values).
+        n8 = -(-n // 8) * 8
+        width = -(-(2 * n8 + r) // 8) * 8
         weight = self.x_proj_weight
-        pad = weight.new_zeros(NUM_DIRECTIONS, width - 2 * n - r, e)
-        weight = torch.cat([weight[:, r:], weight[:, :r], pad], dim=1).reshape(-1, e)
+        zeros = weight.new_zeros(NUM_DIRECTIONS, n8 - n, e)
+        rows = [weight[:, r : r + n], zeros, weight[:, r + n :], zeros, weight[:, :r]]
+        rows.append(weight.new_zeros(NUM_DIRECTIONS, width - 2 * n8 - r, e))
+        weight = torch.cat(rows, dim=1).reshape(-1, e)
         proj = F.linear(tokens, weight).view(b, length, NUM_DIRECTIONS, width)
-        delta_low = proj[..., 2 * n : 2 * n + r].reshape(b, length, NUM_DIRECTIONS * r)
+        delta_low = proj[..., 2 * n8 : 2 * n8 + r].reshape(b, length, NUM_DIRECTIONS * r)
         delta = F.linear(delta_low, torch.block_diag(*self.dt_projs_weight))
         y = cross_selective_scan_tokens(
             tokens,
             delta,
             -torch.exp(self.A_logs.float()),
             proj[..., :n],
-            proj[..., n : 2 * n],
+            proj[..., n8 : n8 + n],
             self.Ds.float(),
             delta_bias=self.dt_projs_bias.float().reshape(-1),
             delta_softplus=True,

@@ -154,6 +154,38 @@ def test_cross_tokens_triton_reads_strided_channel_last_operands(height, width, 
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+@pytest.mark.parametrize("channels", [72, 260])
+def test_cross_tokens_state_count_below_a_power_of_two(dtype, channels):
+    """MambaIR light's d_state of 10 in SS2D.forward_fused's rows ([B, pad, C, pad, rank, pad], each part
+    from a multiple of 8): B and C are read as 16 values and the 6 past N zeroed, here NaN in memory so
+    that a padding value used anywhere shows. B/C of exactly N per row take the scalar loads; same result."""
+    pytest.importorskip("triton")
+    from restore_cli.ops.scan.cross import cross_selective_scan_tokens
+    from restore_cli.ops.scan.triton import _rows_readable
+
+    gen = torch.Generator().manual_seed(channels)
+    batch, n_state, height, width = 2, 10, 9, 14
+    length = height * width
+    tokens = torch.randn(batch, length, channels, generator=gen).to(dtype).cuda()
+    proj = torch.full((batch, length, 4, 48), float("nan"), dtype=dtype).cuda()
+    proj[..., :n_state] = torch.randn(batch, length, 4, n_state, generator=gen).to(dtype).cuda()
+    proj[..., 16 : 16 + n_state] = torch.randn(batch, length, 4, n_state, generator=gen).to(dtype).cuda()
+    B, C = proj[..., :n_state], proj[..., 16 : 16 + n_state]
+    delta = (torch.randn(batch, length, 4 * channels, generator=gen) * 0.5 - 1).to(dtype).cuda()
+    A = -torch.exp(torch.randn(4 * channels, n_state, generator=gen)).cuda()
+    D = torch.randn(4 * channels, generator=gen).cuda()
+    bias = (torch.randn(4 * channels, generator=gen) * 0.1).cuda()
+    assert _rows_readable(B.permute(0, 2, 3, 1), 2, 16) and _rows_readable(C.permute(0, 2, 3, 1), 2, 16)
+    assert not _rows_readable(B.contiguous().permute(0, 2, 3, 1), 2, 16)
+    ref = cross_selective_scan_tokens(tokens, delta, A, B.contiguous(), C.contiguous(), D, bias, True, height=height,
+                                      width=width, backend="reference")
+    for b, c in ((B, C), (B.contiguous(), C.contiguous())):  # whole vectors, then scalar loads
+        out = cross_selective_scan_tokens(tokens, delta, A, b, c, D, bias, True, height=height, width=width,
+                                          backend="triton")
+        assert out.isfinite().all() and rel_err(out, ref) <= 2e-5
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
 def test_cross_tokens_two_channels_per_thread(dtype):
     """Route groups of 256+ channels take two channels per thread (``channels_per_thread``); 260 channels
     leave a last block of 4 real channels and 60 clamped lanes."""

@@ -51,6 +51,22 @@ SCRIPT = textwrap.dedent('''
         got = selective_scan_cross_tokens_triton(tokens, delta, A, B, C, D, bias, True, width=width, n_chunks=3,
                                                  block_d=64)
         worst = max(worst, rel(got, ref))
+    # d_state 10 in SS2D.forward_fused's rows [B, pad, C, pad, ...]: read as 16 values, the padding (NaN
+    # here) zeroed in registers
+    height, width, b, e, n = 4, 5, 1, 8, 10
+    L = height * width
+    tokens = torch.randn(b, L, e, generator=gen)
+    delta = torch.randn(b, L, 4 * e, generator=gen) * 0.5
+    A = -torch.rand(4 * e, n, generator=gen) - 0.5
+    proj = torch.full((b, L, 4, 40), float("nan"))
+    proj[..., :n] = torch.randn(b, L, 4, n, generator=gen)
+    proj[..., 16:16 + n] = torch.randn(b, L, 4, n, generator=gen)
+    B, C = proj[..., :n], proj[..., 16:16 + n]
+    D = torch.randn(4 * e, generator=gen)
+    ref = cross_selective_scan_tokens(tokens, delta, A, B.contiguous(), C.contiguous(), D, None, True, height=height,
+                                      width=width, backend="reference")
+    got = selective_scan_cross_tokens_triton(tokens, delta, A, B, C, D, None, True, width=width, n_chunks=2)
+    worst = max(worst, rel(got, ref))
     # the plain scan, grouped B/C and a gate; N = 5 pads to 8 (masked state lanes), 12 channels in
     # blocks of 8 leave 4 clamped lanes
     for n in (4, 5):

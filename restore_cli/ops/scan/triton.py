@@ -192,12 +192,15 @@ def _load_state_vector(ptr, base, pix, s_l, offs_n, mask_n, VEC: tl.constexpr, M
     are: the launcher checks), and ``ptr`` is the tensor's base pointer. Told so, the compiler reads them
     with 16-byte vector loads from one address; otherwise (``ptr`` a block of N pointers) they are N
     scalar loads with N 64-bit addresses, which also cost ~60 registers per thread and so occupancy.
-    ``MASK_N``: N is not a power of two, and the padding lanes must read 0.
+    ``MASK_N``: N is not a power of two, and the padding lanes must read 0. With ``VEC`` all N_PAD values
+    are read (the launcher checks that they lie in the tensor's memory) and the padding lanes set to 0
+    afterwards: a mask on the load would split the vectors, while this zero, known to the compiler lane by
+    lane, removes the padding states' work altogether.
     """
     if VEC:
         offs = tl.max_contiguous(tl.multiple_of(base + pix * s_l + offs_n, 8), 8)
         if MASK_N:
-            return tl.load(ptr + offs, mask=mask_n, other=0.0)
+            return tl.where(mask_n, tl.load(ptr + offs), 0.0)
         else:
             return tl.load(ptr + offs)
     else:
@@ -671,6 +674,16 @@ def selective_scan_tokens_triton(
     return y
 
 
+def _rows_readable(t: torch.Tensor, dim: int, n_pad: int) -> bool:
+    """Whether ``n_pad`` elements from the start of every row of ``t`` along ``dim`` (stride 1; a row may
+    be shorter) lie within ``t``'s storage, so that a kernel may read them whole."""
+    if t.numel() == 0:
+        return False
+    last_start = t.storage_offset() + sum((size - 1) * stride for i, (size, stride) in
+                                          enumerate(zip(t.shape, t.stride(), strict=True)) if i != dim)
+    return last_start + n_pad <= t.untyped_storage().nbytes() // t.element_size()
+
+
 def _run(
     u: torch.Tensor,
     delta: torch.Tensor,
@@ -722,9 +735,11 @@ def _run(
     bias32 = None if delta_bias is None else delta_bias.to(torch.float32).contiguous()
     zz = u if z is None else z
     # B_t and C_t as vector loads where N is contiguous and every offset a multiple of 8 elements
-    # (MambaIR v1's fused path pads its projection rows to make it so).
-    bc_vec = (n_state == n_pad >= 8 and B.stride(2) == 1 and C.stride(2) == 1
-              and all(st % 8 == 0 for i, st in enumerate(B.stride() + C.stride()) if i % 4 != 2))
+    # (MambaIR v1's fused path pads its projection rows to make it so); for an N below its power of two,
+    # only where all N_PAD values from each start lie in the tensor's memory (see _load_state_vector).
+    bc_vec = (n_pad >= 8 and B.stride(2) == 1 and C.stride(2) == 1
+              and all(st % 8 == 0 for i, st in enumerate(B.stride() + C.stride()) if i % 4 != 2)
+              and (n_state == n_pad or (_rows_readable(B, 2, n_pad) and _rows_readable(C, 2, n_pad))))
     grid = (batch, n_groups * blocks_per_group, n_chunks)
     common = dict(N=n_state, N_PAD=n_pad, BLOCK_D=block_d, num_warps=num_warps)
     # the four-route chunk-end pass at two channels per thread is bound by the exponential unit: its

@@ -519,8 +519,8 @@ def output_pass_maxnreg(per_thread: int, *, cross: bool, channel_last: bool) -> 
     the scan alone, E 352, 364 -> 332 us with a cap of 168 (200 and 255: the same); for the four routes
     the cap was slower (MambaIR classic 1237 -> 1242 us at 168, 1443 at 200; colour DN 19.17 -> 19.40 ms),
     and so it was at one channel per thread (one route of 96 channels, 16 states: 125 -> 131 us), where
-    ptxas already keeps the loads early (``tools/jobs/results/perf22c-output-regs-ab.txt``). In the compiled MambaIRv2 Base
-    (180x320, GPU time per forward): the scan 13.2 -> 12.1 ms, all kernels 60.5 -> 59.3 ms
+    ptxas already keeps the loads early (``tools/jobs/results/perf22c-output-regs-ab.txt``). In the
+    compiled MambaIRv2 Base (180x320, GPU time per forward): the scan 13.2 -> 12.1 ms, all kernels 60.5 -> 59.3 ms
     (``perf22g-v2-base-in-model.txt``). The channel-first one-route layout was not measured, so it keeps
     ptxas's choice.
     """

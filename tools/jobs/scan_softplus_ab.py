@@ -54,10 +54,11 @@ def cross_args(height: int, width: int, channels: int, n: int = 16) -> tuple[tup
     return args, {"width": width}
 
 
-def tokens_args(length: int, channels: int, n: int = 16) -> tuple[tuple, dict]:
+def tokens_args(length: int, channels: int, n: int = 16, batch: int = 1) -> tuple[tuple, dict]:
+    """MambaIRv2's one-route scan operands: (batch, length, channels) tokens, B and C slices of one row."""
     gen = torch.Generator(device="cuda").manual_seed(1)
-    proj = randn(gen, 1, length, 2 * n)
-    args = (randn(gen, 1, length, channels), randn(gen, 1, length, channels, scale=0.5),
+    proj = randn(gen, batch, length, 2 * n)
+    args = (randn(gen, batch, length, channels), randn(gen, batch, length, channels, scale=0.5),
             -torch.rand(channels, n, generator=gen, device="cuda") - 0.5, proj[..., :n], proj[..., n:],
             torch.randn(channels, generator=gen, device="cuda"),
             torch.randn(channels, generator=gen, device="cuda") * 0.1, True)

@@ -14,19 +14,10 @@ import statistics
 from pathlib import Path
 
 import torch
-from scan_softplus_ab import load, randn
+from scan_softplus_ab import load, tokens_args
 
 from restore_cli.bench import cuda_graph_us
 from restore_cli.ops.scan import triton as current
-
-
-def tokens_args(batch: int, length: int, channels: int, n: int = 16) -> tuple:
-    gen = torch.Generator(device="cuda").manual_seed(1)
-    proj = randn(gen, batch, length, 2 * n)
-    return (randn(gen, batch, length, channels), randn(gen, batch, length, channels, scale=0.5),
-            -torch.rand(channels, n, generator=gen, device="cuda") - 0.5, proj[..., :n], proj[..., n:],
-            torch.randn(channels, generator=gen, device="cuda"),
-            torch.randn(channels, generator=gen, device="cuda") * 0.1, True)
 
 
 def main() -> None:
@@ -39,7 +30,7 @@ def main() -> None:
         "MambaIRv2 Base 4K whole, 1 x 518400, E 352": (1, 518400, 352),
         "MambaIRv2 light 4K whole, 1 x 518400, E 96": (1, 518400, 96),
     }.items():
-        args = tokens_args(batch, length, channels)
+        args, _ = tokens_args(length, channels, batch=batch)
         fns = {"prev": prev.selective_scan_tokens_triton, "new": current.selective_scan_tokens_triton}
         with torch.inference_mode():
             diff = (fns["prev"](*args).float() - fns["new"](*args).float()).abs().max().item()

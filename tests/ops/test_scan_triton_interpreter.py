@@ -92,13 +92,49 @@ SCRIPT = textwrap.dedent('''
                                        proj[..., 16:32].transpose(1, 2), D, None, True).transpose(1, 2)
         worst = max(worst, rel(got, ref))
     print(f"WORST {worst:.3e}")
+    # bf16 B/C, read as int32 pairs and widened by hand at two channels per thread: the four routes with
+    # N = 8, 10 and 5 (padding NaN, an odd N clears a pair's upper half; the output is float32), and the
+    # one route at two channels per thread and at one (bf16 output: its rounding alone is ~2e-3; swapped or
+    # misplaced states would be O(1))
+    worst_bf16 = 0.0
+    for n, row, c_start in ((8, 24, 8), (10, 40, 16), (5, 24, 8)):
+        height, width, b, e = 4, 5, 1, 40
+        L = height * width
+        tokens = torch.randn(b, L, e, generator=gen).bfloat16()
+        delta = (torch.randn(b, L, 4 * e, generator=gen) * 0.5).bfloat16()
+        A = -torch.rand(4 * e, n, generator=gen) - 0.5
+        proj = torch.full((b, L, 4, row), float("nan")).bfloat16()
+        proj[..., :n] = torch.randn(b, L, 4, n, generator=gen).bfloat16()
+        proj[..., c_start:c_start + n] = torch.randn(b, L, 4, n, generator=gen).bfloat16()
+        B, C = proj[..., :n], proj[..., c_start:c_start + n]
+        D = torch.randn(4 * e, generator=gen)
+        ref = cross_selective_scan_tokens(tokens.float(), delta.float(), A, B.float().contiguous(),
+                                          C.float().contiguous(), D, None, True, height=height, width=width,
+                                          backend="reference")
+        for block_d in (32, 64):  # one channel per thread (the compiler widens), two (int32 pairs)
+            got = selective_scan_cross_tokens_triton(tokens, delta, A, B, C, D, None, True, width=width, n_chunks=2,
+                                                     block_d=block_d)
+            worst = max(worst, rel(got, ref))
+    for dim in (260, 70):
+        u = torch.randn(1, 9, dim, generator=gen).bfloat16()
+        dt = (torch.randn(1, 9, dim, generator=gen) * 0.5).bfloat16()
+        A = -torch.rand(dim, 16, generator=gen) - 0.5
+        proj = torch.randn(1, 9, 40, generator=gen).bfloat16()
+        D = torch.randn(dim, generator=gen)
+        got = selective_scan_tokens_triton(u, dt, A, proj[..., :16], proj[..., 16:32], D, None, True, n_chunks=2)
+        ref = selective_scan_reference(*(t.float().transpose(1, 2) for t in (u, dt)), A,
+                                       *(t.float().transpose(1, 2) for t in (proj[..., :16], proj[..., 16:32])),
+                                       D, None, True).transpose(1, 2)
+        worst_bf16 = max(worst_bf16, rel(got, ref))
+    print(f"WORST {worst:.3e} BF16 {worst_bf16:.3e}")
 ''')
 
 
 def test_triton_scan_kernels_match_the_reference_in_the_interpreter():
     stdout = run_in_triton_interpreter(SCRIPT)
-    worst = float(stdout.split("WORST")[-1])
+    worst, worst_bf16 = (float(x) for x in stdout.split("WORST")[-1].split("BF16"))
     assert worst <= 1e-5, stdout
+    assert worst_bf16 <= 5e-3, stdout
 
 
 SOFTPLUS_SCRIPT = textwrap.dedent('''

@@ -185,7 +185,8 @@ def _route_pixel(s, row, col, width, column_major):
 
 
 @triton.jit
-def _load_state_vector(ptr, base, pix, s_l, offs_n, mask_n, VEC: tl.constexpr, MASK_N: tl.constexpr):
+def _load_state_vector(ptr, base, pix, s_l, offs_n, mask_n, VEC: tl.constexpr, MASK_N: tl.constexpr,
+                       PAIRS: tl.constexpr):
     """B_t or C_t of one group, as stored (N values that every thread of the program reads).
 
     ``VEC``: the N values are contiguous and start at a multiple of 8 elements (``base`` and the strides
@@ -198,21 +199,42 @@ def _load_state_vector(ptr, base, pix, s_l, offs_n, mask_n, VEC: tl.constexpr, M
     lane, removes the padding states' work altogether.
     """
     if VEC:
-        offs = tl.max_contiguous(tl.multiple_of(base + pix * s_l + offs_n, 8), 8)
-        if MASK_N:
-            return tl.where(mask_n, tl.load(ptr + offs), 0.0)
+        if PAIRS:  # bf16, read as int32 pairs and widened by _widen_state_vector
+            start = (ptr + tl.multiple_of(base + pix * s_l, 8)).to(tl.pointer_type(tl.int32))
+            pairs = tl.max_contiguous(tl.multiple_of(tl.arange(0, offs_n.shape[0] // 2), 4), 4)
+            v = tl.load(start + pairs)
+            if MASK_N:  # the padding's halves cleared, so that they widen to 0
+                low_real, high_real = tl.split(tl.reshape(mask_n, (offs_n.shape[0] // 2, 2)))
+                v = tl.where(high_real, v, tl.where(low_real, v & 65535, 0))
         else:
-            return tl.load(ptr + offs)
+            v = tl.load(ptr + tl.max_contiguous(tl.multiple_of(base + pix * s_l + offs_n, 8), 8))
+            if MASK_N:
+                v = tl.where(mask_n, v, 0.0)
     else:
         if MASK_N:
-            return tl.load(ptr + pix * s_l, mask=mask_n, other=0.0)
+            v = tl.load(ptr + pix * s_l, mask=mask_n, other=0.0)
         else:
-            return tl.load(ptr + pix * s_l)
+            v = tl.load(ptr + pix * s_l)
+    return v
+
+
+@triton.jit
+def _widen_state_vector(v):
+    """B_t or C_t in float32, from what :func:`_load_state_vector` read. bf16 pairs held as int32 widen by
+    one instruction each: the low value shifted up 16 bits, the high one with its low 16 bits cleared
+    (the compiler's own conversion of a bf16 vector first moves each value into a register of its own:
+    two instructions per value, ~30 per step of the output pass)."""
+    if v.dtype == tl.int32:
+        low = (v << 16).to(tl.float32, bitcast=True)
+        high = (v & -65536).to(tl.float32, bitcast=True)
+        v = tl.reshape(tl.join(low, high), (2 * v.shape[0],))
+    return v.to(tl.float32)
 
 
 @triton.jit
 def _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n, B_o, C_o, offs_n,
-               LOAD_C: tl.constexpr, HAS_Z: tl.constexpr, BC_VEC: tl.constexpr, MASK_N: tl.constexpr):
+               LOAD_C: tl.constexpr, HAS_Z: tl.constexpr, BC_VEC: tl.constexpr, MASK_N: tl.constexpr,
+               BC_PAIRS: tl.constexpr):
     """One step's operands as stored (fp32, bf16 or fp16; converted at use, so operands loaded ahead wait
     in registers at their storage width): u and δ per channel, the group's B_t (and C_t, z when needed).
 
@@ -222,11 +244,11 @@ def _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_
     """
     u = tl.load(u_p + pix * s_ul)
     dt = tl.load(t_p + pix * s_tl)
-    B = _load_state_vector(B_p, B_o, pix, s_Bl, offs_n, mask_n, BC_VEC, MASK_N)
+    B = _load_state_vector(B_p, B_o, pix, s_Bl, offs_n, mask_n, BC_VEC, MASK_N, BC_PAIRS)
     C = B
     z = u
     if LOAD_C:
-        C = _load_state_vector(C_p, C_o, pix, s_Cl, offs_n, mask_n, BC_VEC, MASK_N)
+        C = _load_state_vector(C_p, C_o, pix, s_Cl, offs_n, mask_n, BC_VEC, MASK_N, BC_PAIRS)
         if HAS_Z:
             z = tl.load(z_p + pix * s_zl)
     return u, dt, B, C, z
@@ -248,11 +270,11 @@ def _scan_step(h, dt_sum, u, dt, B, C, z, pix, valid, A, D, bias, y_p, s_yl, mas
         dt_f = _softplus(dt_f, FMA_SOFTPLUS)
     if GUARD:
         dt_f = tl.where(valid, dt_f, 0.0)
-    h = tl.exp2(dt_f[None, :] * A) * h + B.to(tl.float32)[:, None] * (dt_f * u_f)[None, :]
+    h = tl.exp2(dt_f[None, :] * A) * h + _widen_state_vector(B)[:, None] * (dt_f * u_f)[None, :]
     if STORE_END:
         dt_sum += dt_f
     if STORE_Y:
-        y = tl.sum(h * C.to(tl.float32)[:, None], axis=0)
+        y = tl.sum(h * _widen_state_vector(C)[:, None], axis=0)
         if HAS_D:
             y += u_f * D
         if HAS_Z:
@@ -286,6 +308,7 @@ def _scan_chunk_kernel(
     HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_Z: tl.constexpr,
     LOAD_H0: tl.constexpr, STORE_Y: tl.constexpr, STORE_END: tl.constexpr, CROSS: tl.constexpr,
     PREFETCH: tl.constexpr, BC_VEC: tl.constexpr, FMA_SOFTPLUS: tl.constexpr = False,
+    BC_PAIRS: tl.constexpr = False,
 ):  # fmt: skip
     """Scan one time chunk of one (batch, group, channel block); see the module docstring for the passes.
 
@@ -371,7 +394,7 @@ def _scan_chunk_kernel(
     else:
         pix = start
     u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n, B_o, C_o,
-                                offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
+                                offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
     if PREFETCH == 2:
         for t in range(start, stop, 2):
             if CROSS:
@@ -380,7 +403,7 @@ def _scan_chunk_kernel(
             else:
                 pix_b = tl.minimum(t + 1, length - 1)
             u_b, dt_b, B_b, C_b, z_b = _load_step(u_p, t_p, B_p, C_p, z_p, pix_b, s_ul, s_tl, s_Bl, s_Cl, s_zl,
-                                                  mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
+                                                  mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
             h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d,
                                    False, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
             if CROSS:
@@ -389,7 +412,7 @@ def _scan_chunk_kernel(
             else:
                 pix = tl.minimum(t + 2, length - 1)
             u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n, B_o,
-                                        C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
+                                        C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
             # an odd chunk's last pair has no second step: δ = 0 makes it the identity, its store is masked
             h, dt_sum = _scan_step(h, dt_sum, u_b, dt_b, B_b, C_b, z_b, pix_b, in_group * 0 + t + 1 < stop, A, D,
                                    bias, y_p, s_yl, mask_d, True, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z,
@@ -399,7 +422,7 @@ def _scan_chunk_kernel(
             if PREFETCH == 0:
                 if t > start:
                     u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n,
-                                                B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
+                                                B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
             else:
                 if CROSS:
                     pos, row, col = _route_advance(pos, row, col, height, reverse)
@@ -408,7 +431,8 @@ def _scan_chunk_kernel(
                 else:
                     pix_next = tl.minimum(t + 1, length - 1)
                 u_n, dt_n, B_n, C_n, z_n = _load_step(u_p, t_p, B_p, C_p, z_p, pix_next, s_ul, s_tl, s_Bl, s_Cl,
-                                                      s_zl, mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N)
+                                                      s_zl, mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N,
+                                                      BC_PAIRS)
             h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d, False,
                                    HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
             if PREFETCH == 0:
@@ -507,6 +531,22 @@ def default_prefetch(per_thread: int) -> int:
     MambaIRv2 Base's one route 385 -> 363 us.
     """
     return 1 if per_thread >= 2 else 2
+
+
+def bc_pairs(bc_vec: bool, dtypes: tuple[torch.dtype, ...], per_thread: int) -> bool:
+    """Whether the kernel reads B_t and C_t (``dtypes``: both bf16) as int32 pairs and widens them by hand
+    (``BC_PAIRS``).
+
+    The compiler's widening of a bf16 vector spends two instructions per value, this one (see
+    :func:`_widen_state_vector`): per step of the output pass at two channels per thread (sm_90,
+    ``benchmarks/scan_sass.py``) 324 -> 287 instructions for the four routes, 293 -> 277 for MambaIRv2's
+    one route. H100, bf16, the scan alone, interleaved medians (``tools/jobs/results/perf23b-scan-ab.txt``):
+    MambaIRv2 Base 331 -> 315 us, MambaIR classic and colour DN unchanged (their passes wait on the
+    exponential unit and on loads more than on issue); in the compiled MambaIRv2 Base (180x320, GPU time
+    per forward, ``perf23b-in-model.txt``) the scan 12.2 -> 11.4 ms. At one channel per thread MambaIRv2
+    light went 62 -> 67 us (``perf23a-scan-ab.txt``), so narrow groups keep the compiler's widening.
+    """
+    return bc_vec and all(dtype == torch.bfloat16 for dtype in dtypes) and per_thread >= 2
 
 
 def output_pass_maxnreg(per_thread: int, *, cross: bool, channel_last: bool) -> int | None:
@@ -741,7 +781,8 @@ def _run(
               and all(st % 8 == 0 for i, st in enumerate(B.stride() + C.stride()) if i % 4 != 2)
               and (n_state == n_pad or (_rows_readable(B, 2, n_pad) and _rows_readable(C, 2, n_pad))))
     grid = (batch, n_groups * blocks_per_group, n_chunks)
-    common = dict(N=n_state, N_PAD=n_pad, BLOCK_D=block_d, num_warps=num_warps)
+    common = dict(N=n_state, N_PAD=n_pad, BLOCK_D=block_d, num_warps=num_warps,
+                  BC_PAIRS=bc_pairs(bc_vec, (B.dtype, C.dtype), per_thread))
     # the four-route chunk-end pass at two channels per thread is bound by the exponential unit: its
     # softplus exponential goes to the FMA pipe (see _softplus); at one channel the pass is issue-bound
     fma_softplus = width > 0 and per_thread >= 2
@@ -775,6 +816,7 @@ def _run(
 
 
 __all__ = [
+    "bc_pairs",
     "channels_per_thread",
     "default_block_d",
     "default_n_chunks",

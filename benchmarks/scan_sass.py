@@ -42,7 +42,7 @@ def compile_pass(output_pass: bool, dtype: str, overrides: dict[str, object], ar
     constants: dict[str, object] = dict(s_Ad=1, s_ud=1, s_td=1, s_yd=1, s_Bn=1, s_Cn=1, s_zd=1)
     constants.update(
         N=16, N_PAD=16, BLOCK_D=64, HAS_D=True, HAS_BIAS=False, SOFTPLUS=True, HAS_Z=False, LOAD_H0=output_pass,
-        STORE_Y=output_pass, STORE_END=not output_pass, CROSS=True, PREFETCH=2, BC_VEC=True,
+        STORE_Y=output_pass, STORE_END=not output_pass, CROSS=True, PREFETCH=2, BC_VEC=True, ROUTE_LANES=1,
     )
     constants.update(overrides)
     # as the launcher sets it (restore_cli.ops.scan.triton._run), unless overridden

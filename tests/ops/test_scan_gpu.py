@@ -185,6 +185,36 @@ def test_cross_tokens_state_count_below_a_power_of_two(dtype, channels):
         assert out.isfinite().all() and rel_err(out, ref) <= 2e-5
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16], ids=str)
+@pytest.mark.parametrize(("channels", "n_state", "n_chunks"), [(72, 10, None), (12, 16, 5), (20, 5, 1), (72, 32, 3)])
+def test_cross_tokens_route_lanes(dtype, channels, n_state, n_chunks):
+    """The four routes side by side in a program's lanes (``ROUTE_LANES``: one forward walk, mirrored per
+    lane), as MambaIR light's 72 channels per route take them: against the reference, and against the
+    block-per-route kernel. Widths that leave masked lanes, N of 5 (padded) and 32 (scalar B/C loads)."""
+    pytest.importorskip("triton")
+    from restore_cli.ops.scan.cross import cross_selective_scan_tokens
+    from restore_cli.ops.scan.triton import selective_scan_cross_tokens_triton, use_route_lanes
+
+    assert use_route_lanes(72, 32, 1) and not use_route_lanes(96, 32, 1) and not use_route_lanes(360, 64, 2)
+    gen = torch.Generator().manual_seed(channels + n_state)
+    batch, height, width = 2, 11, 13
+    length = height * width
+    n8 = -(-n_state // 8) * 8
+    tokens = torch.randn(batch, length, channels, generator=gen).to(dtype).cuda()
+    proj = torch.randn(batch, length, 4, 2 * n8 + 16, generator=gen).to(dtype).cuda()
+    B, C = proj[..., :n_state], proj[..., n8 : n8 + n_state]
+    delta = (torch.randn(batch, length, 4 * channels, generator=gen) * 0.5 - 1).to(dtype).cuda()
+    A = -torch.exp(torch.randn(4 * channels, n_state, generator=gen)).cuda()
+    D = torch.randn(4 * channels, generator=gen).cuda()
+    bias = (torch.randn(4 * channels, generator=gen) * 0.1).cuda()
+    args = (tokens, delta, A, B, C, D, bias, True)
+    ref = cross_selective_scan_tokens(*args, height=height, width=width, backend="reference")
+    lanes = selective_scan_cross_tokens_triton(*args, width=width, n_chunks=n_chunks, route_lanes=True)
+    blocks = selective_scan_cross_tokens_triton(*args, width=width, n_chunks=n_chunks, route_lanes=False)
+    assert lanes.isfinite().all() and rel_err(lanes, ref) <= 2e-5
+    assert rel_err(lanes, blocks) <= 2e-6
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
 def test_cross_tokens_two_channels_per_thread(dtype):
     """Route groups of 256+ channels take two channels per thread (``channels_per_thread``); 260 channels

@@ -67,6 +67,12 @@ SCRIPT = textwrap.dedent('''
                                       width=width, backend="reference")
     got = selective_scan_cross_tokens_triton(tokens, delta, A, B, C, D, None, True, width=width, n_chunks=2)
     worst = max(worst, rel(got, ref))
+    # the four routes side by side in the lanes (ROUTE_LANES, 8 channels each: what the launcher picks for
+    # these narrow groups), and a block of channels per route
+    for prefetch, route_lanes in ((0, True), (2, True), (2, False)):
+        got = selective_scan_cross_tokens_triton(tokens, delta, A, B, C, D, None, True, width=width, n_chunks=2,
+                                                 prefetch=prefetch, route_lanes=route_lanes)
+        worst = max(worst, rel(got, ref))
     # the plain scan, grouped B/C and a gate; N = 5 pads to 8 (masked state lanes), 12 channels in
     # blocks of 8 leave 4 clamped lanes
     for n in (4, 5):

@@ -179,9 +179,15 @@ def _route_advance(s, row, col, height, reverse):
 
 
 @triton.jit
-def _route_pixel(s, row, col, width, column_major):
-    """Pixel index of a route position: row-major ``s``, or ``row * width + col`` for column-major routes."""
-    return s + column_major * (row * width + col - s)
+def _route_pixel(s, row, col, width, column_major, mirror, length, CLAMP: tl.constexpr):
+    """Pixel index of a route position: row-major ``s``, or ``row * width + col`` for column-major routes;
+    ``CLAMP``: into the image (positions past a chunk's end, whose loads go unused). ``mirror`` (1, or 0)
+    turns it into the pixel of the reversed route at the same step: position ``L - 1 - s`` of either order
+    is pixel ``L - 1 - p(s)``, so lanes on a route and its reverse share one walk (``ROUTE_LANES``)."""
+    p = s + column_major * (row * width + col - s)
+    if CLAMP:
+        p = tl.minimum(tl.maximum(p, 0), length - 1)
+    return p + mirror * (length - 1 - 2 * p)
 
 
 @triton.jit
@@ -207,7 +213,16 @@ def _load_state_vector(ptr, base, pix, s_l, offs_n, mask_n, VEC: tl.constexpr, M
                 low_real, high_real = tl.split(tl.reshape(mask_n, (offs_n.shape[0] // 2, 2)))
                 v = tl.where(high_real, v, tl.where(low_real, v & 65535, 0))
         else:
-            v = tl.load(ptr + tl.max_contiguous(tl.multiple_of(base + pix * s_l + offs_n, 8), 8))
+            if len(offs_n.shape) == 2:  # (N, lanes): each lane's own route (see ROUTE_LANES)
+                # N_PAD 8 or 16 (the launcher's condition) in runs of 8 (16 bytes): told of a longer run,
+                # the compiler spreads it over two threads, whose halves then cost shuffles every step
+                offs = tl.max_contiguous(tl.multiple_of(base + pix * s_l + tl.arange(0, 8)[:, None], [8, 1]), [8, 1])
+                v = tl.load(ptr + offs)
+                if offs_n.shape[0] == 16:
+                    high = tl.load(ptr + offs + 8)
+                    v = tl.reshape(tl.permute(tl.join(v, high), (2, 0, 1)), (16, v.shape[1]))
+            else:
+                v = tl.load(ptr + tl.max_contiguous(tl.multiple_of(base + pix * s_l + offs_n, 8), 8))
             if MASK_N:
                 v = tl.where(mask_n, v, 0.0)
     else:
@@ -232,6 +247,15 @@ def _widen_state_vector(v):
 
 
 @triton.jit
+def _state_tile(v):
+    """B_t or C_t as an (N, channels) operand: a group's vector broadcast over the channels, or as it is
+    where every lane read its own (see ``ROUTE_LANES``)."""
+    if len(v.shape) == 1:
+        v = v[:, None]
+    return v
+
+
+@triton.jit
 def _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n, B_o, C_o, offs_n,
                LOAD_C: tl.constexpr, HAS_Z: tl.constexpr, BC_VEC: tl.constexpr, MASK_N: tl.constexpr,
                BC_PAIRS: tl.constexpr):
@@ -244,11 +268,14 @@ def _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_
     """
     u = tl.load(u_p + pix * s_ul)
     dt = tl.load(t_p + pix * s_tl)
-    B = _load_state_vector(B_p, B_o, pix, s_Bl, offs_n, mask_n, BC_VEC, MASK_N, BC_PAIRS)
+    pix_bc = pix
+    if len(pix.shape) == 1:  # a pixel per lane (ROUTE_LANES): B_t and C_t as (N, lanes) tiles
+        pix_bc = pix[None, :]
+    B = _load_state_vector(B_p, B_o, pix_bc, s_Bl, offs_n, mask_n, BC_VEC, MASK_N, BC_PAIRS)
     C = B
     z = u
     if LOAD_C:
-        C = _load_state_vector(C_p, C_o, pix, s_Cl, offs_n, mask_n, BC_VEC, MASK_N, BC_PAIRS)
+        C = _load_state_vector(C_p, C_o, pix_bc, s_Cl, offs_n, mask_n, BC_VEC, MASK_N, BC_PAIRS)
         if HAS_Z:
             z = tl.load(z_p + pix * s_zl)
     return u, dt, B, C, z
@@ -270,11 +297,11 @@ def _scan_step(h, dt_sum, u, dt, B, C, z, pix, valid, A, D, bias, y_p, s_yl, mas
         dt_f = _softplus(dt_f, FMA_SOFTPLUS)
     if GUARD:
         dt_f = tl.where(valid, dt_f, 0.0)
-    h = tl.exp2(dt_f[None, :] * A) * h + _widen_state_vector(B)[:, None] * (dt_f * u_f)[None, :]
+    h = tl.exp2(dt_f[None, :] * A) * h + _state_tile(_widen_state_vector(B)) * (dt_f * u_f)[None, :]
     if STORE_END:
         dt_sum += dt_f
     if STORE_Y:
-        y = tl.sum(h * _widen_state_vector(C)[:, None], axis=0)
+        y = tl.sum(h * _state_tile(_widen_state_vector(C)), axis=0)
         if HAS_D:
             y += u_f * D
         if HAS_Z:
@@ -308,7 +335,7 @@ def _scan_chunk_kernel(
     HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_Z: tl.constexpr,
     LOAD_H0: tl.constexpr, STORE_Y: tl.constexpr, STORE_END: tl.constexpr, CROSS: tl.constexpr,
     PREFETCH: tl.constexpr, BC_VEC: tl.constexpr, FMA_SOFTPLUS: tl.constexpr = False,
-    BC_PAIRS: tl.constexpr = False,
+    BC_PAIRS: tl.constexpr = False, ROUTE_LANES: tl.constexpr = 1,
 ):  # fmt: skip
     """Scan one time chunk of one (batch, group, channel block); see the module docstring for the passes.
 
@@ -317,12 +344,23 @@ def _scan_chunk_kernel(
     (k = 0, row-major), the column-major pixel ``(t % height, t // height)`` (k = 1), or the same two with
     ``t`` reversed (k = 2, 3). u is the image (batch, per_group, length), delta, B and C are given per
     pixel, and the output, per pixel too, is the sum over the four routes (atomic adds).
+
+    ``ROUTE_LANES`` = 4 (the cross scan at one channel per thread): the program's lanes are four groups
+    of ``BLOCK_D / 4`` channels, one per route, so that a group width that is not a multiple of the
+    block's (MambaIR light: 72 channels per route) leaves no idle lanes; each lane then walks its own
+    route, and B_t/C_t are loaded per lane.
     """
     pid_b = tl.program_id(0).to(tl.int64)
     pid_g = tl.program_id(1)
     pid_c = tl.program_id(2)
-    group = pid_g // blocks_per_group
-    in_group = (pid_g % blocks_per_group) * BLOCK_D + tl.arange(0, BLOCK_D)
+    LANES: tl.constexpr = ROUTE_LANES > 1
+    if LANES:
+        lane = tl.arange(0, BLOCK_D)
+        group = lane // (BLOCK_D // ROUTE_LANES)
+        in_group = pid_g * (BLOCK_D // ROUTE_LANES) + lane % (BLOCK_D // ROUTE_LANES)
+    else:
+        group = pid_g // blocks_per_group
+        in_group = (pid_g % blocks_per_group) * BLOCK_D + tl.arange(0, BLOCK_D)
     mask_d = in_group < per_group
     # int64 channel offsets: channel * stride exceeds 2**31 once dim * L does (e.g. 576 x 2048^2).
     offs_d = group.to(tl.int64) * per_group + in_group
@@ -363,17 +401,32 @@ def _scan_chunk_kernel(
         C_p = C_ptr
         B_o = pid_b * s_Bb + group * s_Bg
         C_o = pid_b * s_Cb + group * s_Cg
+        if LANES:
+            B_o = B_o[None, :]
+            C_o = C_o[None, :]
     else:
-        B_p = B_ptr + pid_b * s_Bb + group * s_Bg + offs_n * s_Bn
-        C_p = C_ptr + pid_b * s_Cb + group * s_Cg + offs_n * s_Cn
+        if LANES:
+            B_p = B_ptr + pid_b * s_Bb + group[None, :] * s_Bg + offs_n[:, None] * s_Bn
+            C_p = C_ptr + pid_b * s_Cb + group[None, :] * s_Cg + offs_n[:, None] * s_Cn
+        else:
+            B_p = B_ptr + pid_b * s_Bb + group * s_Bg + offs_n * s_Bn
+            C_p = C_ptr + pid_b * s_Cb + group * s_Cg + offs_n * s_Cn
         B_o = pid_b * 0
         C_o = pid_b * 0
+    if LANES:  # from here on, the states' offsets as a column against each lane's pixel (_load_step)
+        offs_n = offs_n[:, None]
+        mask_n = mask_n[:, None]
     z_p = z_ptr + pid_b * s_zb + offs_d_ld * s_zd
     y_p = y_ptr + pid_b * s_yb + chan * s_yd
     # Route k of the cross scan, as integers (one route per program): reversed for k >= 2, column-major
     # for odd k; unused otherwise.
     reverse = (group >= 2).to(tl.int32)
     column_major = (group % 2).to(tl.int32)
+    if LANES:  # one forward walk, uniform across the lanes; each lane mirrors it or not (_route_pixel)
+        mirror = reverse
+        reverse = 0
+    else:
+        mirror = 0
     height = length // width
     MASK_N: tl.constexpr = N != N_PAD
 
@@ -390,7 +443,7 @@ def _scan_chunk_kernel(
     # chunk's end are clamped to a real pixel, their loads unused.
     if CROSS:  # integer division once per chunk, not per step
         pos, row, col = _route_start(start, length, height, reverse)
-        pix = _route_pixel(pos, row, col, width, column_major)
+        pix = _route_pixel(pos, row, col, width, column_major, mirror, length, False)
     else:
         pix = start
     u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n, B_o, C_o,
@@ -399,7 +452,7 @@ def _scan_chunk_kernel(
         for t in range(start, stop, 2):
             if CROSS:
                 pos, row, col = _route_advance(pos, row, col, height, reverse)
-                pix_b = tl.minimum(tl.maximum(_route_pixel(pos, row, col, width, column_major), 0), length - 1)
+                pix_b = _route_pixel(pos, row, col, width, column_major, mirror, length, True)
             else:
                 pix_b = tl.minimum(t + 1, length - 1)
             u_b, dt_b, B_b, C_b, z_b = _load_step(u_p, t_p, B_p, C_p, z_p, pix_b, s_ul, s_tl, s_Bl, s_Cl, s_zl,
@@ -408,7 +461,7 @@ def _scan_chunk_kernel(
                                    False, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
             if CROSS:
                 pos, row, col = _route_advance(pos, row, col, height, reverse)
-                pix = tl.minimum(tl.maximum(_route_pixel(pos, row, col, width, column_major), 0), length - 1)
+                pix = _route_pixel(pos, row, col, width, column_major, mirror, length, True)
             else:
                 pix = tl.minimum(t + 2, length - 1)
             u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n, B_o,
@@ -426,8 +479,7 @@ def _scan_chunk_kernel(
             else:
                 if CROSS:
                     pos, row, col = _route_advance(pos, row, col, height, reverse)
-                    pix_next = tl.minimum(tl.maximum(_route_pixel(pos, row, col, width, column_major), 0),
-                                          length - 1)
+                    pix_next = _route_pixel(pos, row, col, width, column_major, mirror, length, True)
                 else:
                     pix_next = tl.minimum(t + 1, length - 1)
                 u_n, dt_n, B_n, C_n, z_n = _load_step(u_p, t_p, B_p, C_p, z_p, pix_next, s_ul, s_tl, s_Bl, s_Cl,
@@ -438,7 +490,7 @@ def _scan_chunk_kernel(
             if PREFETCH == 0:
                 if CROSS:
                     pos, row, col = _route_advance(pos, row, col, height, reverse)
-                    pix = _route_pixel(pos, row, col, width, column_major)
+                    pix = _route_pixel(pos, row, col, width, column_major, mirror, length, False)
                 else:
                     pix = t + 1
             else:
@@ -531,6 +583,26 @@ def default_prefetch(per_thread: int) -> int:
     MambaIRv2 Base's one route 385 -> 363 us.
     """
     return 1 if per_thread >= 2 else 2
+
+
+ROUTES = 4  # MambaIR v1's cross scan
+
+
+def use_route_lanes(per_group: int, block_d: int, per_thread: int) -> bool:
+    """Whether the four-route scan puts the routes side by side in each program's lanes (``ROUTE_LANES``):
+    at one channel per thread, where that takes fewer programs than a block of ``block_d`` channels per
+    route (MambaIR light, 72 channels per route in blocks of 32: 9 programs per chunk instead of 12, whose
+    last block per route has 8 working lanes of 32).
+
+    The lanes of a route and of its reverse share one forward walk (a reversed route's pixel at a step
+    mirrors the forward one's: :func:`_route_pixel`), so the route arithmetic stays uniform; what each lane
+    pays is its own B_t/C_t addresses: per step (sm_90, bf16, N 10) 112 / 171 instructions for the
+    chunk-end / output pass against 104 / 168, on 3/4 of the warps. H100, bf16, interleaved medians
+    (``tools/jobs/results/perf23d-*.txt``): MambaIR light's scan alone 293 -> 255 us; in the compiled
+    model (180x320) 6.5 -> 5.7 ms per forward, all kernels 12.4 -> 11.5 ms; the 720p benchmark 11.8 ms.
+    """
+    lanes_per_route = block_d // ROUTES
+    return per_thread == 1 and triton.cdiv(per_group, lanes_per_route) < ROUTES * triton.cdiv(per_group, block_d)
 
 
 def bc_pairs(bc_vec: bool, dtypes: tuple[torch.dtype, ...], per_thread: int) -> bool:
@@ -655,6 +727,7 @@ def selective_scan_cross_tokens_triton(
     n_chunks: int | None = None,
     num_warps: int = 1,
     prefetch: int | None = None,
+    route_lanes: bool | None = None,
 ) -> torch.Tensor:
     """MambaIR v1's four-route scan and merge on channel-last tokens, read in place (:mod:`.cross`).
 
@@ -667,6 +740,8 @@ def selective_scan_cross_tokens_triton(
         delta: (batch, L, 4·E), route ``k``'s channels at ``k·E .. k·E + E - 1``.
         B, C: (batch, L, 4, N) per pixel and route (e.g. slices of one projection output).
         A: (4·E, N). D, delta_bias: (4·E,) or None.
+        route_lanes: the four routes side by side in each program's lanes (None: where
+            :func:`use_route_lanes` says so).
 
     Returns:
         (batch, L, E) float32, the sum of the four routes' outputs at each pixel.
@@ -675,7 +750,7 @@ def selective_scan_cross_tokens_triton(
     y = torch.zeros(batch, length, channels, dtype=torch.float32, device=tokens.device)
     _run(tokens.transpose(1, 2), delta.transpose(1, 2), A, B.permute(0, 2, 3, 1), C.permute(0, 2, 3, 1), D,
          delta_bias, delta_softplus, None, y.transpose(1, 2), per_group=channels, width=width, block_d=block_d,
-         n_chunks=n_chunks, num_warps=num_warps, prefetch=prefetch)  # fmt: skip
+         n_chunks=n_chunks, num_warps=num_warps, prefetch=prefetch, route_lanes=route_lanes)  # fmt: skip
     return y
 
 
@@ -742,6 +817,7 @@ def _run(
     n_chunks: int | None,
     num_warps: int,
     prefetch: int | None = None,
+    route_lanes: bool | None = None,
 ) -> None:
     """Launch the scan into ``y``: one pass, or chunk-end states, carry, and a second pass.
 
@@ -762,12 +838,17 @@ def _run(
         prefetch = default_prefetch(per_thread)
     blocks_per_group = triton.cdiv(per_group, block_d)
     n_groups = dim // per_group
+    if route_lanes is None:
+        route_lanes = width > 0 and use_route_lanes(per_group, block_d, per_thread)
+    if route_lanes and (width == 0 or n_groups != ROUTES or per_thread != 1 or block_d % ROUTES):
+        raise ValueError("route_lanes needs the four-route scan at one channel per thread")
+    # programs per batch element and chunk
+    programs = triton.cdiv(per_group, block_d // ROUTES) if route_lanes else n_groups * blocks_per_group
     if n_chunks is None:
         sm_count = 132  # H100; only the Triton interpreter (TRITON_INTERPRET=1) runs on CPU tensors
         if u.is_cuda:
             sm_count = _sm_count(u.device.index if u.device.index is not None else torch.cuda.current_device())
-        n_chunks = default_n_chunks(batch * n_groups * blocks_per_group, length, sm_count=sm_count,
-                                    per_thread=per_thread)
+        n_chunks = default_n_chunks(batch * programs, length, sm_count=sm_count, per_thread=per_thread)
     chunk_len = triton.cdiv(length, max(1, min(n_chunks, length)))
     n_chunks = triton.cdiv(length, chunk_len)
 
@@ -780,9 +861,11 @@ def _run(
     bc_vec = (n_pad >= 8 and B.stride(2) == 1 and C.stride(2) == 1
               and all(st % 8 == 0 for i, st in enumerate(B.stride() + C.stride()) if i % 4 != 2)
               and (n_state == n_pad or (_rows_readable(B, 2, n_pad) and _rows_readable(C, 2, n_pad))))
-    grid = (batch, n_groups * blocks_per_group, n_chunks)
+    if route_lanes and n_pad > 16:
+        bc_vec = False  # (the lanes' vector loads are written for N_PAD 8 and 16)
+    grid = (batch, programs, n_chunks)
     common = dict(N=n_state, N_PAD=n_pad, BLOCK_D=block_d, num_warps=num_warps,
-                  BC_PAIRS=bc_pairs(bc_vec, (B.dtype, C.dtype), per_thread))
+                  BC_PAIRS=bc_pairs(bc_vec, (B.dtype, C.dtype), per_thread), ROUTE_LANES=ROUTES if route_lanes else 1)
     # the four-route chunk-end pass at two channels per thread is bound by the exponential unit: its
     # softplus exponential goes to the FMA pipe (see _softplus); at one channel the pass is issue-bound
     fma_softplus = width > 0 and per_thread >= 2

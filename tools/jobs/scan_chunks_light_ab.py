@@ -30,7 +30,10 @@ def main() -> None:
             continue
         channels, length = args[1].shape[-1], args[0].shape[1]
         per_group = channels // 4 if "four routes" in label else channels
-        programs = (channels // per_group) * -(-per_group // scan.default_block_d(per_group))
+        block_d = scan.default_block_d(per_group)
+        programs = (channels // per_group) * -(-per_group // block_d)
+        if "four routes" in label and scan.use_route_lanes(per_group, block_d, 1):  # as the launcher counts
+            programs = -(-per_group // (block_d // scan.ROUTES))
         default = scan.default_n_chunks(programs, length, sm_count=sm_count)
         counts = [max(1, round(default * f)) for f in FACTORS]
         fn = getattr(scan, entry)

@@ -848,7 +848,11 @@ def _run(
         sm_count = 132  # H100; only the Triton interpreter (TRITON_INTERPRET=1) runs on CPU tensors
         if u.is_cuda:
             sm_count = _sm_count(u.device.index if u.device.index is not None else torch.cuda.current_device())
-        n_chunks = default_n_chunks(batch * programs, length, sm_count=sm_count, per_thread=per_thread)
+        # route lanes: one wave of programs (72 registers in the output pass leave room for 28 warps per
+        # SM); MambaIR light's scan alone 257 us at the usual 48 per SM, 242 us at 24, in the compiled
+        # model 5.7 -> 5.4 ms per forward (tools/jobs/results/perf23e-chunks-light.txt, perf23f-*.txt)
+        n_chunks = default_n_chunks(batch * programs, length, sm_count=sm_count, per_thread=per_thread,
+                                    per_sm=24 if route_lanes else 48)
     chunk_len = triton.cdiv(length, max(1, min(n_chunks, length)))
     n_chunks = triton.cdiv(length, chunk_len)
 

@@ -98,9 +98,12 @@ def test_replay_equals_eager_and_follows_new_inputs():
         outs = [graphs(net, x).clone() for x in xs]
         refs = [net(x) for x in xs]
     assert graphs.n_graphs == 1 and graphs.enabled
+    # The four-route scan merges its routes by float32 atomic adds, in whatever order they land: two eager
+    # runs of this tiny model differ by up to 1.7e-4 (outputs up to ~2; with the scan's PyTorch reference,
+    # by 0: tools/jobs/results/perf23g-graphs-check.txt). A replay of stale inputs would differ by O(1).
     for out, ref in zip(outs, refs, strict=True):
-        torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
-    assert not torch.equal(outs[2], outs[3])  # the replay read the new input
+        torch.testing.assert_close(out, ref, rtol=1e-3, atol=1e-3)
+    assert (outs[2] - outs[3]).abs().max() > 1e-2  # the replay read the new input
 
 
 @cuda

@@ -193,7 +193,8 @@ def _route_pixel(s, row, col, width, column_major, mirror, length, CLAMP: tl.con
 @triton.jit
 def _load_state_vector(ptr, base, pix, s_l, offs_n, mask_n, VEC: tl.constexpr, MASK_N: tl.constexpr,
                        PAIRS: tl.constexpr):
-    """B_t or C_t of one group, as stored (N values that every thread of the program reads).
+    """B_t or C_t of one group, as stored (N values that every thread of the program reads; with
+    ``ROUTE_LANES``, an (N, lanes) tile: ``pix`` and ``base`` per lane, ``offs_n`` a column).
 
     ``VEC``: the N values are contiguous and start at a multiple of 8 elements (``base`` and the strides
     are: the launcher checks), and ``ptr`` is the tensor's base pointer. Told so, the compiler reads them
@@ -347,8 +348,8 @@ def _scan_chunk_kernel(
 
     ``ROUTE_LANES`` = 4 (the cross scan at one channel per thread): the program's lanes are four groups
     of ``BLOCK_D / 4`` channels, one per route, so that a group width that is not a multiple of the
-    block's (MambaIR light: 72 channels per route) leaves no idle lanes; each lane then walks its own
-    route, and B_t/C_t are loaded per lane.
+    block's (MambaIR light: 72 channels per route) leaves no idle lanes. All lanes share one forward walk,
+    a lane on a reversed route mirrors its pixel (:func:`_route_pixel`), and B_t/C_t are loaded per lane.
     """
     pid_b = tl.program_id(0).to(tl.int64)
     pid_g = tl.program_id(1)
@@ -418,8 +419,8 @@ def _scan_chunk_kernel(
         mask_n = mask_n[:, None]
     z_p = z_ptr + pid_b * s_zb + offs_d_ld * s_zd
     y_p = y_ptr + pid_b * s_yb + chan * s_yd
-    # Route k of the cross scan, as integers (one route per program): reversed for k >= 2, column-major
-    # for odd k; unused otherwise.
+    # Route k of the cross scan, as integers (one route per program, or per lane with ROUTE_LANES): reversed
+    # for k >= 2, column-major for odd k; unused otherwise.
     reverse = (group >= 2).to(tl.int32)
     column_major = (group % 2).to(tl.int32)
     if LANES:  # one forward walk, uniform across the lanes; each lane mirrors it or not (_route_pixel)

@@ -48,7 +48,7 @@ def compile_pass(output_pass: bool, dtype: str, overrides: dict[str, object], ar
     # as the launcher sets it (restore_cli.ops.scan.triton._run), unless overridden
     constants.setdefault("FMA_SOFTPLUS", bool(not output_pass and constants["CROSS"]
                                               and constants["BLOCK_D"] >= 64 * num_warps))
-    constants.setdefault("BC_PAIRS", bool(constants["BC_VEC"] and dtype == "bfloat16"
+    constants.setdefault("BC_PAIRS", bool(constants["BC_VEC"] and dtype == "bfloat16" and not constants["CROSS"]
                                           and constants["BLOCK_D"] >= 64 * num_warps))
     storage = {"float32": "*fp32", "bfloat16": "*bf16", "float16": "*fp16"}[dtype]
     signature = {p: "constexpr" if p in constants else

@@ -606,9 +606,9 @@ def use_route_lanes(per_group: int, block_d: int, per_thread: int) -> bool:
     return per_thread == 1 and triton.cdiv(per_group, lanes_per_route) < ROUTES * triton.cdiv(per_group, block_d)
 
 
-def bc_pairs(bc_vec: bool, dtypes: tuple[torch.dtype, ...], per_thread: int) -> bool:
+def bc_pairs(bc_vec: bool, dtypes: tuple[torch.dtype, ...], per_thread: int, *, cross: bool) -> bool:
     """Whether the kernel reads B_t and C_t (``dtypes``: both bf16) as int32 pairs and widens them by hand
-    (``BC_PAIRS``).
+    (``BC_PAIRS``): MambaIRv2's one route at two channels per thread.
 
     The compiler's widening of a bf16 vector spends two instructions per value, this one (see
     :func:`_widen_state_vector`): per step of the output pass at two channels per thread (sm_90,
@@ -618,8 +618,13 @@ def bc_pairs(bc_vec: bool, dtypes: tuple[torch.dtype, ...], per_thread: int) -> 
     exponential unit and on loads more than on issue); in the compiled MambaIRv2 Base (180x320, GPU time
     per forward, ``perf23b-in-model.txt``) the scan 12.2 -> 11.4 ms. At one channel per thread MambaIRv2
     light went 62 -> 67 us (``perf23a-scan-ab.txt``), so narrow groups keep the compiler's widening.
+
+    Not for the four routes: at the end of the twenty-third session the compiled colour-DN model's scan
+    took 740 ms per 1280x720 forward against 508 at the session's start (``perf23j-dn-in-model.txt``), with
+    these pairs and whole-wave time chunks both in place and no device time left to tell which; the
+    four-route kernel had gained nothing from the pairs anyway, so it reads B/C as before.
     """
-    return bc_vec and all(dtype == torch.bfloat16 for dtype in dtypes) and per_thread >= 2
+    return bc_vec and not cross and all(dtype == torch.bfloat16 for dtype in dtypes) and per_thread >= 2
 
 
 def output_pass_maxnreg(per_thread: int, *, cross: bool, channel_last: bool) -> int | None:
@@ -870,7 +875,8 @@ def _run(
         bc_vec = False  # (the lanes' vector loads are written for N_PAD 8 and 16)
     grid = (batch, programs, n_chunks)
     common = dict(N=n_state, N_PAD=n_pad, BLOCK_D=block_d, num_warps=num_warps,
-                  BC_PAIRS=bc_pairs(bc_vec, (B.dtype, C.dtype), per_thread), ROUTE_LANES=ROUTES if route_lanes else 1)
+                  BC_PAIRS=bc_pairs(bc_vec, (B.dtype, C.dtype), per_thread, cross=width > 0),
+                  ROUTE_LANES=ROUTES if route_lanes else 1)
     # the four-route chunk-end pass at two channels per thread is bound by the exponential unit: its
     # softplus exponential goes to the FMA pipe (see _softplus); at one channel the pass is issue-bound
     fma_softplus = width > 0 and per_thread >= 2

@@ -98,10 +98,10 @@ SCRIPT = textwrap.dedent('''
                                        proj[..., 16:32].transpose(1, 2), D, None, True).transpose(1, 2)
         worst = max(worst, rel(got, ref))
     print(f"WORST {worst:.3e}")
-    # bf16 B/C, read as int32 pairs and widened by hand at two channels per thread: the four routes with
-    # N = 8, 10 and 5 (padding NaN, an odd N clears a pair's upper half; the output is float32), and the
-    # one route at two channels per thread and at one (bf16 output: its rounding alone is ~2e-3; swapped or
-    # misplaced states would be O(1))
+    # bf16 B/C: the four routes with N = 8, 10 and 5 (padding NaN; the output is float32) at one and two
+    # channels per thread, and the one route, whose two-channel kernel reads them as int32 pairs widened by
+    # hand (N 16, and N 10 and 5 with NaN padding: an odd N clears a pair's upper half), at two channels per
+    # thread and at one (bf16 output: its rounding alone is ~2e-3; swapped or misplaced states are O(1))
     worst_bf16 = 0.0
     for n, row, c_start in ((8, 24, 8), (10, 40, 16), (5, 24, 8)):
         height, width, b, e = 4, 5, 1, 40
@@ -117,20 +117,22 @@ SCRIPT = textwrap.dedent('''
         ref = cross_selective_scan_tokens(tokens.float(), delta.float(), A, B.float().contiguous(),
                                           C.float().contiguous(), D, None, True, height=height, width=width,
                                           backend="reference")
-        for block_d in (32, 64):  # one channel per thread (the compiler widens), two (int32 pairs)
+        for block_d in (32, 64):  # one channel per thread, two
             got = selective_scan_cross_tokens_triton(tokens, delta, A, B, C, D, None, True, width=width, n_chunks=2,
                                                      block_d=block_d)
             worst = max(worst, rel(got, ref))
-    for dim in (260, 70):
+    for dim, n in ((260, 16), (70, 16), (260, 10), (260, 5)):
         u = torch.randn(1, 9, dim, generator=gen).bfloat16()
         dt = (torch.randn(1, 9, dim, generator=gen) * 0.5).bfloat16()
-        A = -torch.rand(dim, 16, generator=gen) - 0.5
-        proj = torch.randn(1, 9, 40, generator=gen).bfloat16()
+        A = -torch.rand(dim, n, generator=gen) - 0.5
+        proj = torch.full((1, 9, 40), float("nan")).bfloat16()
+        proj[..., :n] = torch.randn(1, 9, n, generator=gen).bfloat16()
+        proj[..., 16:16 + n] = torch.randn(1, 9, n, generator=gen).bfloat16()
+        B, C = proj[..., :n], proj[..., 16:16 + n]
         D = torch.randn(dim, generator=gen)
-        got = selective_scan_tokens_triton(u, dt, A, proj[..., :16], proj[..., 16:32], D, None, True, n_chunks=2)
-        ref = selective_scan_reference(*(t.float().transpose(1, 2) for t in (u, dt)), A,
-                                       *(t.float().transpose(1, 2) for t in (proj[..., :16], proj[..., 16:32])),
-                                       D, None, True).transpose(1, 2)
+        got = selective_scan_tokens_triton(u, dt, A, B, C, D, None, True, n_chunks=2)
+        u32, dt32, B32, C32 = (t.float().transpose(1, 2) for t in (u, dt, B, C))
+        ref = selective_scan_reference(u32, dt32, A, B32, C32, D, None, True).transpose(1, 2)
         worst_bf16 = max(worst_bf16, rel(got, ref))
     print(f"WORST {worst:.3e} BF16 {worst_bf16:.3e}")
 ''')

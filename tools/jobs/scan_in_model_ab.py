@@ -2,7 +2,7 @@
 (``_scan_prev.py`` beside this script), inside a
 compiled bf16 model: GPU time of the scan kernels and of the whole forward, from the profiler, alternating.
 
-    python tools/jobs/scan_in_model_ab.py mambair-dn-color-s25 720 1280
+    python tools/jobs/scan_in_model_ab.py mambair-dn-color-s25 720 1280 [path/to/previous/triton.py]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from restore_cli.ops.scan import triton as current
 
 def main() -> None:
     card, height, width = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    prev = load(Path(__file__).with_name("_scan_prev.py"))
+    prev = load(Path(sys.argv[4]) if len(sys.argv) > 4 else Path(__file__).with_name("_scan_prev.py"))
     entries = ("selective_scan_cross_tokens_triton", "selective_scan_tokens_triton")
     new_fns = {entry: getattr(current, entry) for entry in entries}
     net = build(card, compiled=True)

@@ -29,11 +29,12 @@ FLOAT32_POINTERS = {"A_ptr", "D_ptr", "bias_ptr", "y_ptr", "h0_ptr", "hend_ptr",
 def compile_pass(output_pass: bool, dtype: str, overrides: dict[str, object], arch: int, num_warps: int,
                  maxnreg: int | None = None) -> bytes:
     """The cubin of the chunk-end pass (``output_pass`` False) or the output pass of the cross scan."""
+    import torch
     import triton
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
 
-    from restore_cli.ops.scan.triton import _scan_chunk_kernel
+    from restore_cli.ops.scan.triton import _scan_chunk_kernel, bc_pairs
 
     params = list(inspect.signature(_scan_chunk_kernel.fn).parameters)
     # Unit strides are specialised to the constant 1 at launch (as Triton's JIT does for integer
@@ -48,8 +49,10 @@ def compile_pass(output_pass: bool, dtype: str, overrides: dict[str, object], ar
     # as the launcher sets it (restore_cli.ops.scan.triton._run), unless overridden
     constants.setdefault("FMA_SOFTPLUS", bool(not output_pass and constants["CROSS"]
                                               and constants["BLOCK_D"] >= 64 * num_warps))
-    constants.setdefault("BC_PAIRS", bool(constants["BC_VEC"] and dtype == "bfloat16" and not constants["CROSS"]
-                                          and constants["BLOCK_D"] >= 64 * num_warps))
+    storage_dtype = getattr(torch, dtype)
+    constants.setdefault("BC_PAIRS", bc_pairs(bool(constants["BC_VEC"]), (storage_dtype, storage_dtype),
+                                              int(constants["BLOCK_D"]) // (32 * num_warps),
+                                              cross=bool(constants["CROSS"])))
     storage = {"float32": "*fp32", "bfloat16": "*bf16", "float16": "*fp16"}[dtype]
     signature = {p: "constexpr" if p in constants else
                  ("*fp32" if p in FLOAT32_POINTERS else storage) if p in POINTERS else "i32" for p in params}

@@ -17,3 +17,6 @@ for c in a5ae93e 7927182 84755a3 5a199d7; do
   timeout 110 python tools/jobs/scan_in_model_ab.py mambair-dn-color-s25 720 1280 "tools/jobs/_scan_at_$c.py" 2>&1 \
     | tail -3 | tee -a "$out/dn-bisect.txt"
 done
+# The DN benchmark row with the current code (0.81 s whole before the twenty-third session, 1.04 s at its end).
+timeout 200 python benchmarks/bench_models.py --match "colour DN, 1280x720" --paths bf16+compile 2>&1 \
+  | grep "^|" | tee "$out/dn-bench.txt"

@@ -20,6 +20,8 @@ def test_time_chunks():
 def test_route_lanes_and_pairs_where_they_pay():
     assert triton_scan.use_route_lanes(72, 32, 1)  # 9 programs instead of 12
     assert not triton_scan.use_route_lanes(96, 32, 1)  # 12 either way
+    assert not triton_scan.use_route_lanes(216, 32, 1)  # 27 against 28: MambaIR DN and JPEG, slower with lanes
+    assert not triton_scan.use_route_lanes(144, 32, 1)  # 18 against 20
     assert not triton_scan.use_route_lanes(360, 64, 2)  # two channels per thread
     bf16, fp32 = torch.bfloat16, torch.float32
     assert triton_scan.bc_pairs(True, (bf16, bf16), 2, cross=False)  # MambaIRv2's one route

@@ -601,9 +601,16 @@ def use_route_lanes(per_group: int, block_d: int, per_thread: int) -> bool:
     chunk-end / output pass against 104 / 168, on 3/4 of the warps. H100, bf16, interleaved medians
     (``tools/jobs/results/perf23d-*.txt``): MambaIR light's scan alone 293 -> 255 us; in the compiled
     model (180x320) 6.5 -> 5.7 ms per forward, all kernels 12.4 -> 11.5 ms; the 720p benchmark 11.8 ms.
+
+    Only where the lanes save at least a fifth of the programs: the per-lane loads cost more than a few
+    idle lanes. MambaIR's colour DN and JPEG models (216 channels: 27 programs of lanes against 28 blocks)
+    took 512 -> 735 ms of scan per compiled 1280x720 forward with them (output pass 80 -> 96 registers;
+    ``tools/jobs/results/perf24a-*.txt``), which the twenty-third session took for a regression of its
+    other changes.
     """
     lanes_per_route = block_d // ROUTES
-    return per_thread == 1 and triton.cdiv(per_group, lanes_per_route) < ROUTES * triton.cdiv(per_group, block_d)
+    lane_programs = triton.cdiv(per_group, lanes_per_route)
+    return per_thread == 1 and 5 * lane_programs <= 4 * ROUTES * triton.cdiv(per_group, block_d)
 
 
 def bc_pairs(bc_vec: bool, dtypes: tuple[torch.dtype, ...], per_thread: int, *, cross: bool) -> bool:

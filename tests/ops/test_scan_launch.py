@@ -15,6 +15,9 @@ def test_time_chunks():
     assert chunks(24, 6400, per_thread=2) == 100  # chunks of at least 64 steps
     assert chunks(24, 10, per_thread=2) == 1
     assert chunks(9, 57600, per_sm=24) == 352  # MambaIR light's route lanes: one wave of programs
+    # two channels per thread: whole waves of the output pass (MambaIR classic: 24 programs, 16 warps per SM)
+    assert chunks(24, 57600, per_thread=2, wave_warps=16) == 264
+    assert chunks(24, 57600, per_thread=2) == 256
 
 
 def test_route_lanes_and_pairs_where_they_pay():

@@ -626,10 +626,9 @@ def bc_pairs(bc_vec: bool, dtypes: tuple[torch.dtype, ...], per_thread: int, *, 
     per forward, ``perf23b-in-model.txt``) the scan 12.2 -> 11.4 ms. At one channel per thread MambaIRv2
     light went 62 -> 67 us (``perf23a-scan-ab.txt``), so narrow groups keep the compiler's widening.
 
-    Not for the four routes: at the end of the twenty-third session the compiled colour-DN model's scan
-    took 740 ms per 1280x720 forward against 508 at the session's start (``perf23j-dn-in-model.txt``), with
-    these pairs and whole-wave time chunks both in place and no device time left to tell which; the
-    four-route kernel had gained nothing from the pairs anyway, so it reads B/C as before.
+    Not for the four routes: they gained nothing from the pairs (above), so that kernel reads B/C as
+    before. (They were withdrawn from it at the end of the twenty-third session under suspicion of a
+    colour-DN slowdown that the twenty-fourth traced to the route lanes.)
     """
     return bc_vec and not cross and all(dtype == torch.bfloat16 for dtype in dtypes) and per_thread >= 2
 
@@ -658,7 +657,7 @@ def default_block_d(per_group: int = WIDE_GROUP, num_warps: int = 1) -> int:
 
 
 def default_n_chunks(programs: int, length: int, *, sm_count: int = 132, per_sm: int = 48,
-                     per_thread: int = 1) -> int:
+                     per_thread: int = 1, wave_warps: int | None = None) -> int:
     """Time chunks so that about ``per_sm`` programs run per SM, with chunks no shorter than 64 steps.
 
     ``programs`` is batch x channel blocks; ``per_thread`` the channels each thread owns. Splitting costs
@@ -670,10 +669,25 @@ def default_n_chunks(programs: int, length: int, *, sm_count: int = 132, per_sm:
     ``tools/jobs/results/perf15-scan-chunk-cap.txt``). With two channels per thread (the wide models) the
     cap is 256: more was no better for MambaIR classic and 3% slower for MambaIRv2 Base there (and in
     ``perf14-scan-two-channels.txt``).
+
+    ``wave_warps`` (two channels per thread): the warps per SM that the output pass's registers allow;
+    the count is then rounded to whole waves of programs, a wave ending together instead of a last,
+    partial one running on few warps per SM. H100, bf16, the scan alone (``perf23h-chunks-wide.txt``):
+    MambaIR classic (24 programs per chunk, 16 warps per SM, waves of 88 chunks) 1238 us at 256 chunks,
+    1225 at 264, 1206-1210 at 88-176; the four routes at E 360 on 1280x720 19.05 ms at 256, 18.57 at 264,
+    18.33 at 528; MambaIRv2 Base (6 programs, 12 warps per SM at its register cap: one wave is 264
+    chunks) 319 / 318 us. Taken as 264 (three waves) for classic (``perf23i-*.txt``): 1239 -> 1225 us
+    alone, its scan 42.2 -> 41.3 ms per compiled forward. (Withdrawn at the end of the twenty-third
+    session with a colour-DN slowdown that was the route lanes', :func:`use_route_lanes`; restored in the
+    twenty-fourth. Colour DN has 216 channels per route, one per thread, so this does not touch it.)
     """
     max_chunks = 256 if per_thread >= 2 else length
     wanted = triton.cdiv(per_sm * sm_count, max(1, programs))
-    return max(1, min(wanted, max_chunks, length // 64))
+    n_chunks = min(wanted, max_chunks)
+    if per_thread >= 2 and wave_warps:
+        wave = max(1, sm_count * wave_warps // max(1, programs))
+        n_chunks = wave * max(1, round(n_chunks / wave))
+    return max(1, min(n_chunks, length // 64))
 
 
 def selective_scan_triton(
@@ -864,8 +878,12 @@ def _run(
         # route lanes: one wave of programs (72 registers in the output pass leave room for 28 warps per
         # SM); MambaIR light's scan alone 257 us at the usual 48 per SM, 242 us at 24, in the compiled
         # model 5.7 -> 5.4 ms per forward (tools/jobs/results/perf23e-chunks-light.txt, perf23f-*.txt)
+        # at two channels per thread, whole waves of the output pass (ptxas gives it 128 registers unless
+        # output_pass_maxnreg caps it higher)
+        wave_warps = 65536 // (32 * (output_pass_maxnreg(per_thread, cross=width > 0, channel_last=u.stride(1) == 1)
+                                     or 128))
         n_chunks = default_n_chunks(batch * programs, length, sm_count=sm_count, per_thread=per_thread,
-                                    per_sm=24 if route_lanes else 48)
+                                    per_sm=24 if route_lanes else 48, wave_warps=wave_warps)
     chunk_len = triton.cdiv(length, max(1, min(n_chunks, length)))
     n_chunks = triton.cdiv(length, chunk_len)
 

@@ -118,8 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     if "PREFETCH" not in overrides:  # as the launcher picks it
         from restore_cli.ops.scan.triton import default_prefetch
 
-        overrides["PREFETCH"] = default_prefetch(overrides.get("BLOCK_D", 64) // (32 * args.num_warps))
-    steps_per_iteration = 2 if overrides["PREFETCH"] == 2 else 1
+        per_thread = overrides.get("BLOCK_D", 64) // (32 * args.num_warps)
+        overrides["PREFETCH"] = default_prefetch(per_thread, route_blocks=bool(overrides.get("CROSS", True))
+                                                 and overrides.get("ROUTE_LANES", 1) == 1)
+    steps_per_iteration = max(1, int(overrides["PREFETCH"]))
     print(f"sm_{args.arch}, {args.dtype}, {args.num_warps} warp(s), constants {overrides or 'default'}")
     channels_per_thread = overrides.get("BLOCK_D", 64) / (32 * args.num_warps)
     print(f"{'pass':<10} {'registers':>9} {'loop instr':>10} {'per step':>9} {'per channel-step':>16}  top opcodes")

@@ -32,3 +32,10 @@ def test_route_lanes_and_pairs_where_they_pay():
     assert not triton_scan.bc_pairs(True, (bf16, fp32), 2, cross=False)  # a float32 C beside a bf16 B
     assert not triton_scan.bc_pairs(True, (bf16, bf16), 1, cross=False)
     assert not triton_scan.bc_pairs(False, (bf16, bf16), 2, cross=False)
+
+
+def test_prefetch_depth():
+    prefetch = triton_scan.default_prefetch
+    assert prefetch(2) == 1 and prefetch(2, route_blocks=True) == 1  # two channels per thread
+    assert prefetch(1) == 2  # one route, and the four routes' lanes (MambaIR light)
+    assert prefetch(1, route_blocks=True) == 3  # the four routes in blocks (MambaIR DN and JPEG)

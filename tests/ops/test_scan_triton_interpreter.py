@@ -43,7 +43,7 @@ SCRIPT = textwrap.dedent('''
         ref = cross_selective_scan_tokens(tokens, delta, A, B, C, D, bias, True, height=height, width=width,
                                           backend="reference")
         for chunks in (1, 3):
-            for prefetch in (0, 1, 2):
+            for prefetch in (0, 1, 2, 3):
                 got = selective_scan_cross_tokens_triton(tokens, delta, A, B, C, D, bias, True, width=width,
                                                          n_chunks=chunks, prefetch=prefetch)
                 worst = max(worst, rel(got, ref))
@@ -69,7 +69,7 @@ SCRIPT = textwrap.dedent('''
     worst = max(worst, rel(got, ref))
     # the four routes side by side in the lanes (ROUTE_LANES, 8 channels each: what the launcher picks for
     # these narrow groups), and a block of channels per route
-    for prefetch, route_lanes in ((0, True), (2, True), (2, False)):
+    for prefetch, route_lanes in ((0, True), (2, True), (3, True), (2, False), (3, False)):
         got = selective_scan_cross_tokens_triton(tokens, delta, A, B, C, D, None, True, width=width, n_chunks=2,
                                                  prefetch=prefetch, route_lanes=route_lanes)
         worst = max(worst, rel(got, ref))
@@ -82,7 +82,7 @@ SCRIPT = textwrap.dedent('''
         z = torch.randn(1, 12, 23, generator=gen)
         ref = selective_scan_reference(u, dt, A, B, C, None, None, True, z=z)
         for chunks in (1, 4, 23):  # 23: chunks of one step
-            for prefetch in (0, 1, 2):
+            for prefetch in (0, 1, 2, 3):
                 got = selective_scan_triton(u, dt, A, B, C, None, None, True, z=z, n_chunks=chunks,
                                             prefetch=prefetch, block_d=8)
                 worst = max(worst, rel(got, ref))

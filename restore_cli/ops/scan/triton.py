@@ -217,11 +217,18 @@ def _load_state_vector(ptr, base, pix, s_l, offs_n, mask_n, VEC: tl.constexpr, M
             if len(offs_n.shape) == 2:  # (N, lanes): each lane's own route (see ROUTE_LANES)
                 # N_PAD 8 or 16 (the launcher's condition) in runs of 8 (16 bytes): told of a longer run,
                 # the compiler spreads it over two threads, whose halves then cost shuffles every step
-                offs = tl.max_contiguous(tl.multiple_of(base + pix * s_l + tl.arange(0, 8)[:, None], [8, 1]), [8, 1])
+                RUN: tl.constexpr = 128 // ptr.dtype.element_ty.primitive_bitwidth
+                offs = tl.max_contiguous(tl.multiple_of(base + pix * s_l + tl.arange(0, RUN)[:, None], [RUN, 1]),
+                                         [RUN, 1])
                 v = tl.load(ptr + offs)
-                if offs_n.shape[0] == 16:
-                    high = tl.load(ptr + offs + 8)
-                    v = tl.reshape(tl.permute(tl.join(v, high), (2, 0, 1)), (16, v.shape[1]))
+                if offs_n.shape[0] >= 2 * RUN:
+                    high = tl.load(ptr + offs + RUN)
+                    v = tl.reshape(tl.permute(tl.join(v, high), (2, 0, 1)), (2 * RUN, v.shape[1]))
+                if offs_n.shape[0] >= 4 * RUN:
+                    v2 = tl.load(ptr + offs + 2 * RUN)
+                    v3 = tl.load(ptr + offs + 3 * RUN)
+                    high = tl.reshape(tl.permute(tl.join(v2, v3), (2, 0, 1)), (2 * RUN, v.shape[1]))
+                    v = tl.reshape(tl.permute(tl.join(v, high), (2, 0, 1)), (4 * RUN, v.shape[1]))
             else:
                 v = tl.load(ptr + tl.max_contiguous(tl.multiple_of(base + pix * s_l + offs_n, 8), 8))
             if MASK_N:
@@ -440,7 +447,8 @@ def _scan_chunk_kernel(
     # of the step; the compiler makes that hand-over register copies, which wait for the loads, so the
     # loads are in flight only while the rest of the step runs. 2 unrolls two steps and alternates two
     # sets of registers (step t + 1's loads issued before step t computes, step t + 2's before step t + 1),
-    # so no copy waits. (Triton does not pipeline these per-thread loads itself.) Positions past the
+    # so no copy waits; 3 unrolls three steps over three sets, each loaded two steps ahead (see
+    # default_prefetch). (Triton does not pipeline these per-thread loads itself.) Positions past the
     # chunk's end are clamped to a real pixel, their loads unused.
     if CROSS:  # integer division once per chunk, not per step
         pos, row, col = _route_start(start, length, height, reverse)
@@ -449,7 +457,49 @@ def _scan_chunk_kernel(
         pix = start
     u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n, B_o, C_o,
                                 offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
-    if PREFETCH == 2:
+    if PREFETCH == 3:
+        # three sets in turn, each step's operands loaded two steps ahead (the loads wait ~two steps of
+        # the other warps' work instead of one: the passes stall on them most, perf24d-ncu-*.txt)
+        if CROSS:
+            pos, row, col = _route_advance(pos, row, col, height, reverse)
+            pix_b = _route_pixel(pos, row, col, width, column_major, mirror, length, True)
+        else:
+            pix_b = tl.minimum(start + 1, length - 1)
+        u_b, dt_b, B_b, C_b, z_b = _load_step(u_p, t_p, B_p, C_p, z_p, pix_b, s_ul, s_tl, s_Bl, s_Cl, s_zl,
+                                              mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
+        for t in range(start, stop, 3):
+            if CROSS:
+                pos, row, col = _route_advance(pos, row, col, height, reverse)
+                pix_c = _route_pixel(pos, row, col, width, column_major, mirror, length, True)
+            else:
+                pix_c = tl.minimum(t + 2, length - 1)
+            u_c, dt_c, B_c, C_c, z_c = _load_step(u_p, t_p, B_p, C_p, z_p, pix_c, s_ul, s_tl, s_Bl, s_Cl, s_zl,
+                                                  mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
+            h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d,
+                                   False, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
+            if CROSS:
+                pos, row, col = _route_advance(pos, row, col, height, reverse)
+                pix = _route_pixel(pos, row, col, width, column_major, mirror, length, True)
+            else:
+                pix = tl.minimum(t + 3, length - 1)
+            u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n, B_o,
+                                        C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
+            # a chunk's last group of three may lack its second or third step: δ = 0 makes those the
+            # identity, their stores masked
+            h, dt_sum = _scan_step(h, dt_sum, u_b, dt_b, B_b, C_b, z_b, pix_b, in_group * 0 + t + 1 < stop, A, D,
+                                   bias, y_p, s_yl, mask_d, True, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z,
+                                   STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
+            if CROSS:
+                pos, row, col = _route_advance(pos, row, col, height, reverse)
+                pix_b = _route_pixel(pos, row, col, width, column_major, mirror, length, True)
+            else:
+                pix_b = tl.minimum(t + 4, length - 1)
+            u_b, dt_b, B_b, C_b, z_b = _load_step(u_p, t_p, B_p, C_p, z_p, pix_b, s_ul, s_tl, s_Bl, s_Cl, s_zl,
+                                                  mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
+            h, dt_sum = _scan_step(h, dt_sum, u_c, dt_c, B_c, C_c, z_c, pix_c, in_group * 0 + t + 2 < stop, A, D,
+                                   bias, y_p, s_yl, mask_d, True, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z,
+                                   STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
+    elif PREFETCH == 2:
         for t in range(start, stop, 2):
             if CROSS:
                 pos, row, col = _route_advance(pos, row, col, height, reverse)
@@ -570,9 +620,16 @@ def channels_per_thread(per_group: int) -> int:
     return 2 if per_group >= WIDE_GROUP else 1
 
 
-def default_prefetch(per_thread: int) -> int:
+def default_prefetch(per_thread: int, *, route_blocks: bool = False) -> int:
     """How the step operands are loaded ahead (the kernel's ``PREFETCH``): 1 at two channels per thread,
-    2 at one.
+    2 at one, 3 (two steps ahead, three register sets) for the four routes in blocks of channels at one
+    channel per thread (``route_blocks``: MambaIR's DN and JPEG models, 216 channels per route).
+
+    Three sets: Nsight Compute put most of the one-channel passes' stalls on loads (long scoreboard 2.4
+    to 3.6 cycles per issued instruction; ``tools/jobs/results/perf24d-*.txt``). H100, bf16, the scan
+    alone, interleaved medians (``perf24e-prefetch3.txt``): colour DN at 720x1280 14.54 -> 13.93 ms
+    (its output pass at 120 registers instead of 80); slower elsewhere: MambaIR light's route lanes 240
+    -> 263 us, classic 1225 -> 1578, MambaIRv2 Base 314 -> 321, MambaIRv2 light 62 -> 63.
 
     Since the softplus spends one exponential, not two (twentieth session), the two-channel kernel with
     two alternating register sets (2) lets ptxas place the loads where their latency shows (Nsight Compute,
@@ -583,7 +640,7 @@ def default_prefetch(per_thread: int) -> int:
     505 us (prefetch 1: 522, ``perf20i-prefetch-per-pass.txt``); colour DN at 720x1280 21.23 -> 19.81 ms;
     MambaIRv2 Base's one route 385 -> 363 us.
     """
-    return 1 if per_thread >= 2 else 2
+    return 1 if per_thread >= 2 else 3 if route_blocks else 2
 
 
 ROUTES = 4  # MambaIR v1's cross scan
@@ -851,8 +908,8 @@ def _run(
     ``delta`` carries the channel count (route channels in cross mode, where ``width > 0``); B and C are
     (batch, G, N, L) with G = channels // per_group.
     """
-    if prefetch not in (None, 0, 1, 2):
-        raise ValueError(f"prefetch must be 0, 1 or 2, not {prefetch}")
+    if prefetch not in (None, 0, 1, 2, 3):
+        raise ValueError(f"prefetch must be 0, 1, 2 or 3, not {prefetch}")
     batch, dim, length = delta.shape
     n_state = A.shape[1]  # before A is transposed below
     if length == 0 or batch == 0:
@@ -861,12 +918,12 @@ def _run(
     n_pad = triton.next_power_of_2(n_state)
     block_d = block_d or default_block_d(per_group, num_warps)
     per_thread = block_d // (32 * num_warps)  # channels each thread owns
-    if prefetch is None:
-        prefetch = default_prefetch(per_thread)
     blocks_per_group = triton.cdiv(per_group, block_d)
     n_groups = dim // per_group
     if route_lanes is None:
         route_lanes = width > 0 and use_route_lanes(per_group, block_d, per_thread)
+    if prefetch is None:
+        prefetch = default_prefetch(per_thread, route_blocks=width > 0 and not route_lanes)
     if route_lanes and (width == 0 or n_groups != ROUTES or per_thread != 1 or block_d % ROUTES):
         raise ValueError("route_lanes needs the four-route scan at one channel per thread")
     # programs per batch element and chunk

@@ -18,6 +18,7 @@ def test_time_chunks():
     # two channels per thread: whole waves of the output pass (MambaIR classic: 24 programs, 16 warps per SM)
     assert chunks(24, 57600, per_thread=2, wave_warps=16) == 264
     assert chunks(24, 57600, per_thread=2) == 256
+    assert chunks(28, 921600, per_sm=128) == 604  # colour DN's four routes in blocks at 1280x720
 
 
 def test_route_lanes_and_pairs_where_they_pay():

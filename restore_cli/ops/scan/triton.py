@@ -939,8 +939,12 @@ def _run(
         # output_pass_maxnreg caps it higher)
         wave_warps = 65536 // (32 * (output_pass_maxnreg(per_thread, cross=width > 0, channel_last=u.stride(1) == 1)
                                      or 128))
+        # the four routes in blocks at one channel per thread (MambaIR DN/JPEG, prefetch 3): 128 per SM.
+        # Colour DN at 720x1280 (28 programs per chunk) 13.92 ms at the usual 48 per SM (227 chunks), 12.45 at
+        # 300, 12.31 at 450, 12.20 at 600, 12.13 at 900 (tools/jobs/results/perf24g-dn-chunks.txt)
+        per_sm = 24 if route_lanes else 128 if width > 0 and per_thread == 1 else 48
         n_chunks = default_n_chunks(batch * programs, length, sm_count=sm_count, per_thread=per_thread,
-                                    per_sm=24 if route_lanes else 48, wave_warps=wave_warps)
+                                    per_sm=per_sm, wave_warps=wave_warps)
     chunk_len = triton.cdiv(length, max(1, min(n_chunks, length)))
     n_chunks = triton.cdiv(length, chunk_len)
 

@@ -72,13 +72,16 @@ def scan_cases() -> dict[str, tuple[str, tuple[tuple, dict]]]:
     is why some changes timed faster for the light models alone than inside them. Until the twenty-fourth
     session the colour-DN case was E 360, two channels per thread; the model has E 216, at one.)"""
     cross, tokens = "selective_scan_cross_tokens_triton", "selective_scan_tokens_triton"
-    return {
+    cases = {
         "MambaIR classic four routes 180x320, E 360": (cross, cross_args(180, 320, 360)),
         "MambaIR light four routes 180x320, E 72, N 10": (cross, cross_args(180, 320, 72, n=10)),
         "colour DN four routes 720x1280, E 216": (cross, cross_args(720, 1280, 216)),
         "MambaIRv2 Base one route 57600, E 348": (tokens, tokens_args(57600, 348)),
         "MambaIRv2 light one route 57600, E 48, N 8": (tokens, tokens_args(57600, 48, n=8)),
     }
+    if "--4k" in sys.argv:  # the light model's whole-image 4K output (its input 960x540)
+        cases["MambaIR light at 4K, four routes 540x960, E 72, N 10"] = (cross, cross_args(540, 960, 72, n=10))
+    return cases
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ def main() -> None:
     entry, (args, kwargs) = scan_cases()[label]
     fn = getattr(current, entry)
     variants = {}
-    for spec in sys.argv[2:]:
+    for spec in (a for a in sys.argv[2:] if not a.startswith("--")):
         name, _, settings = spec.partition(":")
         extra = {k: int(v) for k, v in (item.split("=") for item in settings.split(",") if item)}
         variants[name] = functools.partial(fn, *args, **kwargs, **extra)

@@ -40,3 +40,29 @@ def test_prefetch_depth():
     assert prefetch(2) == 1 and prefetch(2, route_blocks=True) == 1  # two channels per thread
     assert prefetch(1) == 2  # one route, and the four routes' lanes (MambaIR light)
     assert prefetch(1, route_blocks=True) == 3  # the four routes in blocks (MambaIR DN and JPEG)
+
+
+def test_route_lanes_chunk_length():
+    """Long routes on the lanes take whole waves of chunks of at most LANE_CHUNK_STEPS steps (MambaIR light
+    at 4K: four waves of 352), short ones one wave (at 720p)."""
+    recorded = []
+
+    class Recorder:
+        def __getitem__(self, grid):
+            return lambda *args, **kwargs: recorded.append(grid)
+
+    kernels = triton_scan._scan_chunk_kernel, triton_scan._carry_scan_kernel
+    triton_scan._scan_chunk_kernel = triton_scan._carry_scan_kernel = Recorder()
+    try:
+        for height, width in ((180, 320), (540, 960)):
+            length, e, n = height * width, 72, 10
+            proj = torch.empty(1, length, 4, 40, dtype=torch.bfloat16, device="meta")
+            args = (torch.empty(1, length, e, dtype=torch.bfloat16, device="meta"),
+                    torch.empty(1, length, 4 * e, dtype=torch.bfloat16, device="meta"),
+                    torch.empty(4 * e, n, device="meta"), proj[..., :n], proj[..., 16:16 + n],
+                    torch.empty(4 * e, device="meta"), torch.empty(4 * e, device="meta"), True)
+            triton_scan.selective_scan_cross_tokens_triton(*args, width=width)
+    finally:
+        triton_scan._scan_chunk_kernel, triton_scan._carry_scan_kernel = kernels
+    assert recorded[0] == (1, 9, 352)  # 720p out: one wave, chunks of 164 steps
+    assert recorded[3][:2] == (1, 9) and 1400 <= recorded[3][2] <= 1408  # 4K out: four waves, 369 steps

@@ -644,6 +644,7 @@ def default_prefetch(per_thread: int, *, route_blocks: bool = False) -> int:
 
 
 ROUTES = 4  # MambaIR v1's cross scan
+LANE_CHUNK_STEPS = 400  # the route lanes' longest time chunk, where more than one wave of chunks is needed
 
 
 def use_route_lanes(per_group: int, block_d: int, per_thread: int) -> bool:
@@ -945,6 +946,12 @@ def _run(
         per_sm = 24 if route_lanes else 128 if width > 0 and per_thread == 1 else 48
         n_chunks = default_n_chunks(batch * programs, length, sm_count=sm_count, per_thread=per_thread,
                                     per_sm=per_sm, wave_warps=wave_warps)
+        if route_lanes and length > LANE_CHUNK_STEPS * n_chunks:
+            # long routes in whole waves of chunks of at most ~LANE_CHUNK_STEPS steps: MambaIR light at 4K
+            # (540x960 in, 352 chunks a wave) 2.36-2.40 ms at one wave, 2.42 at two, 2.32 at three, 2.18-2.19
+            # at four (tools/jobs/results/perf24i-light-4k-chunks.txt, perf24k-*.txt); at 720p (chunks of 164
+            # steps) one wave stays best (528 chunks: 240 -> 298 us, perf24i-light-variants.txt)
+            n_chunks *= triton.cdiv(length, LANE_CHUNK_STEPS * n_chunks)
     chunk_len = triton.cdiv(length, max(1, min(n_chunks, length)))
     n_chunks = triton.cdiv(length, chunk_len)
 

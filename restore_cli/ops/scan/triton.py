@@ -191,6 +191,22 @@ def _route_pixel(s, row, col, width, column_major, mirror, length, CLAMP: tl.con
 
 
 @triton.jit
+def _next_pixel(pos, row, col, t_next, height, width, reverse, column_major, mirror, length, CROSS: tl.constexpr,
+                CLAMP: tl.constexpr):
+    """The pixel of the next step: the route advanced one position (``CROSS``; ``pos, row, col`` as
+    :func:`_route_advance` keeps them), or pixel ``t_next`` of the plain scan. ``CLAMP``: into the image, for
+    loads ahead of a chunk's end (see :func:`_route_pixel`)."""
+    if CROSS:
+        pos, row, col = _route_advance(pos, row, col, height, reverse)
+        pix = _route_pixel(pos, row, col, width, column_major, mirror, length, CLAMP)
+    elif CLAMP:
+        pix = tl.minimum(t_next, length - 1)
+    else:
+        pix = t_next
+    return pos, row, col, pix
+
+
+@triton.jit
 def _load_state_vector(ptr, base, pix, s_l, offs_n, mask_n, VEC: tl.constexpr, MASK_N: tl.constexpr,
                        PAIRS: tl.constexpr):
     """B_t or C_t of one group, as stored (N values that every thread of the program reads; with
@@ -454,34 +470,26 @@ def _scan_chunk_kernel(
         pos, row, col = _route_start(start, length, height, reverse)
         pix = _route_pixel(pos, row, col, width, column_major, mirror, length, False)
     else:
+        pos, row, col = start, start, start  # (unused: the plain scan's step t is pixel t)
         pix = start
     u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n, B_o, C_o,
                                 offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
     if PREFETCH == 3:
         # three sets in turn, each step's operands loaded two steps ahead (the loads wait ~two steps of
         # the other warps' work instead of one: the passes stall on them most, perf24d-ncu-*.txt)
-        if CROSS:
-            pos, row, col = _route_advance(pos, row, col, height, reverse)
-            pix_b = _route_pixel(pos, row, col, width, column_major, mirror, length, True)
-        else:
-            pix_b = tl.minimum(start + 1, length - 1)
+        pos, row, col, pix_b = _next_pixel(pos, row, col, start + 1, height, width, reverse, column_major, mirror,
+                                           length, CROSS, True)
         u_b, dt_b, B_b, C_b, z_b = _load_step(u_p, t_p, B_p, C_p, z_p, pix_b, s_ul, s_tl, s_Bl, s_Cl, s_zl,
                                               mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
         for t in range(start, stop, 3):
-            if CROSS:
-                pos, row, col = _route_advance(pos, row, col, height, reverse)
-                pix_c = _route_pixel(pos, row, col, width, column_major, mirror, length, True)
-            else:
-                pix_c = tl.minimum(t + 2, length - 1)
+            pos, row, col, pix_c = _next_pixel(pos, row, col, t + 2, height, width, reverse, column_major, mirror,
+                                               length, CROSS, True)
             u_c, dt_c, B_c, C_c, z_c = _load_step(u_p, t_p, B_p, C_p, z_p, pix_c, s_ul, s_tl, s_Bl, s_Cl, s_zl,
                                                   mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
             h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d,
                                    False, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
-            if CROSS:
-                pos, row, col = _route_advance(pos, row, col, height, reverse)
-                pix = _route_pixel(pos, row, col, width, column_major, mirror, length, True)
-            else:
-                pix = tl.minimum(t + 3, length - 1)
+            pos, row, col, pix = _next_pixel(pos, row, col, t + 3, height, width, reverse, column_major, mirror,
+                                             length, CROSS, True)
             u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n, B_o,
                                         C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
             # a chunk's last group of three may lack its second or third step: δ = 0 makes those the
@@ -489,11 +497,8 @@ def _scan_chunk_kernel(
             h, dt_sum = _scan_step(h, dt_sum, u_b, dt_b, B_b, C_b, z_b, pix_b, in_group * 0 + t + 1 < stop, A, D,
                                    bias, y_p, s_yl, mask_d, True, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z,
                                    STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
-            if CROSS:
-                pos, row, col = _route_advance(pos, row, col, height, reverse)
-                pix_b = _route_pixel(pos, row, col, width, column_major, mirror, length, True)
-            else:
-                pix_b = tl.minimum(t + 4, length - 1)
+            pos, row, col, pix_b = _next_pixel(pos, row, col, t + 4, height, width, reverse, column_major, mirror,
+                                               length, CROSS, True)
             u_b, dt_b, B_b, C_b, z_b = _load_step(u_p, t_p, B_p, C_p, z_p, pix_b, s_ul, s_tl, s_Bl, s_Cl, s_zl,
                                                   mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
             h, dt_sum = _scan_step(h, dt_sum, u_c, dt_c, B_c, C_c, z_c, pix_c, in_group * 0 + t + 2 < stop, A, D,
@@ -501,20 +506,14 @@ def _scan_chunk_kernel(
                                    STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
     elif PREFETCH == 2:
         for t in range(start, stop, 2):
-            if CROSS:
-                pos, row, col = _route_advance(pos, row, col, height, reverse)
-                pix_b = _route_pixel(pos, row, col, width, column_major, mirror, length, True)
-            else:
-                pix_b = tl.minimum(t + 1, length - 1)
+            pos, row, col, pix_b = _next_pixel(pos, row, col, t + 1, height, width, reverse, column_major, mirror,
+                                               length, CROSS, True)
             u_b, dt_b, B_b, C_b, z_b = _load_step(u_p, t_p, B_p, C_p, z_p, pix_b, s_ul, s_tl, s_Bl, s_Cl, s_zl,
                                                   mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
             h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d,
                                    False, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
-            if CROSS:
-                pos, row, col = _route_advance(pos, row, col, height, reverse)
-                pix = _route_pixel(pos, row, col, width, column_major, mirror, length, True)
-            else:
-                pix = tl.minimum(t + 2, length - 1)
+            pos, row, col, pix = _next_pixel(pos, row, col, t + 2, height, width, reverse, column_major, mirror,
+                                             length, CROSS, True)
             u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n, B_o,
                                         C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
             # an odd chunk's last pair has no second step: δ = 0 makes it the identity, its store is masked
@@ -528,22 +527,16 @@ def _scan_chunk_kernel(
                     u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n,
                                                 B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
             else:
-                if CROSS:
-                    pos, row, col = _route_advance(pos, row, col, height, reverse)
-                    pix_next = _route_pixel(pos, row, col, width, column_major, mirror, length, True)
-                else:
-                    pix_next = tl.minimum(t + 1, length - 1)
+                pos, row, col, pix_next = _next_pixel(pos, row, col, t + 1, height, width, reverse, column_major,
+                                                      mirror, length, CROSS, True)
                 u_n, dt_n, B_n, C_n, z_n = _load_step(u_p, t_p, B_p, C_p, z_p, pix_next, s_ul, s_tl, s_Bl, s_Cl,
                                                       s_zl, mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N,
                                                       BC_PAIRS)
             h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d, False,
                                    HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
             if PREFETCH == 0:
-                if CROSS:
-                    pos, row, col = _route_advance(pos, row, col, height, reverse)
-                    pix = _route_pixel(pos, row, col, width, column_major, mirror, length, False)
-                else:
-                    pix = t + 1
+                pos, row, col, pix = _next_pixel(pos, row, col, t + 1, height, width, reverse, column_major, mirror,
+                                                 length, CROSS, False)
             else:
                 pix, u, dt, B, C, z = pix_next, u_n, dt_n, B_n, C_n, z_n
 

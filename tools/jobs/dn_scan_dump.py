@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 from kernel_origins import build
+from scan_in_model_ab import profiled_forward
 from scan_softplus_ab import load
 
 from restore_cli.bench import photo_input
@@ -56,14 +57,8 @@ def main() -> None:
         for name in modules:
             for entry in entries:
                 setattr(current, entry, fns[name][entry])
-            with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16):
-                net(x)
-                torch.cuda.synchronize()
-                with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
-                    net(x)
-                    torch.cuda.synchronize()
-            rows = sorted(((e.key[:60], e.count, e.self_device_time_total / 1e3) for e in prof.key_averages()
-                           if e.self_device_time_total > 0), key=lambda r: -r[2])
+            rows = sorted(((e.key[:60], e.count, e.self_device_time_total / 1e3) for e in profiled_forward(net, x)),
+                          key=lambda r: -r[2])
             times[name].append(rows[:8])
     for entry in entries:
         setattr(current, entry, fns["current"][entry])

@@ -13,6 +13,7 @@ import sys
 
 import torch
 from kernel_origins import build
+from scan_in_model_ab import profiled_forward
 from scan_softplus_ab import cross_args, tokens_args
 
 from restore_cli.bench import cuda_graph_us, photo_input
@@ -63,13 +64,7 @@ def model_ab(card: str, height: int, width: int) -> None:
     for _ in range(3):
         for name, fn in (("bf16", original), ("fp32", with_float32_bc)):
             scan.selective_scan_cross_tokens_triton = fn
-            with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16):
-                net(x)
-                torch.cuda.synchronize()
-                with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
-                    net(x)
-                    torch.cuda.synchronize()
-            events = [e for e in prof.key_averages() if e.self_device_time_total > 0]
+            events = profiled_forward(net, x)
             kernel = sum(e.self_device_time_total for e in events if "scan_chunk" in e.key) / 1e3
             total = sum(e.self_device_time_total for e in events) / 1e3
             results[name].append((kernel, total))

@@ -19,6 +19,17 @@ from restore_cli.bench import photo_input
 from restore_cli.ops.scan import triton as current
 
 
+def profiled_forward(net: torch.nn.Module, x: torch.Tensor) -> list:
+    """The profiler's per-kernel averages (those with GPU time) of one bf16 forward, after one unprofiled."""
+    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16):
+        net(x)
+        torch.cuda.synchronize()
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+            net(x)
+            torch.cuda.synchronize()
+    return [e for e in prof.key_averages() if e.self_device_time_total > 0]
+
+
 def main() -> None:
     card, height, width = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     prev = load(Path(sys.argv[4]) if len(sys.argv) > 4 else Path(__file__).with_name("_scan_prev.py"))
@@ -31,13 +42,7 @@ def main() -> None:
         for name, module in (("previous", prev), ("round 20", None)):
             for entry in entries:  # cross.py and __init__.py import them at each call
                 setattr(current, entry, new_fns[entry] if module is None else getattr(module, entry))
-            with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16):
-                net(x)
-                torch.cuda.synchronize()
-                with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
-                    net(x)
-                    torch.cuda.synchronize()
-            events = [e for e in prof.key_averages() if e.self_device_time_total > 0]
+            events = profiled_forward(net, x)
             scan = sum(e.self_device_time_total for e in events if "scan_chunk" in e.key) / 1e3
             total = sum(e.self_device_time_total for e in events) / 1e3
             results[name].append((scan, total))

@@ -19,6 +19,9 @@ def test_time_chunks():
     assert chunks(24, 57600, per_thread=2, wave_warps=16) == 264
     assert chunks(24, 57600, per_thread=2) == 256
     assert chunks(28, 921600, per_sm=128) == 604  # colour DN's four routes in blocks at 1280x720
+    # the route lanes: whole waves of chunks at most 400 steps long (MambaIR light: 4K out, then 720p)
+    assert chunks(9, 518400, per_sm=24, max_steps=400) == 1408
+    assert chunks(9, 57600, per_sm=24, max_steps=400) == 352
 
 
 def test_route_lanes_and_pairs_where_they_pay():

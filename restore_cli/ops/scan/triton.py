@@ -708,7 +708,7 @@ def default_block_d(per_group: int = WIDE_GROUP, num_warps: int = 1) -> int:
 
 
 def default_n_chunks(programs: int, length: int, *, sm_count: int = 132, per_sm: int = 48,
-                     per_thread: int = 1, wave_warps: int | None = None) -> int:
+                     per_thread: int = 1, wave_warps: int | None = None, max_steps: int | None = None) -> int:
     """Time chunks so that about ``per_sm`` programs run per SM, with chunks no shorter than 64 steps.
 
     ``programs`` is batch x channel blocks; ``per_thread`` the channels each thread owns. Splitting costs
@@ -731,6 +731,12 @@ def default_n_chunks(programs: int, length: int, *, sm_count: int = 132, per_sm:
     alone, its scan 42.2 -> 41.3 ms per compiled forward. (Withdrawn at the end of the twenty-third
     session with a colour-DN slowdown that was the route lanes', :func:`use_route_lanes`; restored in the
     twenty-fourth. Colour DN has 216 channels per route, one per thread, so this does not touch it.)
+
+    ``max_steps`` (the route lanes: ``LANE_CHUNK_STEPS``): a long sequence takes whole multiples of that
+    count, until chunks are at most ``max_steps`` long. MambaIR light at 4K (540x960 in, 352 chunks a wave)
+    2.36-2.40 ms at one wave, 2.42 at two, 2.32 at three, 2.18-2.19 at four
+    (``perf24i-light-4k-chunks.txt``, ``perf24k-*.txt``); at 720p (chunks of 164 steps) one wave stays
+    best (528 chunks: 240 -> 298 us, ``perf24i-light-variants.txt``).
     """
     max_chunks = 256 if per_thread >= 2 else length
     wanted = triton.cdiv(per_sm * sm_count, max(1, programs))
@@ -738,6 +744,8 @@ def default_n_chunks(programs: int, length: int, *, sm_count: int = 132, per_sm:
     if per_thread >= 2 and wave_warps:
         wave = max(1, sm_count * wave_warps // max(1, programs))
         n_chunks = wave * max(1, round(n_chunks / wave))
+    if max_steps and length > max_steps * n_chunks:
+        n_chunks *= triton.cdiv(length, max_steps * n_chunks)
     return max(1, min(n_chunks, length // 64))
 
 
@@ -916,8 +924,9 @@ def _run(
     n_groups = dim // per_group
     if route_lanes is None:
         route_lanes = width > 0 and use_route_lanes(per_group, block_d, per_thread)
+    route_blocks = width > 0 and not route_lanes and per_thread == 1  # (MambaIR DN/JPEG: see default_prefetch)
     if prefetch is None:
-        prefetch = default_prefetch(per_thread, route_blocks=width > 0 and not route_lanes)
+        prefetch = default_prefetch(per_thread, route_blocks=route_blocks)
     if route_lanes and (width == 0 or n_groups != ROUTES or per_thread != 1 or block_d % ROUTES):
         raise ValueError("route_lanes needs the four-route scan at one channel per thread")
     # programs per batch element and chunk
@@ -936,15 +945,10 @@ def _run(
         # the four routes in blocks at one channel per thread (MambaIR DN/JPEG, prefetch 3): 128 per SM.
         # Colour DN at 720x1280 (28 programs per chunk) 13.92 ms at the usual 48 per SM (227 chunks), 12.45 at
         # 300, 12.31 at 450, 12.20 at 600, 12.13 at 900 (tools/jobs/results/perf24g-dn-chunks.txt)
-        per_sm = 24 if route_lanes else 128 if width > 0 and per_thread == 1 else 48
+        per_sm = 24 if route_lanes else 128 if route_blocks else 48
         n_chunks = default_n_chunks(batch * programs, length, sm_count=sm_count, per_thread=per_thread,
-                                    per_sm=per_sm, wave_warps=wave_warps)
-        if route_lanes and length > LANE_CHUNK_STEPS * n_chunks:
-            # long routes in whole waves of chunks of at most ~LANE_CHUNK_STEPS steps: MambaIR light at 4K
-            # (540x960 in, 352 chunks a wave) 2.36-2.40 ms at one wave, 2.42 at two, 2.32 at three, 2.18-2.19
-            # at four (tools/jobs/results/perf24i-light-4k-chunks.txt, perf24k-*.txt); at 720p (chunks of 164
-            # steps) one wave stays best (528 chunks: 240 -> 298 us, perf24i-light-variants.txt)
-            n_chunks *= triton.cdiv(length, LANE_CHUNK_STEPS * n_chunks)
+                                    per_sm=per_sm, wave_warps=wave_warps,
+                                    max_steps=LANE_CHUNK_STEPS if route_lanes else None)
     chunk_len = triton.cdiv(length, max(1, min(n_chunks, length)))
     n_chunks = triton.cdiv(length, chunk_len)
 

@@ -309,10 +309,19 @@ def _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_
 def _scan_step(h, dt_sum, u, dt, B, C, z, pix, valid, A, D, bias, y_p, s_yl, mask_d, GUARD: tl.constexpr,
                HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_D: tl.constexpr,
                HAS_Z: tl.constexpr, STORE_Y: tl.constexpr, STORE_END: tl.constexpr, CROSS: tl.constexpr,
-               FMA_SOFTPLUS: tl.constexpr = False):
+               FMA_SOFTPLUS: tl.constexpr = False, N: tl.constexpr = 0):
     """One step of the recurrence for the block's channels: the new state (and ``Σδ``), and the output
     at pixel ``pix`` when storing it. ``GUARD``: the step may not exist (``valid`` false), and then it is
-    the identity (δ = 0) and stores nothing."""
+    the identity (δ = 0) and stores nothing. ``N``: the real states, when fewer than the tile's rows.
+
+    The padding rows (N below its power of two: MambaIR light's 10 of 16) are set to a literal 0 after
+    the update, and their terms of the contraction to -0.0 (``y + -0.0`` is ``y`` exactly, ``y + 0.0`` is
+    not when y is -0.0). Both masks are constants register by register, so the compiler drops the padding's
+    decay, update and contraction: sm_90, MambaIR light's lanes, 112 / 171 -> 110 / 152 instructions per
+    step of the chunk-end / output pass, the output pass in 64 registers instead of 72. Zero B and C alone
+    had not done it: ``exp2(0·δ)·h + 0·δu`` is not ``h`` for every float (infinities). H100, bf16, the scan
+    alone 241 -> 240 us, in the compiled model 5.4 ms either way (latency, not issue, bounds this pass;
+    ``tools/jobs/results/perf25b-*.txt``): kept for the registers and the shorter code."""
     u_f = u.to(tl.float32)
     dt_f = dt.to(tl.float32)
     if HAS_BIAS:
@@ -322,10 +331,17 @@ def _scan_step(h, dt_sum, u, dt, B, C, z, pix, valid, A, D, bias, y_p, s_yl, mas
     if GUARD:
         dt_f = tl.where(valid, dt_f, 0.0)
     h = tl.exp2(dt_f[None, :] * A) * h + _state_tile(_widen_state_vector(B)) * (dt_f * u_f)[None, :]
+    PADDED: tl.constexpr = N > 0 and h.shape[0] > N
+    if PADDED:
+        real = tl.arange(0, h.shape[0])[:, None] < N
+        h = tl.where(real, h, 0.0)
     if STORE_END:
         dt_sum += dt_f
     if STORE_Y:
-        y = tl.sum(h * _state_tile(_widen_state_vector(C)), axis=0)
+        terms = h * _state_tile(_widen_state_vector(C))
+        if PADDED:
+            terms = tl.where(real, terms, -0.0)
+        y = tl.sum(terms, axis=0)
         if HAS_D:
             y += u_f * D
         if HAS_Z:
@@ -487,7 +503,7 @@ def _scan_chunk_kernel(
             u_c, dt_c, B_c, C_c, z_c = _load_step(u_p, t_p, B_p, C_p, z_p, pix_c, s_ul, s_tl, s_Bl, s_Cl, s_zl,
                                                   mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
             h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d,
-                                   False, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
+                                   False, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS, N)
             pos, row, col, pix = _next_pixel(pos, row, col, t + 3, height, width, reverse, column_major, mirror,
                                              length, CROSS, True)
             u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n, B_o,
@@ -496,14 +512,14 @@ def _scan_chunk_kernel(
             # identity, their stores masked
             h, dt_sum = _scan_step(h, dt_sum, u_b, dt_b, B_b, C_b, z_b, pix_b, in_group * 0 + t + 1 < stop, A, D,
                                    bias, y_p, s_yl, mask_d, True, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z,
-                                   STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
+                                   STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS, N)
             pos, row, col, pix_b = _next_pixel(pos, row, col, t + 4, height, width, reverse, column_major, mirror,
                                                length, CROSS, True)
             u_b, dt_b, B_b, C_b, z_b = _load_step(u_p, t_p, B_p, C_p, z_p, pix_b, s_ul, s_tl, s_Bl, s_Cl, s_zl,
                                                   mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
             h, dt_sum = _scan_step(h, dt_sum, u_c, dt_c, B_c, C_c, z_c, pix_c, in_group * 0 + t + 2 < stop, A, D,
                                    bias, y_p, s_yl, mask_d, True, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z,
-                                   STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
+                                   STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS, N)
     elif PREFETCH == 2:
         for t in range(start, stop, 2):
             pos, row, col, pix_b = _next_pixel(pos, row, col, t + 1, height, width, reverse, column_major, mirror,
@@ -511,7 +527,7 @@ def _scan_chunk_kernel(
             u_b, dt_b, B_b, C_b, z_b = _load_step(u_p, t_p, B_p, C_p, z_p, pix_b, s_ul, s_tl, s_Bl, s_Cl, s_zl,
                                                   mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
             h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d,
-                                   False, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
+                                   False, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS, N)
             pos, row, col, pix = _next_pixel(pos, row, col, t + 2, height, width, reverse, column_major, mirror,
                                              length, CROSS, True)
             u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n, B_o,
@@ -519,7 +535,7 @@ def _scan_chunk_kernel(
             # an odd chunk's last pair has no second step: δ = 0 makes it the identity, its store is masked
             h, dt_sum = _scan_step(h, dt_sum, u_b, dt_b, B_b, C_b, z_b, pix_b, in_group * 0 + t + 1 < stop, A, D,
                                    bias, y_p, s_yl, mask_d, True, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z,
-                                   STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
+                                   STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS, N)
     else:
         for t in range(start, stop):
             if PREFETCH == 0:
@@ -533,7 +549,7 @@ def _scan_chunk_kernel(
                                                       s_zl, mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N,
                                                       BC_PAIRS)
             h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d, False,
-                                   HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS)
+                                   HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS, N)
             if PREFETCH == 0:
                 pos, row, col, pix = _next_pixel(pos, row, col, t + 1, height, width, reverse, column_major, mirror,
                                                  length, CROSS, False)

@@ -14,14 +14,26 @@ def test_time_chunks():
     assert chunks(6, 57600, per_thread=2) == 256  # MambaIRv2 Base
     assert chunks(24, 6400, per_thread=2) == 100  # chunks of at least 64 steps
     assert chunks(24, 10, per_thread=2) == 1
-    assert chunks(9, 57600, per_sm=24) == 352  # MambaIR light's route lanes: one wave of programs
+    assert chunks(9, 57600, per_sm=24) == 352  # route lanes at N 16: one wave of programs
+    assert chunks(9, 57600, per_sm=32) == 470  # MambaIR light's lanes, 64 registers: a wave of 32 per SM
     # two channels per thread: whole waves of the output pass (MambaIR classic: 24 programs, 16 warps per SM)
     assert chunks(24, 57600, per_thread=2, wave_warps=16) == 264
     assert chunks(24, 57600, per_thread=2) == 256
     assert chunks(28, 921600, per_sm=128) == 604  # colour DN's four routes in blocks at 1280x720
-    # the route lanes: whole waves of chunks at most 400 steps long (MambaIR light: 4K out, then 720p)
+    # the route lanes: whole waves of chunks at most 300 steps long (MambaIR light: 4K out, then 720p)
+    assert chunks(9, 518400, per_sm=32, max_steps=300) == 1880
+    assert chunks(9, 57600, per_sm=32, max_steps=300) == 470
     assert chunks(9, 518400, per_sm=24, max_steps=400) == 1408
-    assert chunks(9, 57600, per_sm=24, max_steps=400) == 352
+
+
+def test_output_pass_register_cap():
+    cap = triton_scan.output_pass_maxnreg
+    # the route lanes at N 10 (MambaIR light): 64, so 32 programs fit an SM; at N 16 they would spill
+    assert cap(1, cross=True, channel_last=True, route_lanes=True, n_state=10) == 64
+    assert cap(1, cross=True, channel_last=True, route_lanes=True, n_state=16) is None
+    assert cap(1, cross=True, channel_last=True) is None  # the four routes in blocks (MambaIR DN, JPEG)
+    assert cap(2, cross=False, channel_last=True) == 168  # MambaIRv2's one route, two channels per thread
+    assert cap(2, cross=True, channel_last=True) is None  # MambaIR classic
 
 
 def test_route_lanes_and_pairs_where_they_pay():
@@ -47,12 +59,12 @@ def test_prefetch_depth():
 
 def test_route_lanes_chunk_length():
     """Long routes on the lanes take whole waves of chunks of at most LANE_CHUNK_STEPS steps (MambaIR light
-    at 4K: four waves of 352), short ones one wave (at 720p)."""
+    at 4K: four waves of 470), short ones one wave (at 720p); the output pass is capped at 64 registers."""
     recorded = []
 
     class Recorder:
         def __getitem__(self, grid):
-            return lambda *args, **kwargs: recorded.append(grid)
+            return lambda *args, **kwargs: recorded.append((grid, kwargs.get("maxnreg")))
 
     kernels = triton_scan._scan_chunk_kernel, triton_scan._carry_scan_kernel
     triton_scan._scan_chunk_kernel = triton_scan._carry_scan_kernel = Recorder()
@@ -67,5 +79,6 @@ def test_route_lanes_chunk_length():
             triton_scan.selective_scan_cross_tokens_triton(*args, width=width)
     finally:
         triton_scan._scan_chunk_kernel, triton_scan._carry_scan_kernel = kernels
-    assert recorded[0] == (1, 9, 352)  # 720p out: one wave, chunks of 164 steps
-    assert recorded[3][:2] == (1, 9) and 1400 <= recorded[3][2] <= 1408  # 4K out: four waves, 369 steps
+    assert recorded[0] == ((1, 9, 469), None)  # 720p out: the chunk-end pass, one wave of 123-step chunks
+    assert recorded[2] == ((1, 9, 469), 64)  # the output pass, in 64 registers
+    assert recorded[3][0][:2] == (1, 9) and 1870 <= recorded[3][0][2] <= 1880  # 4K out: four waves, 276 steps

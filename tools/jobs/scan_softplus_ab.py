@@ -81,7 +81,8 @@ def scan_cases() -> dict[str, tuple[str, tuple[tuple, dict]]]:
     }
     if "--4k" in sys.argv:  # the light model's whole-image 4K output (its input 960x540)
         cases["MambaIR light at 4K, four routes 540x960, E 72, N 10"] = (cross, cross_args(540, 960, 72, n=10))
-    if "--realdn" in sys.argv:  # MambaIR's real-denoising UNet, its 144-channel level of a 1280x720 image
+    if "--realdn" in sys.argv:  # MambaIR's real-denoising UNet, its 72- and 144-channel levels of a 1280x720 image
+        cases["MambaIR realdn level 1, four routes 720x1280, E 72"] = (cross, cross_args(720, 1280, 72))
         cases["MambaIR realdn level 2, four routes 360x640, E 144"] = (cross, cross_args(360, 640, 144))
     return cases
 

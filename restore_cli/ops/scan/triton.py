@@ -653,7 +653,9 @@ def default_prefetch(per_thread: int, *, route_blocks: bool = False) -> int:
 
 
 ROUTES = 4  # MambaIR v1's cross scan
-LANE_CHUNK_STEPS = 400  # the route lanes' longest time chunk, where more than one wave of chunks is needed
+LANE_CHUNK_STEPS = 300  # the route lanes' longest time chunk, where more than one wave of chunks is needed
+LANE_OUTPUT_REGISTERS = 64  # the route lanes' output pass at N <= LANE_SMALL_STATE (see output_pass_maxnreg)
+LANE_SMALL_STATE = 10
 
 
 def use_route_lanes(per_group: int, block_d: int, per_thread: int) -> bool:
@@ -700,8 +702,23 @@ def bc_pairs(bc_vec: bool, dtypes: tuple[torch.dtype, ...], per_thread: int, *, 
     return bc_vec and not cross and all(dtype == torch.bfloat16 for dtype in dtypes) and per_thread >= 2
 
 
-def output_pass_maxnreg(per_thread: int, *, cross: bool, channel_last: bool) -> int | None:
-    """A register cap for the output pass above ptxas's own choice, or None to leave it to ptxas.
+def output_pass_maxnreg(per_thread: int, *, cross: bool, channel_last: bool, route_lanes: bool = False,
+                        n_state: int = 16) -> int | None:
+    """A register cap for the output pass, or None to leave it to ptxas.
+
+    The route lanes at a small state (MambaIR light, N 10) are capped at 64 registers, below ptxas's 72
+    (with the δ bias), without spills: 32 one-warp programs per SM instead of 28, and the launcher then
+    runs one wave of 32 (:data:`LANE_OUTPUT_REGISTERS`). H100, bf16, the scan alone at 180x320
+    (``tools/jobs/results/perf25d-*.txt``): 238 us at 352 chunks (24 per SM), 226 at 409 (28), 308 at 420
+    (past the wave); capped, 234 at 352 and **218 at 469**; at 4K (540x960) 2217 us at 1405 chunks, 2004
+    capped at 1876 (four waves). With lane chunks of at most 300 steps (:data:`LANE_CHUNK_STEPS`, was 400),
+    against the previous launcher (``perf25e-*.txt``): the scan alone 240 -> 221 us, at 4K 2229 -> 2074 us;
+    in the compiled model (GPU time per forward) at 180x320 the scan 5.4 -> 4.9 ms, all kernels 11.1 ->
+    10.6 ms, at 540x960 51.8 -> 48.0 and 97.3 -> 93.8 ms. At N 16 (MambaIR's real-denoising UNet, its
+    72-channel level) the pass needs 96 registers and 64 would spill (``benchmarks/scan_sass.py --maxnreg
+    64``): it keeps 24 programs per SM (4694 -> 4607 us at 720x1280 with the shorter chunks).
+
+    Above ptxas's own choice:
 
     At two channels per thread ptxas fits the output pass in 128 registers (16 warps per SM) by sinking
     the next step's loads to the end of the step (``nvdisasm``, four routes: the loads at instructions
@@ -715,6 +732,8 @@ def output_pass_maxnreg(per_thread: int, *, cross: bool, channel_last: bool) -> 
     (``perf22g-v2-base-in-model.txt``). The channel-first one-route layout was not measured, so it keeps
     ptxas's choice.
     """
+    if route_lanes and n_state <= LANE_SMALL_STATE:
+        return LANE_OUTPUT_REGISTERS
     return 168 if per_thread >= 2 and not cross and channel_last else None
 
 
@@ -752,7 +771,9 @@ def default_n_chunks(programs: int, length: int, *, sm_count: int = 132, per_sm:
     count, until chunks are at most ``max_steps`` long. MambaIR light at 4K (540x960 in, 352 chunks a wave)
     2.36-2.40 ms at one wave, 2.42 at two, 2.32 at three, 2.18-2.19 at four
     (``perf24i-light-4k-chunks.txt``, ``perf24k-*.txt``); at 720p (chunks of 164 steps) one wave stays
-    best (528 chunks: 240 -> 298 us, ``perf24i-light-variants.txt``).
+    best (528 chunks: 240 -> 298 us, ``perf24i-light-variants.txt``). With waves of 469 (see
+    :func:`output_pass_maxnreg`), four waves of 276 steps beat three of 368 (2004 against 2061 us,
+    ``perf25d-*.txt``), hence 300 steps at most.
     """
     max_chunks = 256 if per_thread >= 2 else length
     wanted = triton.cdiv(per_sm * sm_count, max(1, programs))
@@ -947,21 +968,22 @@ def _run(
         raise ValueError("route_lanes needs the four-route scan at one channel per thread")
     # programs per batch element and chunk
     programs = triton.cdiv(per_group, block_d // ROUTES) if route_lanes else n_groups * blocks_per_group
+    maxnreg = output_pass_maxnreg(per_thread, cross=width > 0, channel_last=u.stride(1) == 1,
+                                  route_lanes=route_lanes, n_state=n_state)
     if n_chunks is None:
         sm_count = 132  # H100; only the Triton interpreter (TRITON_INTERPRET=1) runs on CPU tensors
         if u.is_cuda:
             sm_count = _sm_count(u.device.index if u.device.index is not None else torch.cuda.current_device())
-        # route lanes: one wave of programs (72 registers in the output pass leave room for 28 warps per
-        # SM); MambaIR light's scan alone 257 us at the usual 48 per SM, 242 us at 24, in the compiled
-        # model 5.7 -> 5.4 ms per forward (tools/jobs/results/perf23e-chunks-light.txt, perf23f-*.txt)
+        # route lanes: one wave of programs, as many as the output pass's registers let an SM hold (32 at
+        # its cap of 64: see output_pass_maxnreg); MambaIR light's scan alone 257 us at the usual 48 per SM,
+        # 242 us at 24 (tools/jobs/results/perf23e-chunks-light.txt), 218 us at 32 with the cap (perf25d-*)
         # at two channels per thread, whole waves of the output pass (ptxas gives it 128 registers unless
         # output_pass_maxnreg caps it higher)
-        wave_warps = 65536 // (32 * (output_pass_maxnreg(per_thread, cross=width > 0, channel_last=u.stride(1) == 1)
-                                     or 128))
+        wave_warps = 65536 // (32 * (maxnreg or 128))
         # the four routes in blocks at one channel per thread (MambaIR DN/JPEG, prefetch 3): 128 per SM.
         # Colour DN at 720x1280 (28 programs per chunk) 13.92 ms at the usual 48 per SM (227 chunks), 12.45 at
         # 300, 12.31 at 450, 12.20 at 600, 12.13 at 900 (tools/jobs/results/perf24g-dn-chunks.txt)
-        per_sm = 24 if route_lanes else 128 if route_blocks else 48
+        per_sm = (wave_warps if maxnreg else 24) if route_lanes else 128 if route_blocks else 48
         n_chunks = default_n_chunks(batch * programs, length, sm_count=sm_count, per_thread=per_thread,
                                     per_sm=per_sm, wave_warps=wave_warps,
                                     max_steps=LANE_CHUNK_STEPS if route_lanes else None)
@@ -986,7 +1008,6 @@ def _run(
     # the four-route chunk-end pass at two channels per thread is bound by the exponential unit: its
     # softplus exponential goes to the FMA pipe (see _softplus); at one channel the pass is issue-bound
     fma_softplus = width > 0 and per_thread >= 2
-    maxnreg = output_pass_maxnreg(per_thread, cross=width > 0, channel_last=u.stride(1) == 1)
 
     def launch(h0: torch.Tensor | None, hend: torch.Tensor | None, dtsum: torch.Tensor | None) -> None:
         """One pass over all chunks: store chunk-end states (``hend``) or the output (``h0`` given)."""

@@ -103,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="override a kernel constant (PREFETCH, BLOCK_D, BC_VEC, CROSS, ...)")
     parser.add_argument("--arch", type=int, default=90, help="compute capability as an integer (90 = H100)")
     parser.add_argument("--num-warps", type=int, default=1)
-    parser.add_argument("--maxnreg", type=int, default=None, help="cap the registers per thread (ptxas)")
+    parser.add_argument("--maxnreg", type=int, default=None,
+                        help="cap the registers per thread of both passes (ptxas); by default the output pass "
+                             "gets the launcher's cap (output_pass_maxnreg), the chunk-end pass none")
     args = parser.parse_args(argv)
     try:
         import triton  # noqa: F401
@@ -125,8 +127,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"sm_{args.arch}, {args.dtype}, {args.num_warps} warp(s), constants {overrides or 'default'}")
     channels_per_thread = overrides.get("BLOCK_D", 64) / (32 * args.num_warps)
     print(f"{'pass':<10} {'registers':>9} {'loop instr':>10} {'per step':>9} {'per channel-step':>16}  top opcodes")
+    from restore_cli.ops.scan.triton import output_pass_maxnreg
+
+    launcher_cap = output_pass_maxnreg(int(channels_per_thread), cross=bool(overrides.get("CROSS", True)),
+                                       channel_last=True, route_lanes=overrides.get("ROUTE_LANES", 1) > 1,
+                                       n_state=int(overrides.get("N", 16)))
     for output_pass in (False, True):
-        cubin = compile_pass(output_pass, args.dtype, overrides, args.arch, args.num_warps, args.maxnreg)
+        maxnreg = args.maxnreg or (launcher_cap if output_pass else None)
+        cubin = compile_pass(output_pass, args.dtype, overrides, args.arch, args.num_warps, maxnreg)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "scan.cubin"
             path.write_bytes(cubin)

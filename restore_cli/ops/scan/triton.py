@@ -218,8 +218,8 @@ def _load_state_vector(ptr, base, pix, s_l, offs_n, mask_n, VEC: tl.constexpr, M
     scalar loads with N 64-bit addresses, which also cost ~60 registers per thread and so occupancy.
     ``MASK_N``: N is not a power of two, and the padding lanes must read 0. With ``VEC`` all N_PAD values
     are read (the launcher checks that they lie in the tensor's memory) and the padding lanes set to 0
-    afterwards: a mask on the load would split the vectors, while this zero, known to the compiler lane by
-    lane, removes the padding states' work altogether.
+    afterwards: a mask on the load would split the vectors, while this zero is known to the compiler lane
+    by lane (the padding states' work goes once :func:`_scan_step` zeroes their state too).
     """
     if VEC:
         if PAIRS:  # bf16, read as int32 pairs and widened by _widen_state_vector
@@ -318,7 +318,8 @@ def _scan_step(h, dt_sum, u, dt, B, C, z, pix, valid, A, D, bias, y_p, s_yl, mas
     the update, and their terms of the contraction to -0.0 (``y + -0.0`` is ``y`` exactly, ``y + 0.0`` is
     not when y is -0.0). Both masks are constants register by register, so the compiler drops the padding's
     decay, update and contraction: sm_90, MambaIR light's lanes, 112 / 171 -> 110 / 152 instructions per
-    step of the chunk-end / output pass, the output pass in 64 registers instead of 72. Zero B and C alone
+    step of the chunk-end / output pass, the output pass in 64 registers instead of 72 without the δ bias
+    (with it 72, which :func:`output_pass_maxnreg` caps at 64 for the lanes). Zero B and C alone
     had not done it: ``exp2(0·δ)·h + 0·δu`` is not ``h`` for every float (infinities). H100, bf16, the scan
     alone 241 -> 240 us, in the compiled model 5.4 ms either way (latency, not issue, bounds this pass;
     ``tools/jobs/results/perf25b-*.txt``): kept for the registers and the shorter code."""

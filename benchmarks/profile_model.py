@@ -47,7 +47,7 @@ def main() -> int:
     if "compile" in args.path:
         from restore_cli.engine.compile import compile_blocks
 
-        compile_blocks(net, cuda=True)  # as the engine compiles on a GPU (frozen blocks)
+        compile_blocks(net)
     x = photo_input(args.height, args.width, dev)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled="bf16" in args.path)
 

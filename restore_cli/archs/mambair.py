@@ -441,14 +441,6 @@ class MambaIR(RestorationNet):
     #: shapes (zeros: exact) made MambaIR classic x4 at 720p 8% faster in bf16 + ``--compile``, each
     #: alone did not (``tools/jobs/results/perf12-inductor-padding.txt``). Inductor pads on the GPU only.
     compile_options = (("padding_stride_threshold", 64), ("padding_alignment_bytes", 16), ("force_shape_pad", True))
-    #: On a GPU the blocks are also frozen: their parameters become constants of the compiled code, so the
-    #: work on weights alone (the padded x-projection rows, the block-diagonal delta weight, ``-exp(A_log)``,
-    #: the casts) is done once at compile time instead of as small kernels every forward. H100, bf16 +
-    #: ``--compile``, 720p, two alternated runs (``tools/jobs/results/perf25g-inductor-freezing.txt``):
-    #: MambaIR light 11.2 -> 10.9-11.0 ms, classic 70.0 -> 69.2-69.4 ms (peak 0.74 -> 0.77 GiB). Freezing
-    #: acts only where gradients are off (the engine's inference), and the engine changes no weight after
-    #: it compiles.
-    cuda_compile_options = (("freezing", True),)
 
     def __init__(
         self,

@@ -10,8 +10,7 @@ The scans stay our kernels: inside a compiled region they are opaque custom oper
 (:mod:`restore_cli.ops.scan.opaque`), and our LayerNorm hands over to the compiler's.
 
 Which blocks: a network class lists them in ``compile_blocks`` (class names), and may add Inductor
-options for them in ``compile_options`` (MambaIR v1 pads its 360-byte rows; see its class), and options
-for a CUDA device only in ``cuda_compile_options`` (MambaIR v1 freezes its parameters there). Shapes are specialised
+options for them in ``compile_options`` (MambaIR v1 pads its 360-byte rows; see its class). Shapes are specialised
 (``dynamic=False``): tiles of one size compile once, and PyTorch's recompile limit sends a stream of
 ever-new sizes back to eager code rather than compiling forever.
 """
@@ -39,15 +38,12 @@ def compile_targets(module: nn.Module) -> list[nn.Module]:
     return [m for m in module.modules() if type(m).__name__ in names]
 
 
-def compile_options(module: nn.Module, mode: str | None = None, *, cuda: bool = False) -> dict | None:
-    """Inductor options for ``module``'s blocks: those of ``mode`` and the network's ``compile_options``
-    (and ``cuda_compile_options`` when the blocks run on a GPU: ``cuda``).
+def compile_options(module: nn.Module, mode: str | None = None) -> dict | None:
+    """Inductor options for ``module``'s blocks: those of ``mode`` and the network's ``compile_options``.
 
     ``torch.compile`` takes a mode or options, not both, so a mode is turned into its options first.
     """
     own = dict(getattr(module, "compile_options", None) or {})
-    if cuda:
-        own.update(getattr(module, "cuda_compile_options", None) or {})
     if mode == AUTOTUNE_MODE:
         own.setdefault("coordinate_descent_tuning", True)
     if not own:
@@ -59,21 +55,20 @@ def compile_options(module: nn.Module, mode: str | None = None, *, cuda: bool = 
     return own
 
 
-def compile_blocks(module: nn.Module, *, mode: str | None = None, cuda: bool = False) -> int:
+def compile_blocks(module: nn.Module, *, mode: str | None = None) -> int:
     """Compile, in place, every block :func:`compile_targets` lists; returns how many.
 
     ``mode``: passed to :func:`torch.compile` (``None`` = default; ``"max-autotune-no-cudagraphs"``
     searches kernel configurations at a much longer first call), merged with the network's own options
-    (:func:`compile_options`; ``cuda``: the blocks will run on a GPU). Idempotent: a block compiled
-    before is left as it is. State-dict keys do not change (``nn.Module.compile`` wraps the forward, not
-    the module).
+    (:func:`compile_options`). Idempotent: a block compiled before is left as it is. State-dict keys do not
+    change (``nn.Module.compile`` wraps the forward, not the module).
     """
     # Each (block variant, input shape, precision) is one compiled entry of the block class's forward;
     # PyTorch's default limit (8) is soon reached by a process that runs several models or tile sizes,
     # after which blocks silently run eagerly.
     limit = "recompile_limit" if hasattr(torch._dynamo.config, "recompile_limit") else "cache_size_limit"
     setattr(torch._dynamo.config, limit, max(getattr(torch._dynamo.config, limit), 64))
-    options = compile_options(module, mode, cuda=cuda)
+    options = compile_options(module, mode)
     how = {"options": options} if options else {"mode": mode}
     count = 0
     for block in compile_targets(module):

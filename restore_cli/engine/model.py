@@ -195,8 +195,7 @@ def wrap_module(
         align = getattr(module, "align_channels", None)  # MambaIRv2: aligned GEMM widths (same outputs)
         if device.type == "cuda" and callable(align):
             extra["aligned_channels"] = align()
-        extra["compiled_blocks"] = compile_blocks(module, mode=compile if isinstance(compile, str) else None,
-                                                  cuda=device.type == "cuda")
+        extra["compiled_blocks"] = compile_blocks(module, mode=compile if isinstance(compile, str) else None)
         limit = getattr(module, "compiled_tile_batch", None)  # MambaIRv2: see the class
         if limit:
             extra["tile_batch_limit"] = limit

@@ -267,8 +267,7 @@ def test_autotune_compiles_in_max_autotune_mode(photo, tmp_path, cards, env, mon
 
     modes, caches = [], []
 
-    def record(module, *, mode=None, cuda=False):
-        assert not cuda  # on the CPU the blocks are not frozen (MambaIR's cuda_compile_options)
+    def record(module, *, mode=None):
         modes.append(mode)
         caches.append(os.environ.get("TORCHINDUCTOR_CACHE_DIR"))
         return 0

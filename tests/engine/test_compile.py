@@ -110,9 +110,6 @@ def test_network_compile_options_reach_torch_compile(monkeypatch):
     own = dict(type(net).compile_options)
     assert own["force_shape_pad"] is True and own["padding_alignment_bytes"] == 16
     assert compile_options(torch.nn.Conv2d(1, 1, 1)) is None
-    # on a GPU MambaIR's blocks are frozen too; never on the CPU
-    assert compile_options(net, cuda=True) == {**own, "freezing": True}
-    assert "freezing" not in compile_options(net) and compile_options(torch.nn.Conv2d(1, 1, 1), cuda=True) is None
     merged = compile_options(net, "max-autotune-no-cudagraphs")
     assert merged["max_autotune"] is True and merged["force_shape_pad"] is True
     # --autotune: coordinate-descent tuning too, for a network without options of its own as well
@@ -129,14 +126,14 @@ def test_network_compile_options_reach_torch_compile(monkeypatch):
 @pytest.mark.parametrize("upsampler", ["pixelshuffle", "pixelshuffledirect"])
 def test_padded_compiled_blocks_match_eager_on_cuda_in_float32(upsampler):
     """With the stride and GEMM-shape padding of ``MambaIR.compile_options`` (60 channels: 120-byte rows,
-    padded), the CAB's compiled form (zero-padded channels; light: the dilated conv as a stencil) and the
-    parameters frozen (``cuda_compile_options``), the compiled blocks compute what eager does: the padding
-    is zeros, so float32 agrees to rounding (TF32 off, as ``--precision fp32`` runs)."""
+    padded) and the CAB's compiled form (zero-padded channels; light: the dilated conv as a stencil), the
+    compiled blocks compute what eager does: the padding is zeros, so float32 agrees to rounding (TF32
+    off, as ``--precision fp32`` runs)."""
     net = _small_mambair(upsampler).cuda()
     x = torch.rand(1, 3, 40, 56, device="cuda")
     with exact_fp32(), torch.inference_mode():
         expected = net(x)
-        compile_blocks(net, cuda=True)
+        compile_blocks(net)
         got = net(x)
     rel = ((got - expected).norm() / expected.norm()).item()
     assert rel < 1e-5, rel

@@ -35,7 +35,7 @@ def build(card: str, compiled: bool) -> torch.nn.Module:
     if compiled:
         from restore_cli.engine.compile import compile_blocks
 
-        compile_blocks(net, cuda=True)  # as the engine compiles on a GPU (frozen blocks)
+        compile_blocks(net)
     return net
 
 

@@ -11,8 +11,6 @@ Backends:
 
 from __future__ import annotations
 
-import functools
-
 import torch
 
 from ...errors import BackendUnavailableError
@@ -22,14 +20,24 @@ from .reference import selective_scan_reference
 BACKENDS = ("auto", "torch", "triton", "mamba", "reference")
 
 
-@functools.cache
+_mamba_available: bool | None = None
+
+
+@torch.compiler.assume_constant_result
 def mamba_available() -> bool:
-    """True when mamba-ssm's compiled selective scan imports (any failure means 'no')."""
-    try:
-        from mamba_ssm.ops.selective_scan_interface import selective_scan_fn  # noqa: F401
-    except Exception:
-        return False
-    return True
+    """True when mamba-ssm's compiled selective scan imports (any failure means 'no'). Answered once per
+    process, and a constant to ``torch.compile``: traced, the failing import split every compiled MambaIR
+    block into three graphs (before the scan's block, inside it, after it), each boundary a float32 round
+    trip through memory and its own casts (``tools/jobs/graph_breaks.py``)."""
+    global _mamba_available
+    if _mamba_available is None:
+        try:
+            from mamba_ssm.ops.selective_scan_interface import selective_scan_fn  # noqa: F401
+
+            _mamba_available = True
+        except Exception:
+            _mamba_available = False
+    return _mamba_available
 
 
 def select_backend(

@@ -287,3 +287,17 @@ def test_tokens_entry_is_the_scan_of_the_transposed_operands():
                                    proj[..., n : 2 * n].transpose(1, 2), D, bias, True)
     assert out.shape == (b, length, dim)
     torch.testing.assert_close(out, ref.transpose(1, 2), rtol=1e-5, atol=1e-5)
+
+
+def test_backend_probes_are_constants_inside_a_compiled_graph() -> None:
+    """Traced, the mamba-ssm probe's failing import split every compiled MambaIR block into three graphs
+    (PyTorch 2.11, CUDA): the probes must be answered at trace time, without a graph break."""
+    from restore_cli.ops.launch import triton_available
+    from restore_cli.ops.scan import mamba_available
+
+    def shifted(x: torch.Tensor) -> torch.Tensor:
+        return x + int(mamba_available()) + 2 * int(triton_available())
+
+    x = torch.zeros(3)
+    compiled = torch.compile(shifted, fullgraph=True, backend="eager")
+    assert torch.equal(compiled(x), shifted(x))

@@ -40,10 +40,13 @@ def main() -> int:
     align = getattr(net, "align_channels", None)
     if callable(align) and (args.aligned or "compile" in args.path):
         print(f"aligned widths: {align()}")
-    if "bf16" in args.path and getattr(net, "linears_under_autocast", False):  # as the engine does
-        from restore_cli.engine.model import store_linear_weights_in
+    if "bf16" in args.path and getattr(net, "matmuls_under_autocast", False):  # as the engine does
+        from restore_cli.engine.model import store_matmul_weights_in
 
-        store_linear_weights_in(net, torch.bfloat16)
+        store_matmul_weights_in(net, torch.bfloat16)
+    from restore_cli.archs.layers import fold_inference_weights
+
+    fold_inference_weights(net)  # as the engine does, after the casts
     if "compile" in args.path:
         from restore_cli.engine.compile import compile_blocks
 

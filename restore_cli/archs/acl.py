@@ -125,9 +125,10 @@ class LinearAttentionUNet(nn.Module):
 
     scale = 1  # same-size restoration
     pad_multiple = PAD_MULTIPLE
-    #: every ``nn.Linear`` runs under autocast: inference in half precision may store their weights in
-    #: that dtype (:func:`restore_cli.engine.model.store_linear_weights_in`; tested per architecture)
-    linears_under_autocast = True
+    #: every ``nn.Linear``, and every convolution but depthwise ones inside the compiled blocks, runs under
+    #: autocast: inference in half precision may store their weights in that dtype
+    #: (:func:`restore_cli.engine.model.store_matmul_weights_in`; tested per architecture)
+    matmuls_under_autocast = True
     #: Named configurations of the subclass ("default", "tiny", ...), set below each subclass.
     VARIANTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
     #: The last layer of each residual branch inside a block (relative module names). Zeroed, the

@@ -198,13 +198,17 @@ def _plain_depthwise(conv: nn.Conv2d) -> bool:
 
 
 def _tap_table(conv: nn.Conv2d) -> torch.Tensor:
-    """The depthwise kernel's weight table, kept on the module while its weight is unchanged.
+    """The depthwise kernel's weight table: the one folded into ``conv`` (:func:`fold_inference_weights`) if
+    any, else kept on the module while its weight is unchanged.
 
-    Eager inference would otherwise remake it (a small copy kernel) at every call; in a compiled region it
-    is made in the graph.
+    Eager inference would otherwise remake it (a small copy kernel) at every call; in a compiled region
+    without a folded table it is made in the graph, once per forward.
     """
-    from ..ops.depthwise_conv.triton import tap_table
+    from ..ops.depthwise_conv import tap_table
 
+    folded = folded_weight(conv, "taps")
+    if folded is not None:
+        return folded
     if torch.compiler.is_compiling():
         return tap_table(conv.weight)
     weight = conv.weight
@@ -216,6 +220,64 @@ def _tap_table(conv: nn.Conv2d) -> torch.Tensor:
         cached = (key, tap_table(weight))
         conv._restore_tap_table = cached
     return cached[1]
+
+
+#: Prefix of the buffers :func:`fold_inference_weights` adds: tensors made from weights alone.
+FOLDED_PREFIX = "folded_"
+
+
+def keep_folded(module: nn.Module, name: str, tensor: torch.Tensor) -> None:
+    """Store ``tensor``, made from ``module``'s weights alone, as its non-persistent buffer ``folded_<name>``
+    (it follows the module to its device and stays out of the state dict)."""
+    module.register_buffer(FOLDED_PREFIX + name, tensor.detach(), persistent=False)
+
+
+def folded_weight(module: nn.Module, name: str) -> torch.Tensor | None:
+    """The tensor :func:`keep_folded` stored as ``name``, or None."""
+    return getattr(module, FOLDED_PREFIX + name, None)
+
+
+@torch.no_grad()
+def fold_inference_weights(module: nn.Module) -> int:
+    """Make, once, the tensors that ``module``'s inference forwards derive from weights alone, and keep them
+    on the submodules that use them; returns how many submodules.
+
+    Why: every forward otherwise remakes them, one small kernel each (MambaIR light, 720p, H100: a dozen per
+    block, ~1.5 us of GPU time apiece plus the gap to the next kernel); inside a compiled region they are
+    graph inputs like the weights. A submodule folds by its own ``fold_inference_weights()`` method
+    (MambaIR's SS2D and CAB); depthwise convolutions get the depthwise kernel's weight table. Folded tensors
+    are made from the weights as they are now, in their dtype (call this after
+    ``store_matmul_weights_in``): the engine folds after loading, for inference; loading a state dict into
+    ``module`` afterwards drops them (a hook), and code that changes weights in place otherwise must call
+    :func:`unfold_inference_weights` or fold again.
+    """
+    count = 0
+    for sub in module.modules():
+        fold = getattr(sub, "fold_inference_weights", None)
+        if callable(fold):
+            fold()
+            count += 1
+        elif isinstance(sub, nn.Conv2d) and _plain_depthwise(sub):
+            keep_folded(sub, "taps", depthwise_conv.tap_table(sub.weight))
+            count += 1
+    if count and not getattr(module, "_restore_unfold_hook", False):
+        module.register_load_state_dict_post_hook(_unfold_after_loading)
+        module._restore_unfold_hook = True
+    return count
+
+
+def _unfold_after_loading(module: nn.Module, _incompatible_keys: object) -> None:
+    unfold_inference_weights(module)
+
+
+def unfold_inference_weights(module: nn.Module) -> int:
+    """Drop every tensor :func:`fold_inference_weights` made in ``module``; returns how many."""
+    count = 0
+    for sub in module.modules():
+        for name in [n for n in sub._buffers if n.startswith(FOLDED_PREFIX)]:
+            del sub._buffers[name]
+            count += 1
+    return count
 
 
 def _conv2d_tokens(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, height: int, width: int,
@@ -277,9 +339,10 @@ class RestorationNet(nn.Module):
     img_range: float
     #: the forward pass can be captured in a CUDA graph (see :mod:`restore_cli.engine.graphs`)
     cuda_graph_safe = True
-    #: every ``nn.Linear`` runs under autocast: inference in half precision may store their weights in
-    #: that dtype (:func:`restore_cli.engine.model.store_linear_weights_in`; tested per architecture)
-    linears_under_autocast = True
+    #: every ``nn.Linear``, and every convolution but depthwise ones inside the compiled blocks, runs under
+    #: autocast: inference in half precision may store their weights in that dtype
+    #: (:func:`restore_cli.engine.model.store_matmul_weights_in`; tested per architecture)
+    matmuls_under_autocast = True
     #: Run the float32 image-space convolutions after the shallow one on channels-last tensors: ``None``
     #: (the default) does so on CUDA under autocast, where TF32 is allowed. On NCHW tensors cuDNN picks
     #: FFMA kernels or converts layouts around each conv; on channels-last ones it runs TF32 tensor-core

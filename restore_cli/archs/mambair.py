@@ -36,8 +36,10 @@ from .layers import (
     RestorationNet,
     conv_on_tokens,
     depthwise_conv_stencil,
+    folded_weight,
     image_module_on_tokens,
     image_to_tokens,
+    keep_folded,
     tokens_to_image,
 )
 
@@ -181,6 +183,32 @@ class SS2D(nn.Module):
         )
         return cross_merge(y.reshape(b, NUM_DIRECTIONS, e, length), h, w)
 
+    def projection_weight(self) -> torch.Tensor:
+        """The four routes' x-projections as one (4 * width, E) weight for :meth:`forward_fused`.
+
+        Per route the rows are reordered to [B, C, delta rank], B and C each padded with zero rows to a
+        multiple of 8 and the whole to a multiple of 8, so B and C start on 16-byte boundaries and the
+        kernel reads each as whole vectors (a d_state of 10, MambaIR light's, as 16 values).
+        """
+        e, n, r = self.d_inner, self.d_state, self.dt_rank
+        n8 = -(-n // 8) * 8
+        width = -(-(2 * n8 + r) // 8) * 8
+        weight = self.x_proj_weight
+        zeros = weight.new_zeros(NUM_DIRECTIONS, n8 - n, e)
+        rows = [weight[:, r : r + n], zeros, weight[:, r + n :], zeros, weight[:, :r]]
+        rows.append(weight.new_zeros(NUM_DIRECTIONS, width - 2 * n8 - r, e))
+        return torch.cat(rows, dim=1).reshape(-1, e)
+
+    @torch.no_grad()
+    def fold_inference_weights(self) -> None:
+        """Keep :meth:`forward_fused`'s weight-only tensors (the projection weight, the block-diagonal delta
+        weight, ``A = -exp(A_log)``) made once, the two weights in ``in_proj``'s dtype (the autocast dtype
+        once the engine stored the linears in it): :func:`.layers.fold_inference_weights`."""
+        dtype = self.in_proj.weight.dtype
+        keep_folded(self, "projection", self.projection_weight().to(dtype))
+        keep_folded(self, "delta", torch.block_diag(*self.dt_projs_weight).to(dtype))
+        keep_folded(self, "A", -torch.exp(self.A_logs.float()))
+
     def forward_fused(self, x: torch.Tensor) -> torch.Tensor:
         """:meth:`forward` for inference (CUDA and CPU): channel-last throughout, no route-ordered copies.
 
@@ -202,23 +230,18 @@ class SS2D(nn.Module):
         e, n, r, length = self.d_inner, self.d_state, self.dt_rank, h * w
         x, z = self.in_proj(x).chunk(2, dim=-1)
         tokens = conv_on_tokens(self.conv2d, x.reshape(b, length, e), (h, w), activation="silu")
-        # Per route the projection rows are reordered to [B, C, delta rank], B and C each padded with zero
-        # rows to a multiple of 8 and the whole to a multiple of 8, so B and C start on 16-byte boundaries
-        # and the kernel reads each as whole vectors (a d_state of 10, MambaIR light's, as 16 values).
         n8 = -(-n // 8) * 8
-        width = -(-(2 * n8 + r) // 8) * 8
-        weight = self.x_proj_weight
-        zeros = weight.new_zeros(NUM_DIRECTIONS, n8 - n, e)
-        rows = [weight[:, r : r + n], zeros, weight[:, r + n :], zeros, weight[:, :r]]
-        rows.append(weight.new_zeros(NUM_DIRECTIONS, width - 2 * n8 - r, e))
-        weight = torch.cat(rows, dim=1).reshape(-1, e)
-        proj = F.linear(tokens, weight).view(b, length, NUM_DIRECTIONS, width)
+        weight = folded_weight(self, "projection")
+        proj = F.linear(tokens, self.projection_weight() if weight is None else weight)
+        proj = proj.view(b, length, NUM_DIRECTIONS, -1)
         delta_low = proj[..., 2 * n8 : 2 * n8 + r].reshape(b, length, NUM_DIRECTIONS * r)
-        delta = F.linear(delta_low, torch.block_diag(*self.dt_projs_weight))
+        weight = folded_weight(self, "delta")
+        delta = F.linear(delta_low, torch.block_diag(*self.dt_projs_weight) if weight is None else weight)
+        a = folded_weight(self, "A")
         y = cross_selective_scan_tokens(
             tokens,
             delta,
-            -torch.exp(self.A_logs.float()),
+            -torch.exp(self.A_logs.float()) if a is None else a,
             proj[..., :n],
             proj[..., n8 : n8 + n],
             self.Ds.float(),
@@ -315,16 +338,34 @@ class CAB(nn.Module):
                 x = depthwise_conv_stencil(x, layer) if dilated_depthwise else layer(x)
             return x
         first, act, second, attention = self.cab
-        channels, mid = first.in_channels, first.out_channels
-        pad_c, pad_mid = -channels % 8, -mid % 8
+        channels = first.in_channels
+        folded = [folded_weight(self, name) for name in ("w1", "b1", "w2", "b2")]
+        w1, b1, w2, b2 = self._padded_convs() if folded[0] is None else folded
+        x = F.pad(x, (0, 0, 0, 0, 0, -channels % 8))
+        x = act(F.conv2d(x, w1, b1, padding=first.padding))
+        x = F.conv2d(x, w2, b2, padding=second.padding)[:, :channels]
+        return attention(x)
+
+    def _padded_convs(self) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
+        """The normal block's two 3x3 convs with channels zero-padded to multiples of 8 (weight, bias each)."""
+        first, _act, second, _attention = self.cab
+        pad_c, pad_mid = -first.in_channels % 8, -first.out_channels % 8
         w1 = F.pad(first.weight, (0, 0, 0, 0, 0, pad_c, 0, pad_mid))
         w2 = F.pad(second.weight, (0, 0, 0, 0, 0, pad_mid, 0, pad_c))
         b1 = None if first.bias is None else F.pad(first.bias, (0, pad_mid))
         b2 = None if second.bias is None else F.pad(second.bias, (0, pad_c))
-        x = F.pad(x, (0, 0, 0, 0, 0, pad_c))
-        x = act(F.conv2d(x, w1, b1, padding=first.padding))
-        x = F.conv2d(x, w2, b2, padding=second.padding)[:, :channels]
-        return attention(x)
+        return w1, b1, w2, b2
+
+    @torch.no_grad()
+    def fold_inference_weights(self) -> None:
+        """Keep the normal block's padded conv weights (:meth:`forward_compiled`) made once, in the convs'
+        dtype: :func:`.layers.fold_inference_weights`. The light block has nothing to fold here (its
+        depthwise convs fold their own weight tables)."""
+        if self.is_light_sr:
+            return
+        for name, tensor in zip(("w1", "b1", "w2", "b2"), self._padded_convs(), strict=True):
+            if tensor is not None:
+                keep_folded(self, name, tensor)
 
 
 def _depthwise_on_image(conv: nn.Conv2d, x: torch.Tensor, activation: str = "none") -> torch.Tensor:

@@ -121,9 +121,10 @@ class MambaIRUNet(nn.Module):
 
     #: Blocks that :func:`restore_cli.engine.compile.compile_blocks` compiles (``--compile``).
     compile_blocks = ("VSSBlock",)
-    #: every ``nn.Linear`` runs under autocast: inference in half precision may store their weights in
-    #: that dtype (:func:`restore_cli.engine.model.store_linear_weights_in`; tested per architecture)
-    linears_under_autocast = True
+    #: every ``nn.Linear``, and every convolution but depthwise ones inside the compiled blocks, runs under
+    #: autocast: inference in half precision may store their weights in that dtype
+    #: (:func:`restore_cli.engine.model.store_matmul_weights_in`; tested per architecture)
+    matmuls_under_autocast = True
 
     def __init__(
         self,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ..archs.layers import fold_inference_weights
 from ..config import env_flag
 from ..errors import UsageError
 from .graphs import GraphedForward
@@ -88,17 +89,26 @@ class LoadedModel:
         return None if self.precision == "fp32" else PRECISIONS[self.precision]
 
 
-def store_linear_weights_in(module: nn.Module, dtype: torch.dtype) -> int:
-    """Cast every ``nn.Linear``'s weight and bias in ``module`` to ``dtype`` (the autocast dtype), in place;
-    returns how many layers.
+def store_matmul_weights_in(module: nn.Module, dtype: torch.dtype) -> int:
+    """Cast to ``dtype`` (the autocast dtype), in place, the weight and bias of every ``nn.Linear`` in
+    ``module`` and of every convolution inside its compiled blocks (:func:`.compile.compile_targets`)
+    except depthwise ones; returns how many layers.
 
     Autocast casts float32 weights to the same values in every forward, one small kernel per weight and
     bias: ~240 per MambaIRv2 light forward, 0.6 of 10.0 ms of GPU time per compiled 720p forward (H100,
-    ``tools/jobs/results/perf18-v2-light-bf16-linears.txt``). Every Linear of the networks here runs
-    under autocast, whose result this leaves unchanged (tested for each architecture); inference only,
-    as training needs float32 weights.
+    ``tools/jobs/results/perf18-v2-light-bf16-linears.txt``); MambaIR light's channel-attention convs, four
+    more per block. Every Linear, and every such convolution, of the networks here runs under autocast,
+    whose result this leaves unchanged (tested for each architecture). Depthwise convolutions keep float32:
+    the depthwise kernel reads float32 weights (:mod:`restore_cli.ops.depthwise_conv`), and the image-space
+    convolutions of the head, outside the blocks, run in float32 on purpose. Inference only, as training
+    needs float32 weights.
     """
+    from .compile import compile_targets
+
     layers = [m for m in module.modules() if isinstance(m, nn.Linear)]
+    for block in compile_targets(module):
+        layers += [m for m in block.modules() if isinstance(m, nn.Conv2d)
+                   and not (m.groups > 1 and m.groups == m.in_channels == m.out_channels)]
     for layer in layers:
         layer.to(dtype)
     return len(layers)
@@ -167,8 +177,10 @@ def wrap_module(
     of 8, in place (same outputs; its state dict then has the padded shapes), and a network's
     ``compiled_tile_batch`` caps the tiles per pass (``extra["tile_batch_limit"]``, read by
     :func:`.run.restore_tensor`). In half precision on CUDA a network that says its ``nn.Linear`` layers
-    all run under autocast (``linears_under_autocast``: this project's architectures) has their weights
-    stored in that dtype, also in place (:func:`store_linear_weights_in`).
+    and its blocks' convolutions all run under autocast (``matmuls_under_autocast``: this project's
+    architectures) has their weights stored in that dtype, also in place (:func:`store_matmul_weights_in`).
+    Then the tensors that forwards derive from weights alone are made once and kept on the module
+    (:func:`restore_cli.archs.layers.fold_inference_weights`), on any device and in any precision.
     """
     if cuda_graphs is None:
         cuda_graphs = env_flag("RESTORE_CUDA_GRAPHS", True)
@@ -199,9 +211,10 @@ def wrap_module(
         limit = getattr(module, "compiled_tile_batch", None)  # MambaIRv2: see the class
         if limit:
             extra["tile_batch_limit"] = limit
-    if precision != "fp32" and device.type == "cuda" and getattr(module, "linears_under_autocast", False):
+    if precision != "fp32" and device.type == "cuda" and getattr(module, "matmuls_under_autocast", False):
         # after the alignment, which builds float32 layers
-        extra["half_linears"] = store_linear_weights_in(module, PRECISIONS[precision])
+        extra["half_matmuls"] = store_matmul_weights_in(module, PRECISIONS[precision])
+    extra["folded"] = fold_inference_weights(module)  # after the casts: folded weights take their dtype
     if device.type == "cuda" and cuda_graphs:
         extra["graphs"] = GraphedForward()
     return LoadedModel(

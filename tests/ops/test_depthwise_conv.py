@@ -154,7 +154,8 @@ def test_the_cached_weight_table_follows_the_weights():
 INTERPRETER_SCRIPT = textwrap.dedent("""
     import torch
     from restore_cli.ops.depthwise_conv import depthwise_conv_tokens_reference
-    from restore_cli.ops.depthwise_conv.triton import depthwise_conv_triton, tap_table
+    from restore_cli.ops.depthwise_conv import tap_table
+    from restore_cli.ops.depthwise_conv.triton import depthwise_conv_triton
 
     gen = torch.Generator().manual_seed(0)
     for b, h, w, c, k, dil, act, combine, block in [

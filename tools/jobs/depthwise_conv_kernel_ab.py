@@ -13,7 +13,8 @@ import torch.nn.functional as F
 
 from restore_cli.archs.layers import _conv2d_tokens
 from restore_cli.bench import cuda_graph_us
-from restore_cli.ops.depthwise_conv.triton import depthwise_conv_triton, tap_table
+from restore_cli.ops.depthwise_conv import tap_table
+from restore_cli.ops.depthwise_conv.triton import depthwise_conv_triton
 
 # (name, height, width, channels, k, dilation, activation, residual)
 CASES = [

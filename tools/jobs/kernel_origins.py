@@ -28,10 +28,13 @@ def build(card: str, compiled: bool) -> torch.nn.Module:
     align = getattr(net, "align_channels", None)
     if callable(align) and compiled:
         align()
-    if getattr(net, "linears_under_autocast", False):
-        from restore_cli.engine.model import store_linear_weights_in
+    if getattr(net, "matmuls_under_autocast", False):
+        from restore_cli.engine.model import store_matmul_weights_in
 
-        store_linear_weights_in(net, torch.bfloat16)
+        store_matmul_weights_in(net, torch.bfloat16)
+    from restore_cli.archs.layers import fold_inference_weights
+
+    fold_inference_weights(net)  # as the engine does, after the casts
     if compiled:
         from restore_cli.engine.compile import compile_blocks
 

@@ -14,7 +14,8 @@ from restore_cli.archs import configure_scan
 from restore_cli.bench import photo_input, seeded_model
 from restore_cli.engine.model import wrap_module
 from restore_cli.engine.run import restore_tensor
-from restore_cli.ops.depthwise_conv.triton import depthwise_conv_triton, tap_table
+from restore_cli.ops.depthwise_conv import tap_table
+from restore_cli.ops.depthwise_conv.triton import depthwise_conv_triton
 
 
 def kernel_checks() -> None:

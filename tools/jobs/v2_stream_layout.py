@@ -14,13 +14,13 @@ import torch
 from restore_cli.archs.mambair_v2 import AttentiveLayer
 from restore_cli.bench import photo_input, seeded_model
 from restore_cli.engine.compile import compile_blocks
-from restore_cli.engine.model import store_linear_weights_in
+from restore_cli.engine.model import store_matmul_weights_in
 
 
 def model(contiguous: bool) -> torch.nn.Module:
     net = seeded_model("mambairv2-base-x4", torch.device("cuda"))
     net.align_channels()
-    store_linear_weights_in(net, torch.bfloat16)
+    store_matmul_weights_in(net, torch.bfloat16)
     if contiguous:
         for layer in net.modules():
             if isinstance(layer, AttentiveLayer):

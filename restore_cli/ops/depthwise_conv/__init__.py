@@ -25,6 +25,15 @@ ACTIVATION_FNS = {"none": lambda t: t, "gelu": F.gelu, "silu": F.silu, "sigmoid"
 COMBINE_FNS = {"none": lambda x, y: y, "add": lambda x, y: x + y, "mul": lambda x, y: x * y}
 
 
+def tap_table(weight: torch.Tensor) -> torch.Tensor:
+    """The kernel's weights: (C, 1, k, k) as a float32 (k², C) table, one contiguous row of C weights per
+    tap. Not rounded to the activations' dtype as cuDNN's weights would be under autocast: the float32
+    weights are the model's, and the same table whether made eagerly or inside a compiled graph (where
+    Inductor drops the round trip through bfloat16 unless told to emulate it)."""
+    c, k = weight.shape[0], weight.shape[-1]
+    return weight.reshape(c, k * k).t().float().contiguous()
+
+
 def depthwise_conv_tokens_reference(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
                                     size: tuple[int, int], *, padding: int, dilation: int = 1,
                                     activation: str = "none", combine: str = "none") -> torch.Tensor:
@@ -56,7 +65,7 @@ def depthwise_conv_tokens(x: torch.Tensor, weight: torch.Tensor, bias: torch.Ten
     """:func:`depthwise_conv_tokens_reference`'s result, by the kernel where :func:`use_triton` holds
     (``backend="auto"``), or as asked (``"triton"``, ``"reference"``).
 
-    ``taps``: the kernel's float32 weight table (:func:`.triton.tap_table`) if the caller keeps one;
+    ``taps``: the kernel's float32 weight table (:func:`tap_table`) if the caller keeps one;
     otherwise made from ``weight`` on each call (a small copy kernel). The kernel takes weights and bias
     in float32 where the reference (cuDNN under autocast) rounds them to ``x``'s dtype first: closer to
     the float32 model, and a difference well inside the output's own rounding.
@@ -73,8 +82,6 @@ def depthwise_conv_tokens(x: torch.Tensor, weight: torch.Tensor, bias: torch.Ten
         return depthwise_conv_tokens_reference(x, weight, bias, size, padding=padding, dilation=dilation,
                                                activation=activation, combine=combine)
     if taps is None:
-        from .triton import tap_table
-
         taps = tap_table(weight)
     if torch.compiler.is_compiling():  # one opaque node in a compiled region
         return depthwise_conv_op(x, taps, bias, size[0], size[1], padding, dilation, activation, combine)
@@ -99,4 +106,4 @@ def _(x, taps, bias, height, width, padding, dilation, activation, combine):
     return x.new_empty(x.shape)
 
 
-__all__ = ["depthwise_conv_tokens", "depthwise_conv_tokens_reference", "use_triton"]
+__all__ = ["depthwise_conv_tokens", "depthwise_conv_tokens_reference", "tap_table", "use_triton"]

@@ -36,6 +36,7 @@ import triton
 import triton.language as tl
 
 from ..launch import on_tensor_device
+from . import tap_table
 
 ACTIVATIONS = {"none": 0, "gelu": 1, "silu": 2, "sigmoid": 3}
 COMBINES = {"none": 0, "add": 1, "mul": 2}  # the result alone, x + result, x * result
@@ -162,15 +163,6 @@ def launch_config(channels: int) -> tuple[int, int, int, int, int]:
         return (2, 4, 8, 128, 8)
     block_c = min(32, 1 << (channels.bit_length() - 1))
     return (2, 8, 4, block_c, 2 if block_c == 32 else 1)
-
-
-def tap_table(weight: torch.Tensor) -> torch.Tensor:
-    """The kernel's weights: (C, 1, k, k) as a float32 (k², C) table, one contiguous row of C weights per
-    tap. Not rounded to the activations' dtype as cuDNN's weights would be under autocast: the float32
-    weights are the model's, and the same table whether made eagerly or inside a compiled graph (where
-    Inductor drops the round trip through bfloat16 unless told to emulate it)."""
-    c, k = weight.shape[0], weight.shape[-1]
-    return weight.reshape(c, k * k).t().float().contiguous()
 
 
 def depthwise_conv_triton(x: torch.Tensor, taps: torch.Tensor, bias: torch.Tensor | None, height: int,

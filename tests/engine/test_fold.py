@@ -1,0 +1,83 @@
+"""Weight-only tensors folded once per model (:func:`restore_cli.archs.layers.fold_inference_weights`): the
+same outputs as remaking them every forward, kept out of the state dict, dropped when weights are loaded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from restore_cli.archs import from_official
+from restore_cli.archs.layers import FOLDED_PREFIX, fold_inference_weights, unfold_inference_weights
+from restore_cli.engine.model import store_matmul_weights_in
+
+CASES = json.loads((Path(__file__).parents[1] / "fixtures" / "parity" / "cases.json").read_text())
+MAMBAIR_CASES = [name for name in sorted(CASES) if CASES[name]["official_class"] in ("MambaIR", "MambaIRUNet")]
+
+
+def _network(name: str) -> tuple[nn.Module, torch.Tensor]:
+    torch.manual_seed(0)
+    net = from_official(CASES[name]["official_class"], CASES[name]["kwargs"]).eval()
+    return net, torch.rand(*CASES[name]["input_shape"])
+
+
+def _folded(net: nn.Module) -> dict[str, torch.Tensor]:
+    return {name: b for name, b in net.named_buffers() if name.rsplit(".", 1)[-1].startswith(FOLDED_PREFIX)}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_folding_leaves_every_architecture_s_output_unchanged(name: str) -> None:
+    net, x = _network(name)
+    with torch.no_grad():
+        before = net(x)
+        count = fold_inference_weights(net)
+        after = net(x)
+    assert torch.equal(before, after)
+    if name in MAMBAIR_CASES:  # SS2D folds its projection, delta weight and A; depthwise convs their tables
+        assert count > 0
+        kinds = {n.rsplit(".", 1)[-1] for n in _folded(net)}
+        assert {"folded_projection", "folded_delta", "folded_A", "folded_taps"} <= kinds
+
+
+@pytest.mark.parametrize("name", MAMBAIR_CASES[:2])
+def test_folded_weights_take_the_half_precision_weights_dtype(name: str) -> None:
+    net, x = _network(name)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        before = net(x)
+        store_matmul_weights_in(net, torch.bfloat16)
+        fold_inference_weights(net)
+        after = net(x)
+    assert torch.equal(before, after)
+    folded = _folded(net)
+    assert all(t.dtype == torch.bfloat16 for n, t in folded.items() if n.endswith(("projection", "delta")))
+    assert all(t.dtype == torch.float32 for n, t in folded.items() if n.endswith(("_A", "taps")))
+
+
+def test_folded_tensors_stay_out_of_the_state_dict_and_go_when_weights_load() -> None:
+    name = MAMBAIR_CASES[0]
+    net, x = _network(name)
+    keys = set(net.state_dict())
+    fold_inference_weights(net)
+    assert _folded(net) and set(net.state_dict()) == keys
+    other, _ = _network(name)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.mul_(0.5)
+        want = other(x)
+        net.load_state_dict(other.state_dict())
+        assert not _folded(net)  # stale folds would give the old weights' output
+        assert torch.equal(net(x), want)
+        fold_inference_weights(net)
+        assert torch.equal(net(x), want)
+    assert unfold_inference_weights(net) > 0 and not _folded(net)
+
+
+def test_the_engine_folds_on_every_device() -> None:
+    from restore_cli.engine.model import wrap_module
+
+    net, _ = _network(MAMBAIR_CASES[0])
+    model = wrap_module(net, arch="MambaIR", device=torch.device("cpu"))
+    assert model.extra["folded"] > 0 and _folded(model.module)

@@ -1,0 +1,60 @@
+"""The twenty-sixth session's three changes against the code before them, per benchmark case, wall time
+through the engine (bf16 + ``--compile``, CUDA graphs): one case per process, as the benchmark runs.
+
+    python tools/jobs/fold_ab.py "MambaIR light SR x4, 720p out" [--as-before] [--repeats 7]
+
+``--as-before`` puts back, by patching: the traced ``functools.cache`` mamba-ssm probe (a graph break in
+every compiled MambaIR block), linear-only weight casts (the blocks' convolutions cast in every forward) and
+no folding (weight-only tensors remade in every forward).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+
+import torch
+
+from restore_cli import bench
+from restore_cli.engine import model as engine_model
+
+
+def as_before() -> None:
+    from restore_cli.ops import scan
+
+    @functools.cache
+    def mamba_available() -> bool:
+        try:
+            import mamba_ssm.ops.selective_scan_interface  # noqa: F401
+        except Exception:
+            return False
+        return True
+
+    def store_linears_only(module: torch.nn.Module, dtype: torch.dtype) -> int:
+        layers = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
+        for layer in layers:
+            layer.to(dtype)
+        return len(layers)
+
+    scan.mamba_available = mamba_available
+    engine_model.store_matmul_weights_in = store_linears_only
+    engine_model.fold_inference_weights = lambda module: 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("label")
+    parser.add_argument("--as-before", action="store_true")
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    if args.as_before:
+        as_before()
+    cases = [c for c in bench.DEFAULT_CASES if c.label == args.label]
+    rows = bench.run_benchmark(cases, repeats=args.repeats, paths=["bf16+compile"], log=lambda *_: None)
+    for row in rows:
+        print(f"{'before' if args.as_before else 'now   '} {row.case}: {row.ms:.2f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -376,7 +376,7 @@ def _scan_chunk_kernel(
     HAS_D: tl.constexpr, HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_Z: tl.constexpr,
     LOAD_H0: tl.constexpr, STORE_Y: tl.constexpr, STORE_END: tl.constexpr, CROSS: tl.constexpr,
     PREFETCH: tl.constexpr, BC_VEC: tl.constexpr, FMA_SOFTPLUS: tl.constexpr = False,
-    BC_PAIRS: tl.constexpr = False, ROUTE_LANES: tl.constexpr = 1,
+    BC_PAIRS: tl.constexpr = False, ROUTE_LANES: tl.constexpr = 1, ZERO_Y: tl.constexpr = False,
 ):  # fmt: skip
     """Scan one time chunk of one (batch, group, channel block); see the module docstring for the passes.
 
@@ -390,6 +390,12 @@ def _scan_chunk_kernel(
     of ``BLOCK_D / 4`` channels, one per route, so that a group width that is not a multiple of the
     block's (MambaIR light: 72 channels per route) leaves no idle lanes. All lanes share one forward walk,
     a lane on a reversed route mirrors its pixel (:func:`_route_pixel`), and B_t/C_t are loaded per lane.
+
+    ``ZERO_Y`` (the cross scan's chunk-end pass): first zero the output that the output pass will add the
+    routes into, pixels ``start .. stop - 1`` of the chunk's row-major range, pixel ``p`` by the lanes of
+    route ``(p - start) % 4``: every pixel and channel once over the grid. The stores issue before the
+    walk, whose latency hides them, in place of a fill kernel (MambaIR light at 720p: 5.4 us per block)
+    and its launch before the scan. The launcher asks it of the route lanes only (see ``_run``).
     """
     pid_b = tl.program_id(0).to(tl.int64)
     pid_g = tl.program_id(1)
@@ -475,6 +481,13 @@ def _scan_chunk_kernel(
     stop = start + chunk_len
     if stop > length:  # (not tl.minimum: the Triton interpreter cannot loop to its result)
         stop = length
+    if ZERO_Y:
+        ZERO_ROWS: tl.constexpr = 4  # pixels per store, per lane
+        zero_rows = 4 * tl.arange(0, ZERO_ROWS)[:, None]  # the pixels of one route's lanes, 4 apart
+        for first in range(start, stop, 4 * ZERO_ROWS):
+            pix_z = first + group + zero_rows
+            tl.store(y_p[None, :] + pix_z * s_yl, tl.zeros((ZERO_ROWS, BLOCK_D), dtype=tl.float32),
+                     mask=(pix_z < stop) & mask_d[None, :])
     # PREFETCH = 0 loads each step's operands at the top of the step and leaves the latency to the other
     # warps on the SM. 1 loads step t + 1's operands while step t computes and hands them over at the end
     # of the step; the compiler makes that hand-over register copies, which wait for the loads, so the
@@ -871,7 +884,7 @@ def selective_scan_cross_tokens_triton(
         (batch, L, E) float32, the sum of the four routes' outputs at each pixel.
     """
     batch, length, channels = tokens.shape
-    y = torch.zeros(batch, length, channels, dtype=torch.float32, device=tokens.device)
+    y = torch.empty(batch, length, channels, dtype=torch.float32, device=tokens.device)  # zeroed by _run
     _run(tokens.transpose(1, 2), delta.transpose(1, 2), A, B.permute(0, 2, 3, 1), C.permute(0, 2, 3, 1), D,
          delta_bias, delta_softplus, None, y.transpose(1, 2), per_group=channels, width=width, block_d=block_d,
          n_chunks=n_chunks, num_warps=num_warps, prefetch=prefetch, route_lanes=route_lanes)  # fmt: skip
@@ -946,7 +959,8 @@ def _run(
     """Launch the scan into ``y``: one pass, or chunk-end states, carry, and a second pass.
 
     ``delta`` carries the channel count (route channels in cross mode, where ``width > 0``); B and C are
-    (batch, G, N, L) with G = channels // per_group.
+    (batch, G, N, L) with G = channels // per_group. In cross mode ``y`` may hold anything: it is zeroed
+    here (one chunk) or by the chunk-end pass, and the routes' outputs are added into it.
     """
     if prefetch not in (None, 0, 1, 2, 3):
         raise ValueError(f"prefetch must be 0, 1, 2 or 3, not {prefetch}")
@@ -1021,9 +1035,17 @@ def _run(
             HAS_D=D32 is not None, HAS_BIAS=bias32 is not None, SOFTPLUS=bool(delta_softplus),
             HAS_Z=z is not None, LOAD_H0=h0 is not None, STORE_Y=hend is None, STORE_END=hend is not None,
             CROSS=width > 0, PREFETCH=prefetch, BC_VEC=bc_vec, FMA_SOFTPLUS=fma_softplus and hend is not None,
+            ZERO_Y=zero_in_chunk_end and hend is not None,
             **common, **({} if hend is not None or maxnreg is None else {"maxnreg": maxnreg}),
         )  # fmt: skip
 
+    # The routes add into y, zeroed first: by the route lanes' chunk-end pass (ZERO_Y) where there is one,
+    # else here. (H100, bf16, compiled 720p forward, all kernels: MambaIR light 10.0 -> 9.9 ms; classic's
+    # blocks at two channels per thread 67.5 -> 68.7 ms, its chunk-end pass 2.2 ms slower: there the fill
+    # kernel stays; tools/jobs/results/perf26d-in-model.txt.)
+    zero_in_chunk_end = route_lanes and n_chunks > 1
+    if width > 0 and not zero_in_chunk_end:
+        y.zero_()
     with on_tensor_device(u):
         if n_chunks == 1:
             launch(None, None, None)

@@ -44,8 +44,10 @@ from .layers import (
     PatchEmbed,
     RestorationNet,
     conv_on_tokens,
+    folded_weight,
     image_module_on_tokens,
     image_to_tokens,
+    keep_folded,
     tokens_to_image,
 )
 from .windows import (
@@ -381,6 +383,30 @@ class ASSM(nn.Module):
         y = self.out_proj(self.out_norm(y))
         return y.gather(1, inverse[:, :, None].expand_as(y))  # SGN-fold
 
+    def scan_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`forward_fused`'s x-projection weight, rows reordered to [B, C, delta rank, zero padding] (a
+        multiple of 8), and its delta weight, whose input is the rank columns with the zero padding after
+        them (zero weights there): K a multiple of 8 at a 16-byte offset, so cuBLAS takes its aligned kernels.
+        """
+        scan = self.selectiveScan
+        hidden, n, r = scan.d_inner, scan.d_state, scan.dt_rank
+        width = -(-(2 * n + r) // 8) * 8
+        weight = scan.x_proj_weight[0]
+        projection = torch.cat([weight[r:], weight[:r], weight.new_zeros(width - 2 * n - r, hidden)])
+        return projection, F.pad(scan.dt_projs_weight[0], (0, width - 2 * n - r))
+
+    @torch.no_grad()
+    def fold_inference_weights(self) -> None:
+        """Keep :meth:`forward_fused`'s weight-only tensors made once (:meth:`scan_weights` in ``out_proj``'s
+        dtype, the autocast dtype once the engine stored the linears in it; ``A = -exp(A_log)``):
+        :func:`.layers.fold_inference_weights`. (The prompt dictionary, ``embeddingB @ embeddingA``, stays
+        per forward: its dtype follows autocast.)"""
+        dtype = self.out_proj.weight.dtype
+        projection, delta = self.scan_weights()
+        keep_folded(self, "projection", projection.to(dtype))
+        keep_folded(self, "delta", delta.to(dtype))
+        keep_folded(self, "A", -torch.exp(self.selectiveScan.A_logs.float()))
+
     def forward_fused(self, x: torch.Tensor, x_size: tuple[int, int], prompt: torch.Tensor, order: torch.Tensor,
                       inverse: torch.Tensor) -> torch.Tensor:
         """The value path of :meth:`forward` on channel-last tokens (CUDA inference, see :func:`fast_path`).
@@ -394,21 +420,19 @@ class ASSM(nn.Module):
         is float32.
         """
         scan = self.selectiveScan
-        hidden, n, r = scan.d_inner, scan.d_state, scan.dt_rank
+        hidden, n = scan.d_inner, scan.d_state
         in_proj = self.in_proj[0]
         v = F.linear(x, in_proj.weight.view(hidden, -1), in_proj.bias)  # (B, n, Hd)
         v = conv_on_tokens(self.CPE, v, x_size, activation="sigmoid", combine="mul")  # v * sigmoid(CPE(v))
         v = v.gather(1, order[:, :, None].expand_as(v))  # SGN-unfold, (B, n, Hd)
-        width = -(-(2 * n + r) // 8) * 8
-        weight = scan.x_proj_weight[0]
-        weight = torch.cat([weight[r:], weight[:r], weight.new_zeros(width - 2 * n - r, hidden)])
+        folded = folded_weight(self, "projection")
+        weight, delta_weight = self.scan_weights() if folded is None else (folded, folded_weight(self, "delta"))
         proj = F.linear(v, weight)  # (B, n, width): B, C, delta rank, padding
-        # The delta projection reads the rank columns with the zero padding after them (zero weights
-        # there): K a multiple of 8 at a 16-byte offset, so cuBLAS takes its aligned kernels.
-        delta = F.linear(proj[..., 2 * n :], F.pad(scan.dt_projs_weight[0], (0, width - 2 * n - r)))  # (B, n, Hd)
+        delta = F.linear(proj[..., 2 * n :], delta_weight)  # (B, n, Hd)
         C = proj[..., n : 2 * n].float() + prompt.float()  # the official quirk: prompt in original order
+        a = folded_weight(self, "A")
         y = selective_scan_tokens(
-            v, delta, -torch.exp(scan.A_logs.float()), proj[..., :n], C, scan.Ds.float(),
+            v, delta, -torch.exp(scan.A_logs.float()) if a is None else a, proj[..., :n], C, scan.Ds.float(),
             delta_bias=scan.dt_projs_bias[0].float(), delta_softplus=True, backend=self.routing_config.scan_backend,
         )
         y = self.out_proj(self.out_norm(y))

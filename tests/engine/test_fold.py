@@ -81,3 +81,36 @@ def test_the_engine_folds_on_every_device() -> None:
     net, _ = _network(MAMBAIR_CASES[0])
     model = wrap_module(net, arch="MambaIR", device=torch.device("cpu"))
     assert model.extra["folded"] > 0 and _folded(model.module)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_folded_cuda_paths_give_the_same_bf16_output(name: str) -> None:
+    """The CUDA inference paths read the folded tensors (MambaIR's SS2D, MambaIRv2's ASSM, the depthwise
+    kernel's tables): the same output as remaking them, in bf16 with the engine's half-precision weights."""
+    net, x = _network(name)
+    net, x = net.cuda(), x.cuda()
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+        before = net(x)
+        store_matmul_weights_in(net, torch.bfloat16)
+        assert fold_inference_weights(net) > 0
+        after = net(x)
+    assert torch.equal(before, after)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", ["v1_sr_x2", "v1_light_x4"])
+def test_folded_weights_in_compiled_blocks(name: str) -> None:
+    """Compiled, the blocks take the folded tensors as inputs (classic CAB's padded convs too)."""
+    from restore_cli.engine.compile import compile_blocks
+
+    net, x = _network(name)
+    net, x = net.cuda(), x.cuda()
+    compile_blocks(net)
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+        before = net(x)
+        store_matmul_weights_in(net, torch.bfloat16)
+        fold_inference_weights(net)
+        after = net(x)
+    assert _folded(net)
+    assert ((after.float() - before.float()).norm() / before.float().norm()).item() < 1e-3

@@ -11,7 +11,6 @@ no folding (weight-only tensors remade in every forward).
 from __future__ import annotations
 
 import argparse
-import functools
 
 import torch
 
@@ -20,15 +19,7 @@ from restore_cli.engine import model as engine_model
 
 
 def as_before() -> None:
-    from restore_cli.ops import scan
-
-    @functools.cache
-    def mamba_available() -> bool:
-        try:
-            import mamba_ssm.ops.selective_scan_interface  # noqa: F401
-        except Exception:
-            return False
-        return True
+    from graph_breaks import restore_traced_mamba_probe
 
     def store_linears_only(module: torch.nn.Module, dtype: torch.dtype) -> int:
         layers = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
@@ -36,7 +27,7 @@ def as_before() -> None:
             layer.to(dtype)
         return len(layers)
 
-    scan.mamba_available = mamba_available
+    restore_traced_mamba_probe()
     engine_model.store_matmul_weights_in = store_linears_only
     engine_model.fold_inference_weights = lambda module: 0
 

@@ -20,26 +20,31 @@ from restore_cli.bench import photo_input, seeded_model
 from restore_cli.engine.compile import compile_targets
 
 
+def restore_traced_mamba_probe() -> None:
+    """Put back the mamba-ssm probe as it was before 2026-11-25: ``functools.cache``d, so Dynamo traces it."""
+    import functools
+
+    from restore_cli.ops import scan
+
+    @functools.cache
+    def mamba_available() -> bool:
+        try:
+            import mamba_ssm.ops.selective_scan_interface  # noqa: F401
+        except Exception:
+            return False
+        return True
+
+    scan.mamba_available = mamba_available
+
+
 def main() -> int:
     if not torch.cuda.is_available():
         print("no CUDA device")
         return 0
     dev = torch.device("cuda")
     cards = [a for a in sys.argv[1:] if not a.startswith("--")]
-    if "--cached-mamba-probe" in sys.argv:  # the probe as it was before 2026-11-25: functools.cache, traced
-        import functools
-
-        from restore_cli.ops import scan
-
-        @functools.cache
-        def mamba_available() -> bool:
-            try:
-                import mamba_ssm.ops.selective_scan_interface  # noqa: F401
-            except Exception:
-                return False
-            return True
-
-        scan.mamba_available = mamba_available
+    if "--cached-mamba-probe" in sys.argv:
+        restore_traced_mamba_probe()
         print("(mamba-ssm probe as before: functools.cache)")
     for card in cards:
         net = seeded_model(card, dev)

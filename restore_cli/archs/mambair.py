@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..ops.depthwise_conv import depthwise_conv_tokens, tap_table
 from ..ops.layer_norm import LayerNorm
 from ..ops.scan import backend_for, selective_scan
 from .layers import (
@@ -45,6 +46,36 @@ from .layers import (
 
 # Directions of the v1 cross scan, in the official order (k = 0..3).
 NUM_DIRECTIONS = 4
+
+
+def aligned_width(width: int) -> int:
+    """``width`` rounded up to a multiple of 8: a row of that many bf16 values spans whole 16-byte units,
+    which the fast cuBLAS and cuDNN kernels need (MambaIR's 60 and 180 channels do not)."""
+    return -(-width // 8) * 8
+
+
+def zero_padded(t: torch.Tensor, *sizes: int) -> torch.Tensor:
+    """``t`` with zeros appended along its leading dimensions up to ``sizes`` (the rest unchanged)."""
+    pads: list[int] = []
+    for dim in reversed(range(t.dim())):
+        pads += [0, (sizes[dim] if dim < len(sizes) else t.shape[dim]) - t.shape[dim]]
+    return F.pad(t, pads)
+
+
+def layer_norm_to_width(x: torch.Tensor, norm: nn.LayerNorm, width: int) -> torch.Tensor:
+    """``norm(x)`` over the last dimension, returned zero-padded to ``width`` channels, in float32.
+
+    Written as one padded row (statistics over the real channels, the centred padding masked to zero,
+    weight and bias padded with zeros) so that Inductor makes the LayerNorm and the padding one kernel
+    that writes the aligned rows the next GEMM reads; a LayerNorm followed by a pad is two.
+    """
+    c = x.shape[-1]
+    row = F.pad(x.float(), (0, width - c))
+    mean = row.sum(-1, keepdim=True) / c
+    real = torch.arange(width, device=x.device) < c
+    centred = torch.where(real, row - mean, 0.0)
+    rstd = torch.rsqrt(centred.square().sum(-1, keepdim=True) / c + norm.eps)
+    return centred * rstd * F.pad(norm.weight.float(), (0, width - c)) + F.pad(norm.bias.float(), (0, width - c))
 
 
 def cross_scan(x: torch.Tensor) -> torch.Tensor:
@@ -208,9 +239,19 @@ class SS2D(nn.Module):
         keep_folded(self, "projection", self.projection_weight().to(dtype))
         keep_folded(self, "delta", torch.block_diag(*self.dt_projs_weight).to(dtype))
         keep_folded(self, "A", -torch.exp(self.A_logs.float()))
+        width = aligned_width(self.d_model)
+        if width != self.d_model:  # for :meth:`forward_fused` with ``aligned=True``
+            keep_folded(self, "in_proj", zero_padded(self.in_proj.weight, self.in_proj.out_features, width))
+            keep_folded(self, "out_proj", zero_padded(self.out_proj.weight, width))
+            if self.out_proj.bias is not None:
+                keep_folded(self, "out_proj_bias", zero_padded(self.out_proj.bias, width))
 
-    def forward_fused(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_fused(self, x: torch.Tensor, *, aligned: bool = False) -> torch.Tensor:
         """:meth:`forward` for inference (CUDA and CPU): channel-last throughout, no route-ordered copies.
+
+        ``aligned``: ``x`` has its channels zero-padded to :func:`aligned_width` and so has the result
+        (zeros there), through the folded padded ``in_proj``/``out_proj`` weights (:meth:`VSSBlock.
+        forward_aligned`; needs :meth:`fold_inference_weights` and an unaligned ``d_model``).
 
         The projections to delta, B and C act on each pixel alone, so projecting once in pixel order and
         reading each route by index arithmetic equals projecting the four route-ordered copies. Everything
@@ -228,7 +269,8 @@ class SS2D(nn.Module):
 
         b, h, w, _ = x.shape
         e, n, r, length = self.d_inner, self.d_state, self.dt_rank, h * w
-        x, z = self.in_proj(x).chunk(2, dim=-1)
+        projected = F.linear(x, folded_weight(self, "in_proj"), self.in_proj.bias) if aligned else self.in_proj(x)
+        x, z = projected.chunk(2, dim=-1)
         tokens = conv_on_tokens(self.conv2d, x.reshape(b, length, e), (h, w), activation="silu")
         n8 = -(-n // 8) * 8
         weight = folded_weight(self, "projection")
@@ -255,12 +297,18 @@ class SS2D(nn.Module):
         if y.dtype != self.out_norm.weight.dtype:  # a network cast to half precision as a whole
             y = y.to(self.out_norm.weight.dtype)
         y = self.out_norm(y) * F.silu(z)
+        if aligned:
+            return F.linear(y, folded_weight(self, "out_proj"), folded_weight(self, "out_proj_bias"))
         return self.out_proj(y)
+
+    def runs_fused(self, x: torch.Tensor) -> bool:
+        """Whether :meth:`forward` takes :meth:`forward_fused` for ``x``."""
+        fused = self.fused_cross_scan and not torch.is_grad_enabled()
+        return fused and backend_for(x, self.scan_backend) in FUSED_BACKENDS
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, H, W, D) channel-last -> (B, H, W, D)."""
-        fused = self.fused_cross_scan and not torch.is_grad_enabled()
-        if fused and backend_for(x, self.scan_backend) in FUSED_BACKENDS:
+        if self.runs_fused(x):
             return self.forward_fused(x)
         b, h, w, _ = x.shape
         x, z = self.in_proj(x).chunk(2, dim=-1)
@@ -358,14 +406,70 @@ class CAB(nn.Module):
 
     @torch.no_grad()
     def fold_inference_weights(self) -> None:
-        """Keep the normal block's padded conv weights (:meth:`forward_compiled`) made once, in the convs'
-        dtype: :func:`.layers.fold_inference_weights`. The light block has nothing to fold here (its
-        depthwise convs fold their own weight tables)."""
-        if self.is_light_sr:
+        """Keep, made once and in the layers' dtypes (:func:`.layers.fold_inference_weights`): the normal
+        block's padded conv weights (:meth:`forward_compiled`, :meth:`forward_aligned`), and for an
+        unaligned width :meth:`forward_aligned`'s zero-padded weights (the light block's 1x1 and depthwise
+        convs with the depthwise kernel's tables, the channel attention's two 1x1 convs)."""
+        if not self.is_light_sr:
+            for name, tensor in zip(("w1", "b1", "w2", "b2"), self._padded_convs(), strict=True):
+                if tensor is not None:
+                    keep_folded(self, name, tensor)
+        channels = self.cab[0].in_channels
+        width = aligned_width(channels)
+        if width == channels:
             return
-        for name, tensor in zip(("w1", "b1", "w2", "b2"), self._padded_convs(), strict=True):
-            if tensor is not None:
-                keep_folded(self, name, tensor)
+        _pool, squeeze, _relu, excite, _sigmoid = self.cab[-1].attention
+        padded = {"squeeze": (squeeze, squeeze.out_channels, width), "excite": (excite, width, excite.in_channels)}
+        if self.is_light_sr:
+            reduce, depthwise, _gelu, expand, dilated, _attention = self.cab
+            mid = aligned_width(reduce.out_channels)
+            padded |= {"reduce": (reduce, mid, width), "depthwise": (depthwise, mid, 1),
+                       "expand": (expand, width, mid), "dilated": (dilated, width, 1)}
+        for name, (conv, rows, cols) in padded.items():
+            weight = zero_padded(conv.weight, rows, cols)
+            keep_folded(self, name, weight.flatten(1) if conv.kernel_size == (1, 1) else weight)
+            if conv.bias is not None:
+                keep_folded(self, name + "_bias", zero_padded(conv.bias, rows))
+            if name in ("depthwise", "dilated"):
+                keep_folded(self, name + "_taps", tap_table(weight))
+
+    def forward_aligned(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` of a channel-last image (B, H, W, C') whose channels are zero-padded to
+        :func:`aligned_width`, returned the same way (zeros in the padding): every layer runs on aligned
+        rows with the weights :meth:`fold_inference_weights` padded, so no kernel pads or aligns anything.
+        The light block's 1x1 convs are GEMMs on the tokens (their bias in the GEMM) and its depthwise
+        convs the depthwise kernel; the normal block's 3x3 convs run on the image viewed channel-first.
+        """
+        if self.is_light_sr:
+            b, h, w, width = x.shape
+            _reduce, depthwise, _gelu, _expand, dilated, _attention = self.cab
+            t = F.linear(x.reshape(b, h * w, width), folded_weight(self, "reduce"), folded_weight(self, "reduce_bias"))
+            t = depthwise_conv_tokens(t, folded_weight(self, "depthwise"), folded_weight(self, "depthwise_bias"),
+                                      (h, w), padding=depthwise.padding[0], dilation=depthwise.dilation[0],
+                                      activation="gelu", taps=folded_weight(self, "depthwise_taps"))
+            t = F.linear(t, folded_weight(self, "expand"), folded_weight(self, "expand_bias"))
+            t = depthwise_conv_tokens(t, folded_weight(self, "dilated"), folded_weight(self, "dilated_bias"),
+                                      (h, w), padding=dilated.padding[0], dilation=dilated.dilation[0],
+                                      taps=folded_weight(self, "dilated_taps"))
+            y = t.reshape(b, h, w, width)
+        else:
+            first, act, second, _attention = self.cab
+            y = act(F.conv2d(x.permute(0, 3, 1, 2), folded_weight(self, "w1"), folded_weight(self, "b1"),
+                             padding=first.padding))
+            y = F.conv2d(y, folded_weight(self, "w2"), folded_weight(self, "b2"), padding=second.padding)
+            y = y.permute(0, 2, 3, 1)
+        # The channel attention on channel-last values: global mean, squeeze, ReLU, excite, sigmoid, scale.
+        # Its two 1x1 convs act on one pixel per image: written as products and sums in float32, Inductor
+        # makes them a small reduction kernel; as GEMMs they were two cuBLAS calls, a memset and five
+        # kernels of transposes and bias adds per block.
+        squeezed = F.relu(self._one_pixel_conv("squeeze", y.float().mean(dim=(1, 2))))
+        return y * torch.sigmoid(self._one_pixel_conv("excite", squeezed))[:, None, None, :]
+
+    def _one_pixel_conv(self, name: str, v: torch.Tensor) -> torch.Tensor:
+        """The folded 1x1 conv ``name`` of (B, C_in) values, as products and sums -> (B, C_out)."""
+        out = (v[:, None, :] * folded_weight(self, name)).sum(-1)
+        bias = folded_weight(self, name + "_bias")
+        return out if bias is None else out + bias
 
 
 def _depthwise_on_image(conv: nn.Conv2d, x: torch.Tensor, activation: str = "none") -> torch.Tensor:
@@ -393,6 +497,8 @@ class VSSBlock(nn.Module):
         self.ln_2 = LayerNorm(hidden_dim)
 
     def forward(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
+        if self.runs_aligned(x):
+            return self.forward_aligned(x, x_size)
         b, length, c = x.shape
         x = x.reshape(b, x_size[0], x_size[1], c)
         x = x * self.skip_scale + self.self_attention(self.ln_1(x))
@@ -401,6 +507,33 @@ class VSSBlock(nn.Module):
         layout = torch.channels_last if x.is_cuda else torch.contiguous_format
         conv = self.conv_blk(self.ln_2(x).permute(0, 3, 1, 2).contiguous(memory_format=layout)).permute(0, 2, 3, 1)
         x = x * self.skip_scale2 + conv
+        return x.reshape(b, length, c)
+
+    def runs_aligned(self, x: torch.Tensor) -> bool:
+        """Whether :meth:`forward` takes :meth:`forward_aligned`: compiled CUDA inference of an unaligned
+        width whose padded weights are folded. Eagerly the padded LayerNorm would be several kernels where
+        the Triton LayerNorm is one; compiled, it is one either way."""
+        return (torch.compiler.is_compiling() and x.is_cuda and self.self_attention.runs_fused(x)
+                and folded_weight(self.self_attention, "in_proj") is not None
+                and folded_weight(self.conv_blk, "squeeze") is not None)
+
+    def forward_aligned(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
+        """:meth:`forward` with the branches on channels zero-padded to :func:`aligned_width` (the residual
+        stream keeps its width): each LayerNorm writes aligned rows, and every GEMM and convolution of the
+        branches reads and writes them with padded weights (:meth:`SS2D.fold_inference_weights`,
+        :meth:`CAB.fold_inference_weights`).
+
+        Why: a row of 60 or 180 bf16 channels is not a multiple of 16 bytes. Compiled, Inductor padded the
+        operands around each GEMM itself (``force_shape_pad``), with a copy of the LayerNorm's output and a
+        padded weight made every forward; the light block's 30-channel 1x1 convs ran in cuBLAS's unaligned
+        kernels, their biases as separate passes.
+        """
+        b, length, c = x.shape
+        width = aligned_width(c)
+        x = x.reshape(b, x_size[0], x_size[1], c)
+        attended = self.self_attention.forward_fused(layer_norm_to_width(x, self.ln_1, width), aligned=True)
+        x = x * self.skip_scale + attended[..., :c]
+        x = x * self.skip_scale2 + self.conv_blk.forward_aligned(layer_norm_to_width(x, self.ln_2, width))[..., :c]
         return x.reshape(b, length, c)
 
 
@@ -448,7 +581,42 @@ class ResidualGroup(nn.Module):
         self.conv = _resi_conv(dim, resi_connection)
 
     def forward(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
-        return image_module_on_tokens(self.conv, self.residual_group(x, x_size), x_size) + x
+        y = self.residual_group(x, x_size)
+        half = torch.get_autocast_dtype("cuda") if y.is_cuda and torch.is_autocast_enabled("cuda") else None
+        inference = not torch.is_grad_enabled()  # folded weights are detached copies
+        if inference and half in (torch.bfloat16, torch.float16) and folded_weight(self, "conv") is not None:
+            return self.conv_aligned(y, x_size, half) + x
+        return image_module_on_tokens(self.conv, y, x_size) + x
+
+    @torch.no_grad()
+    def fold_inference_weights(self) -> None:
+        """For an unaligned width (60, 180) keep the closing 3x3 conv's weights zero-padded to
+        :func:`aligned_width` in and out (:meth:`conv_aligned`): :func:`.layers.fold_inference_weights`."""
+        conv = self.conv
+        if not isinstance(conv, nn.Conv2d) or aligned_width(conv.in_channels) == conv.in_channels:
+            return  # '3conv', or aligned already
+        width = aligned_width(conv.in_channels)
+        keep_folded(self, "conv", zero_padded(conv.weight, width, width))
+        if conv.bias is not None:
+            keep_folded(self, "conv_bias", zero_padded(conv.bias, width))
+
+    def conv_aligned(self, y: torch.Tensor, x_size: tuple[int, int], dtype: torch.dtype) -> torch.Tensor:
+        """The closing conv of (B, H*W, C) tokens in ``dtype`` on channels zero-padded to
+        :func:`aligned_width` (weights folded so), as (B, H*W, C) tokens (a view of the padded result).
+
+        Why: under autocast cuDNN pads unaligned channel-last operands itself, three padding kernels per
+        call besides the cast of the input and of the weight (MambaIR classic, 720p: 18 padding kernels,
+        0.37 ms a forward); here the cast writes the padded rows in one copy.
+        """
+        b, length, c = y.shape
+        width = aligned_width(c)
+        padded = y.new_zeros(b, length, width, dtype=dtype)
+        padded[..., :c] = y
+        bias = folded_weight(self, "conv_bias")
+        with torch.autocast(y.device.type, enabled=False):
+            out = F.conv2d(tokens_to_image(padded, x_size), folded_weight(self, "conv").to(dtype),
+                           None if bias is None else bias.to(dtype), padding=self.conv.padding)
+        return out.permute(0, 2, 3, 1).reshape(b, length, width)[..., :c]
 
 
 class MambaIR(RestorationNet):

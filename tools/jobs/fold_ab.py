@@ -32,6 +32,14 @@ def as_before() -> None:
     engine_model.fold_inference_weights = lambda module: 0
 
 
+def time_case(label: str, repeats: int, tag: str) -> None:
+    """Print the wall-time median of the benchmark case ``label``, bf16 + compile, prefixed by ``tag``."""
+    cases = [c for c in bench.DEFAULT_CASES if c.label == label]
+    rows = bench.run_benchmark(cases, repeats=repeats, paths=["bf16+compile"], log=lambda *_: None)
+    for row in rows:
+        print(f"{tag} {row.case}: {row.ms:.2f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("label")
@@ -40,10 +48,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.as_before:
         as_before()
-    cases = [c for c in bench.DEFAULT_CASES if c.label == args.label]
-    rows = bench.run_benchmark(cases, repeats=args.repeats, paths=["bf16+compile"], log=lambda *_: None)
-    for row in rows:
-        print(f"{'before' if args.as_before else 'now   '} {row.case}: {row.ms:.2f} ms")
+    time_case(args.label, args.repeats, "before" if args.as_before else "now   ")
     return 0
 
 

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Twenty-seventh session: MambaIR's blocks on aligned branch widths (VSSBlock.forward_aligned). GPU tests of
+# folding and compiling, the light model's kernels with it, then wall time against the unaligned blocks
+# (tools/jobs/aligned_ab.py), light twice alternated, classic once.
+#   bash tools/jobs/perf27b.sh "$OUT"
+set -u
+out=${1:?OUT}
+export PYTHONPATH=$PWD:$PWD/tools/jobs PYTHONUNBUFFERED=1 TORCHINDUCTOR_CACHE_DIR=$HOME/.cache/restore-inductor
+mkdir -p "$out"
+timeout 200 python -m pytest -q -x tests/engine/test_fold.py tests/engine/test_compile.py 2>&1 | tail -4 \
+  | tee "$out/tests.txt"
+timeout 120 python benchmarks/profile_model.py mambair-light-x4 180 320 --path bf16+compile --top 45 2>&1 \
+  | grep -A50 "^mambair-light" | tee "$out/profile-light.txt"
+light="MambaIR light SR x4, 720p out"
+classic="MambaIR classic SR x4, 720p out"
+for round in 1 2; do
+  timeout 90 python tools/jobs/aligned_ab.py "$light" --as-before 2>&1 | tail -1 | tee -a "$out/ab.txt"
+  timeout 90 python tools/jobs/aligned_ab.py "$light" 2>&1 | tail -1 | tee -a "$out/ab.txt"
+done
+timeout 120 python tools/jobs/aligned_ab.py "$classic" --as-before 2>&1 | tail -1 | tee -a "$out/ab.txt"
+timeout 120 python tools/jobs/aligned_ab.py "$classic" 2>&1 | tail -1 | tee -a "$out/ab.txt"

@@ -222,8 +222,8 @@ class SS2D(nn.Module):
         kernel reads each as whole vectors (a d_state of 10, MambaIR light's, as 16 values).
         """
         e, n, r = self.d_inner, self.d_state, self.dt_rank
-        n8 = -(-n // 8) * 8
-        width = -(-(2 * n8 + r) // 8) * 8
+        n8 = aligned_width(n)
+        width = aligned_width(2 * n8 + r)
         weight = self.x_proj_weight
         zeros = weight.new_zeros(NUM_DIRECTIONS, n8 - n, e)
         rows = [weight[:, r : r + n], zeros, weight[:, r + n :], zeros, weight[:, :r]]
@@ -272,7 +272,7 @@ class SS2D(nn.Module):
         projected = F.linear(x, folded_weight(self, "in_proj"), self.in_proj.bias) if aligned else self.in_proj(x)
         x, z = projected.chunk(2, dim=-1)
         tokens = conv_on_tokens(self.conv2d, x.reshape(b, length, e), (h, w), activation="silu")
-        n8 = -(-n // 8) * 8
+        n8 = aligned_width(n)
         weight = folded_weight(self, "projection")
         proj = F.linear(tokens, self.projection_weight() if weight is None else weight)
         proj = proj.view(b, length, NUM_DIRECTIONS, -1)
@@ -389,7 +389,7 @@ class CAB(nn.Module):
         channels = first.in_channels
         folded = [folded_weight(self, name) for name in ("w1", "b1", "w2", "b2")]
         w1, b1, w2, b2 = self._padded_convs() if folded[0] is None else folded
-        x = F.pad(x, (0, 0, 0, 0, 0, -channels % 8))
+        x = F.pad(x, (0, 0, 0, 0, 0, aligned_width(channels) - channels))
         x = act(F.conv2d(x, w1, b1, padding=first.padding))
         x = F.conv2d(x, w2, b2, padding=second.padding)[:, :channels]
         return attention(x)
@@ -397,12 +397,10 @@ class CAB(nn.Module):
     def _padded_convs(self) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
         """The normal block's two 3x3 convs with channels zero-padded to multiples of 8 (weight, bias each)."""
         first, _act, second, _attention = self.cab
-        pad_c, pad_mid = -first.in_channels % 8, -first.out_channels % 8
-        w1 = F.pad(first.weight, (0, 0, 0, 0, 0, pad_c, 0, pad_mid))
-        w2 = F.pad(second.weight, (0, 0, 0, 0, 0, pad_mid, 0, pad_c))
-        b1 = None if first.bias is None else F.pad(first.bias, (0, pad_mid))
-        b2 = None if second.bias is None else F.pad(second.bias, (0, pad_c))
-        return w1, b1, w2, b2
+        c, mid = aligned_width(first.in_channels), aligned_width(first.out_channels)
+        b1 = None if first.bias is None else zero_padded(first.bias, mid)
+        b2 = None if second.bias is None else zero_padded(second.bias, c)
+        return zero_padded(first.weight, mid, c), b1, zero_padded(second.weight, c, mid), b2
 
     @torch.no_grad()
     def fold_inference_weights(self) -> None:

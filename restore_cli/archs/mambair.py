@@ -30,6 +30,7 @@ from torch import nn
 
 from ..ops.depthwise_conv import depthwise_conv_tokens, tap_table
 from ..ops.layer_norm import LayerNorm
+from ..ops.layer_norm import use_triton as use_triton_layer_norm
 from ..ops.scan import backend_for, selective_scan
 from .layers import (
     ChannelAttention,
@@ -63,12 +64,20 @@ def zero_padded(t: torch.Tensor, *sizes: int) -> torch.Tensor:
 
 
 def layer_norm_to_width(x: torch.Tensor, norm: nn.LayerNorm, width: int) -> torch.Tensor:
-    """``norm(x)`` over the last dimension, returned zero-padded to ``width`` channels, in float32.
+    """``norm(x)`` over the last dimension, returned zero-padded to ``width`` channels: in float32, or where
+    the Triton LayerNorm runs (CUDA inference, not compiled) in the autocast dtype the next GEMM would cast
+    it to, by that one kernel.
 
-    Written as one padded row (statistics over the real channels, the centred padding masked to zero,
-    weight and bias padded with zeros) so that Inductor makes the LayerNorm and the padding one kernel
-    that writes the aligned rows the next GEMM reads; a LayerNorm followed by a pad is two.
+    Compiled, it is written as one padded row (statistics over the real channels, the centred padding
+    masked to zero, weight and bias padded with zeros) so that Inductor makes the LayerNorm and the padding
+    one kernel that writes the aligned rows the next GEMM reads; a LayerNorm followed by a pad is two.
     """
+    if use_triton_layer_norm(x, norm.weight):
+        from ..ops.layer_norm.triton import layer_norm_triton
+
+        half = torch.is_autocast_enabled(x.device.type)
+        dtype = torch.get_autocast_dtype(x.device.type) if half else torch.float32
+        return layer_norm_triton(x, norm.weight, norm.bias, norm.eps, out_width=width, out_dtype=dtype)
     c = x.shape[-1]
     row = F.pad(x.float(), (0, width - c))
     mean = row.sum(-1, keepdim=True) / c
@@ -460,7 +469,7 @@ class CAB(nn.Module):
         # Its two 1x1 convs act on one pixel per image: written as products and sums in float32, Inductor
         # makes them a small reduction kernel; as GEMMs they were two cuBLAS calls, a memset and five
         # kernels of transposes and bias adds per block.
-        squeezed = F.relu(self._one_pixel_conv("squeeze", y.float().mean(dim=(1, 2))))
+        squeezed = F.relu(self._one_pixel_conv("squeeze", y.mean(dim=(1, 2), dtype=torch.float32)))
         return y * torch.sigmoid(self._one_pixel_conv("excite", squeezed))[:, None, None, :]
 
     def _one_pixel_conv(self, name: str, v: torch.Tensor) -> torch.Tensor:
@@ -508,10 +517,9 @@ class VSSBlock(nn.Module):
         return x.reshape(b, length, c)
 
     def runs_aligned(self, x: torch.Tensor) -> bool:
-        """Whether :meth:`forward` takes :meth:`forward_aligned`: compiled CUDA inference of an unaligned
-        width whose padded weights are folded. Eagerly the padded LayerNorm would be several kernels where
-        the Triton LayerNorm is one; compiled, it is one either way."""
-        return (torch.compiler.is_compiling() and x.is_cuda and self.self_attention.runs_fused(x)
+        """Whether :meth:`forward` takes :meth:`forward_aligned`: CUDA inference (compiled or not) of an
+        unaligned width whose padded weights are folded."""
+        return (x.is_cuda and self.self_attention.runs_fused(x)
                 and folded_weight(self.self_attention, "in_proj") is not None
                 and folded_weight(self.conv_blk, "squeeze") is not None)
 
@@ -524,7 +532,9 @@ class VSSBlock(nn.Module):
         Why: a row of 60 or 180 bf16 channels is not a multiple of 16 bytes. Compiled, Inductor padded the
         operands around each GEMM itself (``force_shape_pad``), with a copy of the LayerNorm's output and a
         padded weight made every forward; the light block's 30-channel 1x1 convs ran in cuBLAS's unaligned
-        kernels, their biases as separate passes.
+        kernels, their biases as separate passes. Eagerly, cuBLAS and cuDNN took their unaligned kernels (or
+        padded inside), and each float32 LayerNorm output was cast before its GEMM; the Triton LayerNorm
+        now writes the aligned rows in the autocast dtype itself.
         """
         b, length, c = x.shape
         width = aligned_width(c)

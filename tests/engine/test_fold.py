@@ -87,9 +87,12 @@ def test_the_engine_folds_on_every_device() -> None:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_folded_cuda_paths_give_the_same_bf16_output(name: str) -> None:
     """The CUDA inference paths read the folded tensors (MambaIR's SS2D, MambaIRv2's ASSM, the depthwise
-    kernel's tables, MambaIR's padded group convs): the output of remaking them, in bf16 with the engine's
-    half-precision weights. Not bit for bit: the four-route scan merges its routes by atomic adds, in no
-    fixed order, and the padded group conv runs another cuDNN kernel."""
+    kernel's tables, MambaIR's aligned blocks and group convs): the output of remaking them, in bf16 with the
+    engine's half-precision weights, to bf16 rounding. Not bit for bit: the four-route scan merges its routes
+    by atomic adds, in no fixed order, and the aligned MambaIR blocks run other kernels (aligned GEMMs and
+    convs, the LayerNorm rounding to bf16 itself, the channel attention in float32): on an H100 two cases
+    went past 1e-3 (v1_light_x4 and unet_realdn, one reported at 1.05e-3; ``tools/jobs/results/
+    perf27j-tests.txt``), the others stayed under it."""
     net, x = _network(name)
     net, x = net.cuda(), x.cuda()
     with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
@@ -97,7 +100,7 @@ def test_folded_cuda_paths_give_the_same_bf16_output(name: str) -> None:
         store_matmul_weights_in(net, torch.bfloat16)
         assert fold_inference_weights(net) > 0
         after = net(x)
-    assert ((after.float() - before.float()).norm() / before.float().norm()).item() < 1e-3
+    assert ((after.float() - before.float()).norm() / before.float().norm()).item() < 2e-3
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

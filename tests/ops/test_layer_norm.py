@@ -64,3 +64,24 @@ def test_triton_reads_strided_rows_and_module_dispatches():
     torch.testing.assert_close(out, nn.functional.layer_norm(x, (48,), norm.weight, norm.bias), rtol=1e-5, atol=2e-5)
     out = norm(x)  # gradients enabled: PyTorch's own kernel, differentiable
     assert out.requires_grad
+
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("out_dtype", [torch.float32, torch.bfloat16, torch.float16], ids=str)
+@pytest.mark.parametrize(("channels", "out_width"), [(60, 64), (180, 184), (36, 40), (48, 48)])
+def test_triton_writes_zero_padded_rows_in_the_dtype_asked(channels, out_width, out_dtype):
+    """The aligned rows MambaIR's blocks feed their GEMMs: the LayerNorm in the first ``channels`` columns,
+    zeros after them, in ``out_dtype``."""
+    from restore_cli.ops.layer_norm.triton import layer_norm_triton
+
+    torch.manual_seed(0)
+    x = torch.randn(3, 70, channels, device="cuda") * 3 + 1
+    w, b = torch.randn(channels, device="cuda"), torch.randn(channels, device="cuda")
+    with torch.inference_mode():
+        out = layer_norm_triton(x, w, b, 1e-5, out_width=out_width, out_dtype=out_dtype)
+    assert out.dtype == out_dtype and out.shape == (3, 70, out_width)
+    want = layer_norm_reference(x, w, b).to(out_dtype)
+    tol = {"rtol": 1e-5, "atol": 2e-5} if out_dtype == torch.float32 else {"rtol": 1e-2, "atol": 1e-2}
+    torch.testing.assert_close(out[..., :channels], want, **tol)
+    assert not out[..., channels:].any()

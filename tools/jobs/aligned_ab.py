@@ -22,12 +22,13 @@ def main() -> int:
     parser.add_argument("label")
     parser.add_argument("--without", action="append", choices=["blocks", "group-conv"], default=[])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--path", default="bf16+compile", help="a benchmark path (bf16: the default CUDA path)")
     args = parser.parse_args()
     if "blocks" in args.without:
         mambair.VSSBlock.runs_aligned = lambda self, x: False
     if "group-conv" in args.without:
         mambair.ResidualGroup.fold_inference_weights = lambda self: None
-    time_case(args.label, args.repeats, f"without {'+'.join(args.without) or 'nothing':<20}")
+    time_case(args.label, args.repeats, f"without {'+'.join(args.without) or 'nothing':<20}", args.path)
     return 0
 
 

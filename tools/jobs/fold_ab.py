@@ -32,12 +32,12 @@ def as_before() -> None:
     engine_model.fold_inference_weights = lambda module: 0
 
 
-def time_case(label: str, repeats: int, tag: str) -> None:
-    """Print the wall-time median of the benchmark case ``label``, bf16 + compile, prefixed by ``tag``."""
+def time_case(label: str, repeats: int, tag: str, path: str = "bf16+compile") -> None:
+    """Print the wall-time median of the benchmark case ``label`` on ``path``, prefixed by ``tag``."""
     cases = [c for c in bench.DEFAULT_CASES if c.label == label]
-    rows = bench.run_benchmark(cases, repeats=repeats, paths=["bf16+compile"], log=lambda *_: None)
+    rows = bench.run_benchmark(cases, repeats=repeats, paths=[path], log=lambda *_: None)
     for row in rows:
-        print(f"{tag} {row.case}: {row.ms:.2f} ms")
+        print(f"{tag} {row.case} ({path}): {row.ms:.2f} ms")
 
 
 def main() -> int:

@@ -14,7 +14,7 @@ from ..launch import on_tensor_device
 
 
 @triton.jit
-def _layer_norm_kernel(x_ptr, w_ptr, b_ptr, y_ptr, rows, channels, s_xr, eps,
+def _layer_norm_kernel(x_ptr, w_ptr, b_ptr, y_ptr, rows, channels, out_width, s_xr, eps,
                        HAS_BIAS: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr):
     row = tl.program_id(0).to(tl.int64) * BLOCK_R + tl.arange(0, BLOCK_R)
     col = tl.arange(0, BLOCK_C)
@@ -28,23 +28,30 @@ def _layer_norm_kernel(x_ptr, w_ptr, b_ptr, y_ptr, rows, channels, s_xr, eps,
     y = centred * rstd[:, None] * w[None, :]
     if HAS_BIAS:
         y += tl.load(b_ptr + col, mask=mask_c, other=0.0)[None, :]
-    tl.store(y_ptr + row[:, None] * channels + col[None, :], y, mask=mask)
+    # Columns channels..out_width are the zero padding of aligned rows (weight and bias read as 0 there).
+    out_mask = (row < rows)[:, None] & (col < out_width)[None, :]
+    tl.store(y_ptr + row[:, None] * out_width + col[None, :], y.to(y_ptr.dtype.element_ty), mask=out_mask)
 
 
-def layer_norm_triton(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                      eps: float = 1e-5) -> torch.Tensor:
-    """LayerNorm of ``x`` (..., C) over C with float32 ``weight``/``bias``; float32 output, same shape."""
+def layer_norm_triton(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, eps: float = 1e-5, *,
+                      out_width: int | None = None, out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """LayerNorm of ``x`` (..., C) over C with float32 ``weight``/``bias``; (..., ``out_width``) output in
+    ``out_dtype`` (default: C channels, float32), its columns past C zero: the aligned rows a following GEMM
+    reads, written by this kernel instead of a LayerNorm, a cast and a pad."""
     channels = x.shape[-1]
+    out_width = channels if out_width is None else out_width
+    if out_width < channels:
+        raise ValueError(f"an output of {out_width} columns cannot hold {channels} channels")
     x2 = x.reshape(-1, channels)
     if x2.stride(-1) != 1:
         x2 = x2.contiguous()
     rows = x2.shape[0]
-    y = torch.empty(x.shape, dtype=torch.float32, device=x.device)
-    block_c = triton.next_power_of_2(channels)
+    y = torch.empty((*x.shape[:-1], out_width), dtype=out_dtype, device=x.device)
+    block_c = triton.next_power_of_2(out_width)
     block_r = max(1, min(64, 4096 // block_c))
     with on_tensor_device(x):
         _layer_norm_kernel[(triton.cdiv(rows, block_r),)](
-            x2, weight, weight if bias is None else bias, y, rows, channels, x2.stride(0), eps,
+            x2, weight, weight if bias is None else bias, y, rows, channels, out_width, x2.stride(0), eps,
             HAS_BIAS=bias is not None, BLOCK_R=block_r, BLOCK_C=block_c, num_warps=4,
         )
     return y

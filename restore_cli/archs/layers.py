@@ -245,8 +245,8 @@ def fold_inference_weights(module: nn.Module) -> int:
     Why: every forward otherwise remakes them, one small kernel each (MambaIR light, 720p, H100: a dozen per
     block, ~1.5 us of GPU time apiece plus the gap to the next kernel); inside a compiled region they are
     graph inputs like the weights. A submodule folds by its own ``fold_inference_weights()`` method
-    (MambaIR's SS2D and CAB, MambaIRv2's ASSM); depthwise convolutions get the depthwise kernel's weight
-    table. Folded tensors
+    (MambaIR's SS2D, CAB and ResidualGroup, with the zero-padded weights of their aligned paths; MambaIRv2's
+    ASSM); depthwise convolutions get the depthwise kernel's weight table. Folded tensors
     are made from the weights as they are now, in their dtype (call this after
     ``store_matmul_weights_in``): the engine folds after loading, for inference; loading a state dict into
     ``module`` afterwards drops them (a hook), and code that changes weights in place otherwise must call

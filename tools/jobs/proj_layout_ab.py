@@ -60,6 +60,8 @@ def main() -> int:
     parser.add_argument("--candidate", action="store_true")
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
+    # The candidate's forward predates the aligned blocks (twenty-seventh session): both sides run unaligned.
+    mambair.VSSBlock.runs_aligned = lambda self, x: False
     if args.candidate:
         mambair.SS2D.projection_weight = projection_weight_pairs_first
         mambair.SS2D.forward_fused = forward_fused_pairs_first

@@ -87,20 +87,31 @@ def test_the_engine_folds_on_every_device() -> None:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_folded_cuda_paths_give_the_same_bf16_output(name: str) -> None:
     """The CUDA inference paths read the folded tensors (MambaIR's SS2D, MambaIRv2's ASSM, the depthwise
-    kernel's tables, MambaIR's aligned blocks and group convs): the output of remaking them, in bf16 with the
-    engine's half-precision weights, to bf16 rounding. Not bit for bit: the four-route scan merges its routes
-    by atomic adds, in no fixed order, and the aligned MambaIR blocks run other kernels (aligned GEMMs and
-    convs, the LayerNorm rounding to bf16 itself, the channel attention in float32): on an H100 two cases
-    went past 1e-3 (v1_light_x4 and unet_realdn, one reported at 1.05e-3; ``tools/jobs/results/
-    perf27j-tests.txt``), the others stayed under it."""
+    kernel's tables, MambaIR's aligned blocks and group convs): remade, in bf16 with the engine's
+    half-precision weights, they are as close to the float32 output as the paths before folding were.
+
+    Not compared with the bf16 output before folding: the four-route scan merges its routes by atomic
+    adds in no fixed order, and the aligned MambaIR blocks run other kernels (aligned GEMMs and convs,
+    the LayerNorm rounding to bf16 itself, the channel attention in float32), so the two bf16 outputs
+    differ by their own rounding: on an H100 up to 1.05e-3 relative, past 2e-3 for unet_realdn
+    (``tools/jobs/results/perf27j-tests.txt``, ``perf28a-run1-fold-tests.txt``). Against float32 (H100,
+    ``perf28a-fold-tests.txt``) the folded paths' error was 0.95-1.03x the unfolded paths' (unet_realdn
+    3.64e-3 -> 3.46e-3: the tiny test networks' error, not the issue's 3e-3 on the released ones)."""
     net, x = _network(name)
     net, x = net.cuda(), x.cuda()
-    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
-        before = net(x)
-        store_matmul_weights_in(net, torch.bfloat16)
-        assert fold_inference_weights(net) > 0
-        after = net(x)
-    assert ((after.float() - before.float()).norm() / before.float().norm()).item() < 2e-3
+
+    def error(out: torch.Tensor) -> float:
+        return ((out.float() - reference).norm() / reference.norm()).item()
+
+    with torch.no_grad(), torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+        reference = net(x).float()
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            before = error(net(x))
+            store_matmul_weights_in(net, torch.bfloat16)
+            assert fold_inference_weights(net) > 0
+            after = error(net(x))
+    print(f"{name}: bf16 against float32, relative L2 {before:.2e} before folding, {after:.2e} after")
+    assert after <= 1.25 * before + 2e-4
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

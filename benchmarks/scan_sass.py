@@ -22,8 +22,8 @@ from collections import Counter
 from pathlib import Path
 
 POINTERS = ("u_ptr", "dt_ptr", "A_ptr", "B_ptr", "C_ptr", "D_ptr", "bias_ptr", "z_ptr", "y_ptr", "h0_ptr",
-            "hend_ptr", "dtsum_ptr")
-FLOAT32_POINTERS = {"A_ptr", "D_ptr", "bias_ptr", "y_ptr", "h0_ptr", "hend_ptr", "dtsum_ptr"}
+            "hend_ptr", "dtsum_ptr", "w_ptr")
+FLOAT32_POINTERS = {"A_ptr", "D_ptr", "bias_ptr", "y_ptr", "h0_ptr", "hend_ptr", "dtsum_ptr", "w_ptr"}
 
 
 def compile_pass(output_pass: bool, dtype: str, overrides: dict[str, object], arch: int, num_warps: int,
@@ -40,10 +40,11 @@ def compile_pass(output_pass: bool, dtype: str, overrides: dict[str, object], ar
     # Unit strides are specialised to the constant 1 at launch (as Triton's JIT does for integer
     # arguments equal to 1); without that the compiler cannot see that channels are contiguous and lays
     # the tile out states across threads, a different and much longer kernel than the one that runs.
-    constants: dict[str, object] = dict(s_Ad=1, s_ud=1, s_td=1, s_yd=1, s_Bn=1, s_Cn=1, s_zd=1)
+    constants: dict[str, object] = dict(s_Ad=1, s_ud=1, s_td=1, s_yd=1, s_Bn=1, s_Cn=1, s_zd=1, s_wd=1)
     constants.update(
         N=16, N_PAD=16, BLOCK_D=64, HAS_D=True, HAS_BIAS=False, SOFTPLUS=True, HAS_Z=False, LOAD_H0=output_pass,
         STORE_Y=output_pass, STORE_END=not output_pass, CROSS=True, PREFETCH=2, BC_VEC=True, ROUTE_LANES=1,
+        RANK=0, R_PAD=1, R_VEC=False, R_FROM_B=False, R_PAIRS=False,
     )
     constants.update(overrides)
     # as the launcher sets it (restore_cli.ops.scan.triton._run), unless overridden

@@ -122,6 +122,11 @@ def cross_merge(y: torch.Tensor, height: int, width: int) -> torch.Tensor:
 #: Scan backends with a channel-last four-route entry that ``SS2D.forward_fused`` can use: the Triton kernel
 #: (CUDA) and the chunked PyTorch scan (CPU).
 FUSED_BACKENDS = ("triton", "torch")
+#: From this many elements in one half of ``in_proj``'s output, :meth:`SS2D.forward_fused` makes the halves by two
+#: GEMMs, so that the half the depthwise conv reads is freed before the scan instead of living on beside
+#: the gate's half (colour DN at 1280x720: 380 MiB of its peak, ``tools/jobs/results/perf28*.txt``).
+#: Below it one GEMM is kept: the light models are launch-bound.
+SPLIT_IN_PROJ_ELEMENTS = 2**26
 
 
 class SS2D(nn.Module):
@@ -247,6 +252,7 @@ class SS2D(nn.Module):
         dtype = self.in_proj.weight.dtype
         keep_folded(self, "projection", self.projection_weight().to(dtype))
         keep_folded(self, "delta", torch.block_diag(*self.dt_projs_weight).to(dtype))
+        keep_folded(self, "delta_rows", self.dt_projs_weight.float().reshape(-1, self.dt_rank).clone())
         keep_folded(self, "A", -torch.exp(self.A_logs.float()))
         width = aligned_width(self.d_model)
         if width != self.d_model:  # for :meth:`forward_fused` with ``aligned=True``
@@ -274,20 +280,34 @@ class SS2D(nn.Module):
         merges the routes into a float32 (B, L, E) output that ``out_norm`` takes as is.
         Under autocast the GEMMs and the conv run in bf16/fp16; the scan state is always float32.
         """
-        from ..ops.scan.cross import cross_selective_scan_tokens
+        from ..ops.scan.cross import cross_selective_scan_tokens, scan_makes_delta
 
         b, h, w, _ = x.shape
         e, n, r, length = self.d_inner, self.d_state, self.dt_rank, h * w
-        projected = F.linear(x, folded_weight(self, "in_proj"), self.in_proj.bias) if aligned else self.in_proj(x)
-        x, z = projected.chunk(2, dim=-1)
-        tokens = conv_on_tokens(self.conv2d, x.reshape(b, length, e), (h, w), activation="silu")
+        weight = folded_weight(self, "in_proj") if aligned else self.in_proj.weight
+        bias = self.in_proj.bias
+        if length * e >= SPLIT_IN_PROJ_ELEMENTS:  # two GEMMs: x's half goes once convolved
+            x_half = F.linear(x, weight[:e], None if bias is None else bias[:e])
+            z = F.linear(x, weight[e:], None if bias is None else bias[e:])
+            tokens = conv_on_tokens(self.conv2d, x_half.reshape(b, length, e), (h, w), activation="silu")
+            del x_half
+        else:
+            x, z = F.linear(x, weight, bias).chunk(2, dim=-1)
+            tokens = conv_on_tokens(self.conv2d, x.reshape(b, length, e), (h, w), activation="silu")
         n8 = aligned_width(n)
         weight = folded_weight(self, "projection")
         proj = F.linear(tokens, self.projection_weight() if weight is None else weight)
         proj = proj.view(b, length, NUM_DIRECTIONS, -1)
-        delta_low = proj[..., 2 * n8 : 2 * n8 + r].reshape(b, length, NUM_DIRECTIONS * r)
-        weight = folded_weight(self, "delta")
-        delta = F.linear(delta_low, torch.block_diag(*self.dt_projs_weight) if weight is None else weight)
+        delta_low = proj[..., 2 * n8 : 2 * n8 + r]
+        if scan_makes_delta(tokens, self.scan_backend):  # the kernel maps the low rank to the channels
+            delta, delta_weight = delta_low, folded_weight(self, "delta_rows")
+            if delta_weight is None:
+                delta_weight = self.dt_projs_weight.float().reshape(-1, r)
+        else:
+            weight = folded_weight(self, "delta")
+            delta = F.linear(delta_low.reshape(b, length, NUM_DIRECTIONS * r),
+                             torch.block_diag(*self.dt_projs_weight) if weight is None else weight)
+            delta_weight = None
         a = folded_weight(self, "A")
         y = cross_selective_scan_tokens(
             tokens,
@@ -301,6 +321,7 @@ class SS2D(nn.Module):
             height=h,
             width=w,
             backend=self.scan_backend,
+            delta_weight=delta_weight,
         )
         y = y.view(b, h, w, e)  # float32 from the scan
         if y.dtype != self.out_norm.weight.dtype:  # a network cast to half precision as a whole

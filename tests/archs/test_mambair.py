@@ -148,14 +148,23 @@ def test_bfloat16_forward_runs() -> None:
 
 
 @pytest.mark.parametrize(("d_state", "expand"), [(16, 2.0), (10, 1.2), (3, 1.0)])
-def test_ss2d_fused_path_equals_official_forward(d_state: float, expand: float) -> None:
-    """The CUDA path (one reordered, padded projection; block-diagonal delta projection; channel-last scan)
-    computes the official SS2D; on the CPU its scan falls back to the route-ordered copies."""
+@pytest.mark.parametrize("split_in_proj", [False, True], ids=["one-in-proj", "split-in-proj"])
+def test_ss2d_fused_path_equals_official_forward(d_state: float, expand: float, split_in_proj: bool,
+                                                 monkeypatch) -> None:
+    """The inference path (one reordered, padded projection; block-diagonal delta projection; channel-last
+    scan; for many tokens ``in_proj`` as two GEMMs) computes the official SS2D (route-ordered copies)."""
+    from restore_cli.archs import mambair
+
+    if split_in_proj:
+        monkeypatch.setattr(mambair, "SPLIT_IN_PROJ_ELEMENTS", 1)
     torch.manual_seed(d_state)
     ss2d = SS2D(d_model=20, d_state=d_state, expand=expand).eval()
     x = torch.randn(2, 5, 7, 20)
     with torch.no_grad():
-        torch.testing.assert_close(ss2d.forward_fused(x), ss2d(x), rtol=1e-5, atol=1e-5)
+        fused = ss2d.forward_fused(x)
+        ss2d.fused_cross_scan = False
+        official = ss2d(x)
+    torch.testing.assert_close(fused, official, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("light", [False, True], ids=["normal", "light"])

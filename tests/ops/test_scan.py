@@ -262,6 +262,49 @@ def test_cross_tokens_entry_matches_upstream_on_channel_last_operands(height, wi
                                     height=height + 1, width=width)
 
 
+@pytest.mark.parametrize("backend", ["torch", "reference"])
+def test_cross_tokens_entry_takes_delta_as_its_low_rank_projection(backend):
+    """Given ``delta_weight``, ``delta`` is δ's low-rank projection per route (as ``SS2D.forward_fused`` slices
+    it from its projection): the result is the scan of the δ it maps to, on every backend."""
+    from restore_cli.ops.scan.cross import cross_selective_scan_tokens
+
+    height, width, channels, n_state, rank = 5, 6, 7, 4, 3
+    x, _, A, B, C, D, bias = make_cross_inputs(2, channels, n_state, height, width, seed=3)
+    gen = torch.Generator().manual_seed(4)
+    low = torch.randn(2, height * width, 4, rank, generator=gen)
+    weight = torch.randn(4 * channels, rank, generator=gen) * 0.5
+    delta = torch.einsum("blkr,ker->blke", low, weight.view(4, channels, rank)).flatten(2)
+
+    def tokens(t: torch.Tensor) -> torch.Tensor:  # (batch, [4,] X, H, W) -> (batch, H·W, [4,] X)
+        return t.flatten(-2).movedim(-1, 1)
+
+    common = dict(height=height, width=width, backend=backend)
+    expected = cross_selective_scan_tokens(tokens(x), delta, A, tokens(B), tokens(C), D, bias, True, **common)
+    out = cross_selective_scan_tokens(tokens(x), low, A, tokens(B), tokens(C), D, bias, True, delta_weight=weight,
+                                      **common)
+    assert rel_err(out, expected) <= 1e-6
+    assert rel_err(out, cross_selective_scan_tokens(tokens(x), delta * 1.5, A, tokens(B), tokens(C), D, bias, True,
+                                                    **common)) > 1e-3  # (δ matters)
+
+
+def test_the_scan_makes_delta_where_the_triton_kernel_has_room_for_it(monkeypatch):
+    """δ is made in the kernel on the Triton backend only: for narrow route groups (one channel per thread)
+    always, for wide ones (two per thread, where it costs MambaIR classic 13%) only once the δ tensor would
+    take a GiB."""
+    from restore_cli.ops.scan import cross
+
+    assert not cross.scan_makes_delta(torch.empty(1, 64, 120))  # CPU: the chunked scan takes δ itself
+    pytest.importorskip("triton")
+    monkeypatch.setattr(cross, "backend_for", lambda t, backend="auto": "triton")
+
+    def tokens(length: int, channels: int) -> torch.Tensor:
+        return torch.empty(1, length, channels, dtype=torch.bfloat16, device="meta")
+
+    assert cross.scan_makes_delta(tokens(57600, 120)) and cross.scan_makes_delta(tokens(921600, 216))
+    assert not cross.scan_makes_delta(tokens(57600, 360))  # MambaIR classic at 720p
+    assert cross.scan_makes_delta(tokens(518400, 360))  # ... and on a whole 4K image (1.4 GiB of δ)
+
+
 def test_cross_scan_and_merge_are_inverse_routes():
     from restore_cli.ops.scan.cross import cross_merge, cross_scan, route_order
 

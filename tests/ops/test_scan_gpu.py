@@ -153,6 +153,51 @@ def test_cross_tokens_triton_reads_strided_channel_last_operands(height, width, 
     assert rel_err(out, ref) <= 2e-5
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize(("channels", "n_state", "rank", "row"), [(72, 10, 4, 40), (216, 16, 12, 48), (260, 16, 12, 48),
+                                                              (40, 16, 5, 40), (24, 16, 12, 47)])
+@pytest.mark.parametrize("n_chunks", [1, None])
+def test_cross_tokens_triton_makes_delta_from_its_low_rank_projection(dtype, channels, n_state, rank, row, n_chunks):
+    """The kernel's ``RANK``: δ given as its per-route low-rank projection, a slice of the projection rows
+    after B and C (SS2D.forward_fused's [B, pad, C, pad, rank, pad] rows; 47 wide: unaligned, scalar loads),
+    and mapped to the channels in the kernel, against the scan of that δ made beforehand in float32.
+    Channels 72 (route lanes, MambaIR light), 216 (blocks of one channel per thread, colour DN), 260 (two
+    per thread, MambaIR classic); the padding is NaN in memory, so a padding value used anywhere shows."""
+    pytest.importorskip("triton")
+    from restore_cli.ops.scan.cross import cross_selective_scan_tokens
+
+    gen = torch.Generator().manual_seed(channels + rank)
+    batch, height, width = 2, 11, 13
+    length = height * width
+    n8, start = 16, 32 if row % 8 == 0 else 33
+    tokens = torch.randn(batch, length, channels, generator=gen).to(dtype).cuda()
+    proj = torch.full((batch, length, 4, row), float("nan"))
+    proj[..., :n_state] = torch.randn(batch, length, 4, n_state, generator=gen)
+    proj[..., n8 : n8 + n_state] = torch.randn(batch, length, 4, n_state, generator=gen)
+    proj[..., start : start + rank] = torch.randn(batch, length, 4, rank, generator=gen)
+    proj[..., start + rank :] = 0.0  # (zero weight rows upstream: the padding SS2D's projection writes)
+    proj = proj.to(dtype).cuda()
+    B, C, low = proj[..., :n_state], proj[..., n8 : n8 + n_state], proj[..., start : start + rank]
+    weight = (torch.randn(4 * channels, rank, generator=gen) * 0.5).cuda()
+    A = -torch.exp(torch.randn(4 * channels, n_state, generator=gen)).cuda()
+    D = torch.randn(4 * channels, generator=gen).cuda()
+    bias = (torch.randn(4 * channels, generator=gen) * 0.1 - 1).cuda()
+    delta = torch.einsum("blkr,ker->blke", low.float(), weight.view(4, channels, rank)).flatten(2)
+    common = dict(height=height, width=width)
+    ref = cross_selective_scan_tokens(tokens.float(), delta, A, B.float().contiguous(), C.float().contiguous(), D,
+                                      bias, True, backend="reference", **common)
+    if n_chunks is None:
+        out = cross_selective_scan_tokens(tokens, low, A, B, C, D, bias, True, backend="triton", delta_weight=weight,
+                                          **common)
+    else:
+        from restore_cli.ops.scan.triton import selective_scan_cross_tokens_triton
+
+        out = selective_scan_cross_tokens_triton(tokens, low, A, B, C, D, bias, True, width=width, n_chunks=n_chunks,
+                                                 delta_weight=weight)
+    assert out.dtype == torch.float32 and out.shape == (batch, length, channels)
+    assert rel_err(out, ref) <= 2e-5
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
 @pytest.mark.parametrize("channels", [72, 260])
 def test_cross_tokens_state_count_below_a_power_of_two(dtype, channels):

@@ -103,6 +103,30 @@ SCRIPT = textwrap.dedent('''
         ref = selective_scan_reference(u.transpose(1, 2), dt.transpose(1, 2), A, proj[..., :16].transpose(1, 2),
                                        proj[..., 16:32].transpose(1, 2), D, None, True).transpose(1, 2)
         worst = max(worst, rel(got, ref))
+    # δ given as its low-rank projection (RANK), sliced from the rows after B and C as SS2D.forward_fused
+    # lays them out (vector loads, the address B's plus an offset): rank 12 in rows of 48 (route blocks, and
+    # two channels per thread), rank 4 in rows of 40 with N = 10 (route lanes), rank 12 at an odd offset
+    # (scalar loads)
+    for n, rank, row, start in ((16, 12, 48, 32), (10, 4, 40, 32), (16, 12, 47, 33)):
+        height, width, b, e = 4, 5, 2, 40
+        L = height * width
+        tokens = torch.randn(b, L, e, generator=gen)
+        A = -torch.rand(4 * e, n, generator=gen) - 0.5
+        proj = torch.full((b, L, 4, row), float("nan"))
+        proj[..., :n] = torch.randn(b, L, 4, n, generator=gen)
+        proj[..., 16:16 + n] = torch.randn(b, L, 4, n, generator=gen)
+        proj[..., start:start + rank] = torch.randn(b, L, 4, rank, generator=gen)
+        proj[..., start + rank:] = 0.0
+        B, C, low = proj[..., :n], proj[..., 16:16 + n], proj[..., start:start + rank]
+        W = torch.randn(4 * e, rank, generator=gen) * 0.3
+        D, bias = torch.randn(4 * e, generator=gen), torch.randn(4 * e, generator=gen) * 0.1
+        delta = torch.einsum("blkr,ker->blke", low, W.view(4, e, rank)).reshape(b, L, 4 * e)
+        ref = cross_selective_scan_tokens(tokens, delta, A, B.contiguous(), C.contiguous(), D, bias, True,
+                                          height=height, width=width, backend="reference")
+        for block_d in (None, 64):
+            got = selective_scan_cross_tokens_triton(tokens, low, A, B, C, D, bias, True, width=width, n_chunks=2,
+                                                     block_d=block_d, delta_weight=W)
+            worst = max(worst, rel(got, ref))
     print(f"WORST {worst:.3e}")
     # bf16 B/C: the four routes with N = 8, 10 and 5 (padding NaN; the output is float32) at one and two
     # channels per thread, and the one route, whose two-channel kernel reads them as int32 pairs widened by

@@ -89,6 +89,32 @@ def cross_selective_scan_reference(
     return cross_merge(ys.view(batch, 4, channels, length), height, width)
 
 
+#: δ tensors from this size on are made in the kernel whatever that costs (see :func:`scan_makes_delta`).
+DELTA_IN_KERNEL_BYTES = 2**30
+
+
+def scan_makes_delta(tokens: torch.Tensor, backend: str = "auto") -> bool:
+    """Whether :func:`cross_selective_scan_tokens` should be given δ's low-rank projection and its weight
+    rather than δ, for the Triton kernel to make δ per step itself (its ``RANK``): the (batch, H·W, 4·E)
+    tensor is then never written nor read twice.
+
+    ``tokens``: (batch, H·W, E), the scan's input. Where a thread owns one channel (E below
+    :data:`.triton.WIDE_GROUP`: MambaIR light, the colour DN and JPEG models, MambaIRUNet) the rank's
+    registers and ~12% more instructions per step cost little: H100, bf16 + ``--compile``, MambaIR light at
+    720p 10.0 ms either way, colour DN at 1280x720 694 -> 700 ms, its peak 5.76 -> 4.27 GiB
+    (``tools/jobs/results/perf28c-ab.txt``). Where a thread owns two, the output pass went from 128 to 168
+    registers and MambaIR classic at 720p from 66.5 to 75.1 ms (``perf28d-ab.txt``), so there δ is made in
+    the kernel only once its tensor would take :data:`DELTA_IN_KERNEL_BYTES` (a whole 4K image).
+    """
+    if backend_for(tokens, backend) != "triton":
+        return False
+    from .triton import channels_per_thread
+
+    batch, length, channels = tokens.shape
+    delta_bytes = batch * length * 4 * channels * tokens.element_size()
+    return channels_per_thread(channels) == 1 or delta_bytes >= DELTA_IN_KERNEL_BYTES
+
+
 def cross_selective_scan_tokens(
     tokens: torch.Tensor,
     delta: torch.Tensor,
@@ -102,15 +128,20 @@ def cross_selective_scan_tokens(
     height: int,
     width: int,
     backend: str = "auto",
+    delta_weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """MambaIR v1's four-route scan and merge on channel-last operands, as the projections produce them.
 
     Args:
         tokens: (batch, H·W, E) pixels in row-major order.
-        delta: (batch, H·W, 4·E), route ``k``'s channels at ``k·E .. k·E + E - 1``.
+        delta: (batch, H·W, 4·E), route ``k``'s channels at ``k·E .. k·E + E - 1``; or, with
+            ``delta_weight``, δ's low-rank projection (batch, H·W, 4, R) (a strided view is read in place).
         B, C: (batch, H·W, 4, N); strided views (slices of one projection output) are read in place.
         A: (4·E, N). D, delta_bias: (4·E,) or None.
         height, width: the image the tokens tile.
+        delta_weight: (4·E, R), the four routes' ``dt_projs_weight``: route ``k``'s δ is then
+            ``delta[:, :, k] @ delta_weight[k·E : (k + 1)·E].T``. The Triton kernel makes it per step
+            (:func:`scan_makes_delta`); other backends make the (batch, H·W, 4·E) tensor first, in float32.
 
     Returns:
         (batch, H·W, E) float32.
@@ -123,7 +154,8 @@ def cross_selective_scan_tokens(
     if torch.compiler.is_compiling():  # one opaque node in a compiled region (see .opaque)
         from .opaque import cross_scan_tokens_op
 
-        return cross_scan_tokens_op(tokens, delta, A, B, C, D, delta_bias, delta_softplus, height, width, backend)
+        return cross_scan_tokens_op(tokens, delta, A, B, C, D, delta_bias, delta_softplus, height, width, backend,
+                                    delta_weight)
     batch, length = tokens.shape[:2]
     if length != height * width:
         raise ValueError(f"{length} tokens do not tile a {height}x{width} image")
@@ -131,7 +163,12 @@ def cross_selective_scan_tokens(
     if name == "triton":
         from .triton import selective_scan_cross_tokens_triton
 
-        return selective_scan_cross_tokens_triton(tokens, delta, A, B, C, D, delta_bias, delta_softplus, width=width)
+        return selective_scan_cross_tokens_triton(tokens, delta, A, B, C, D, delta_bias, delta_softplus, width=width,
+                                                  delta_weight=delta_weight)
+    if delta_weight is not None:
+        routes, rank = delta.shape[2], delta.shape[3]
+        delta = torch.einsum("blkr,ker->blke", delta.float(), delta_weight.float().view(routes, -1, rank))
+        delta = delta.reshape(batch, length, -1)
     if name == "torch":
         from .torch_chunked import cross_scan_tokens_chunked
 
@@ -153,4 +190,5 @@ __all__ = [
     "cross_selective_scan_reference",
     "cross_selective_scan_tokens",
     "route_order",
+    "scan_makes_delta",
 ]

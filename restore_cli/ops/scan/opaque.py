@@ -21,18 +21,18 @@ _NAMESPACE = "restore"
 def cross_scan_tokens_op(
     tokens: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
     D: torch.Tensor | None, delta_bias: torch.Tensor | None, delta_softplus: bool, height: int, width: int,
-    backend: str,
+    backend: str, delta_weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """:func:`.cross.cross_selective_scan_tokens` as one operator; (batch, H·W, E) float32, contiguous."""
     from .cross import cross_selective_scan_tokens
 
     y = cross_selective_scan_tokens(tokens, delta, A, B, C, D, delta_bias, delta_softplus, height=height,
-                                    width=width, backend=backend)
+                                    width=width, backend=backend, delta_weight=delta_weight)
     return y.contiguous()
 
 
 @cross_scan_tokens_op.register_fake
-def _(tokens, delta, A, B, C, D, delta_bias, delta_softplus, height, width, backend):
+def _(tokens, delta, A, B, C, D, delta_bias, delta_softplus, height, width, backend, delta_weight=None):
     return tokens.new_empty(tokens.shape, dtype=torch.float32)
 
 

@@ -282,19 +282,25 @@ def _state_tile(v):
 @triton.jit
 def _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n, B_o, C_o, offs_n,
                LOAD_C: tl.constexpr, HAS_Z: tl.constexpr, BC_VEC: tl.constexpr, MASK_N: tl.constexpr,
-               BC_PAIRS: tl.constexpr):
+               BC_PAIRS: tl.constexpr, t_o=0, offs_r=0, mask_r=0, RANK: tl.constexpr = 0,
+               R_VEC: tl.constexpr = False, R_PAIRS: tl.constexpr = False):
     """One step's operands as stored (fp32, bf16 or fp16; converted at use, so operands loaded ahead wait
     in registers at their storage width): u and δ per channel, the group's B_t (and C_t, z when needed).
+    With ``RANK`` > 0, δ's place holds the group's low-rank projection at the step (``RANK`` values, read
+    as B_t is), which :func:`_scan_step` maps to each channel's δ.
 
     No masks on the per-channel loads: ``pix`` is always a real pixel and the pointers of the channels
     past the block's end point at a real channel (the caller clamps both), so no step spends instructions
     on predicates or on zeroing registers for masked-off lanes; only the stores are masked.
     """
     u = tl.load(u_p + pix * s_ul)
-    dt = tl.load(t_p + pix * s_tl)
     pix_bc = pix
     if len(pix.shape) == 1:  # a pixel per lane (ROUTE_LANES): B_t and C_t as (N, lanes) tiles
         pix_bc = pix[None, :]
+    if RANK > 0:
+        dt = _load_state_vector(t_p, t_o, pix_bc, s_tl, offs_r, mask_r, R_VEC, offs_r.shape[0] != RANK, R_PAIRS)
+    else:
+        dt = tl.load(t_p + pix * s_tl)
     B = _load_state_vector(B_p, B_o, pix_bc, s_Bl, offs_n, mask_n, BC_VEC, MASK_N, BC_PAIRS)
     C = B
     z = u
@@ -309,7 +315,7 @@ def _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_
 def _scan_step(h, dt_sum, u, dt, B, C, z, pix, valid, A, D, bias, y_p, s_yl, mask_d, GUARD: tl.constexpr,
                HAS_BIAS: tl.constexpr, SOFTPLUS: tl.constexpr, HAS_D: tl.constexpr,
                HAS_Z: tl.constexpr, STORE_Y: tl.constexpr, STORE_END: tl.constexpr, CROSS: tl.constexpr,
-               FMA_SOFTPLUS: tl.constexpr = False, N: tl.constexpr = 0):
+               FMA_SOFTPLUS: tl.constexpr = False, N: tl.constexpr = 0, W=0, RANK: tl.constexpr = 0):
     """One step of the recurrence for the block's channels: the new state (and ``Σδ``), and the output
     at pixel ``pix`` when storing it. ``GUARD``: the step may not exist (``valid`` false), and then it is
     the identity (δ = 0) and stores nothing. ``N``: the real states, when fewer than the tile's rows.
@@ -324,7 +330,13 @@ def _scan_step(h, dt_sum, u, dt, B, C, z, pix, valid, A, D, bias, y_p, s_yl, mas
     alone 241 -> 240 us, in the compiled model 5.4 ms either way (latency, not issue, bounds this pass;
     ``tools/jobs/results/perf25b-*.txt``): kept for the registers and the shorter code."""
     u_f = u.to(tl.float32)
-    dt_f = dt.to(tl.float32)
+    if RANK > 0:  # δ = W · (the group's low-rank projection), W (R_PAD, channels) in float32
+        terms = W * _state_tile(_widen_state_vector(dt))
+        if W.shape[0] != RANK:  # padding rows: constant per register, so the compiler drops them
+            terms = tl.where(tl.arange(0, W.shape[0])[:, None] < RANK, terms, -0.0)
+        dt_f = tl.sum(terms, axis=0)
+    else:
+        dt_f = dt.to(tl.float32)
     if HAS_BIAS:
         dt_f += bias
     if SOFTPLUS:
@@ -363,10 +375,11 @@ def _scan_step(h, dt_sum, u, dt, B, C, z, pix, valid, A, D, bias, y_p, s_yl, mas
 @triton.jit
 def _scan_chunk_kernel(
     u_ptr, dt_ptr, A_ptr, B_ptr, C_ptr, D_ptr, bias_ptr, z_ptr, y_ptr,
-    h0_ptr, hend_ptr, dtsum_ptr,
-    dim, length, per_group, blocks_per_group, chunk_len, n_chunks, width,
+    h0_ptr, hend_ptr, dtsum_ptr, w_ptr,
+    dim, length, per_group, blocks_per_group, chunk_len, n_chunks, width, r_offset,
     s_ub, s_ud, s_ul,
-    s_tb, s_td, s_tl,
+    s_tb, s_td, s_tl, s_tg,
+    s_wd, s_wr,
     s_Ad, s_An,
     s_Bb, s_Bg, s_Bn, s_Bl,
     s_Cb, s_Cg, s_Cn, s_Cl,
@@ -377,6 +390,8 @@ def _scan_chunk_kernel(
     LOAD_H0: tl.constexpr, STORE_Y: tl.constexpr, STORE_END: tl.constexpr, CROSS: tl.constexpr,
     PREFETCH: tl.constexpr, BC_VEC: tl.constexpr, FMA_SOFTPLUS: tl.constexpr = False,
     BC_PAIRS: tl.constexpr = False, ROUTE_LANES: tl.constexpr = 1, ZERO_Y: tl.constexpr = False,
+    RANK: tl.constexpr = 0, R_PAD: tl.constexpr = 1, R_VEC: tl.constexpr = False, R_FROM_B: tl.constexpr = False,
+    R_PAIRS: tl.constexpr = False,
 ):  # fmt: skip
     """Scan one time chunk of one (batch, group, channel block); see the module docstring for the passes.
 
@@ -396,6 +411,15 @@ def _scan_chunk_kernel(
     route ``(p - start) % 4``: every pixel and channel once over the grid. The stores issue before the
     walk, whose latency hides them, in place of a fill kernel (MambaIR light at 720p: 5.4 us per block)
     and its launch before the scan. The launcher asks it of the route lanes only (see ``_run``).
+
+    ``RANK`` > 0: δ is not given per channel but as its low-rank projection, ``RANK`` values per group and
+    step (``dt_ptr`` (batch, G, RANK, L) with strides ``s_tb, s_tg, s_td, s_tl``), and ``w_ptr`` holds the
+    (dim, RANK) weight that maps it to the channels (MambaIR's ``dt_projs_weight``). The step reads the
+    group's ``RANK`` values as it reads B_t (``R_VEC``: as vectors, ``R_PAD`` of them) and each channel
+    makes its δ with ``RANK`` fused multiply-adds, so the (L, dim) δ tensor is never written.
+    ``R_FROM_B``: the projection is a slice of B's tensor with B's strides, ``r_offset`` elements after
+    B (as ``SS2D.forward_fused`` lays them out), so its address is B_t's plus that offset, computed once.
+    ``R_PAIRS``: bf16, read as int32 pairs and widened by hand (as ``BC_PAIRS``).
     """
     pid_b = tl.program_id(0).to(tl.int64)
     pid_g = tl.program_id(1)
@@ -464,6 +488,35 @@ def _scan_chunk_kernel(
         offs_n = offs_n[:, None]
         mask_n = mask_n[:, None]
     z_p = z_ptr + pid_b * s_zb + offs_d_ld * s_zd
+    if RANK > 0:  # δ from its low-rank projection (see the docstring), read per group as B_t is
+        offs_r = tl.arange(0, R_PAD)
+        mask_r = offs_r < RANK
+        # (as A: the true channels, masked, so that the compiler sees the tile contiguous along them)
+        W = tl.load(w_ptr + offs_d[None, :] * s_wd + offs_r[:, None] * s_wr, mask=mask_r[:, None] & mask_d[None, :],
+                    other=0.0).to(tl.float32)
+        if R_FROM_B:  # a slice of B's tensor (the launcher checked): B's addresses plus an offset
+            t_p = B_ptr
+            s_tl = s_Bl
+            t_o = B_o + r_offset
+        elif R_VEC:
+            t_p = dt_ptr
+            t_o = pid_b * s_tb + group * s_tg
+            if LANES:
+                t_o = t_o[None, :]
+        else:
+            if LANES:
+                t_p = dt_ptr + pid_b * s_tb + group[None, :] * s_tg + offs_r[:, None] * s_td
+            else:
+                t_p = dt_ptr + pid_b * s_tb + group * s_tg + offs_r * s_td
+            t_o = pid_b * 0
+        if LANES:
+            offs_r = offs_r[:, None]
+            mask_r = mask_r[:, None]
+    else:  # (placeholders: unused without RANK)
+        offs_r = offs_n
+        mask_r = mask_n
+        t_o = B_o
+        W = A
     y_p = y_ptr + pid_b * s_yb + chan * s_yd
     # Route k of the cross scan, as integers (one route per program, or per lane with ROUTE_LANES): reversed
     # for k >= 2, column-major for odd k; unused otherwise.
@@ -503,67 +556,78 @@ def _scan_chunk_kernel(
         pos, row, col = start, start, start  # (unused: the plain scan's step t is pixel t)
         pix = start
     u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n, B_o, C_o,
-                                offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
+                                offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS,
+                                t_o, offs_r, mask_r, RANK, R_VEC, R_PAIRS)
     if PREFETCH == 3:
         # three sets in turn, each step's operands loaded two steps ahead (the loads wait ~two steps of
         # the other warps' work instead of one: the passes stall on them most, perf24d-ncu-*.txt)
         pos, row, col, pix_b = _next_pixel(pos, row, col, start + 1, height, width, reverse, column_major, mirror,
                                            length, CROSS, True)
         u_b, dt_b, B_b, C_b, z_b = _load_step(u_p, t_p, B_p, C_p, z_p, pix_b, s_ul, s_tl, s_Bl, s_Cl, s_zl,
-                                              mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
+                                              mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS,
+                                              t_o, offs_r, mask_r, RANK, R_VEC, R_PAIRS)
         for t in range(start, stop, 3):
             pos, row, col, pix_c = _next_pixel(pos, row, col, t + 2, height, width, reverse, column_major, mirror,
                                                length, CROSS, True)
             u_c, dt_c, B_c, C_c, z_c = _load_step(u_p, t_p, B_p, C_p, z_p, pix_c, s_ul, s_tl, s_Bl, s_Cl, s_zl,
-                                                  mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
+                                                  mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS,
+                                                  t_o, offs_r, mask_r, RANK, R_VEC, R_PAIRS)
             h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d,
-                                   False, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS, N)
+                                   False, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS,
+                                   N, W, RANK)
             pos, row, col, pix = _next_pixel(pos, row, col, t + 3, height, width, reverse, column_major, mirror,
                                              length, CROSS, True)
             u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n, B_o,
-                                        C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
+                                        C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS,
+                                        t_o, offs_r, mask_r, RANK, R_VEC, R_PAIRS)
             # a chunk's last group of three may lack its second or third step: δ = 0 makes those the
             # identity, their stores masked
             h, dt_sum = _scan_step(h, dt_sum, u_b, dt_b, B_b, C_b, z_b, pix_b, in_group * 0 + t + 1 < stop, A, D,
                                    bias, y_p, s_yl, mask_d, True, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z,
-                                   STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS, N)
+                                   STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS, N, W, RANK)
             pos, row, col, pix_b = _next_pixel(pos, row, col, t + 4, height, width, reverse, column_major, mirror,
                                                length, CROSS, True)
             u_b, dt_b, B_b, C_b, z_b = _load_step(u_p, t_p, B_p, C_p, z_p, pix_b, s_ul, s_tl, s_Bl, s_Cl, s_zl,
-                                                  mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
+                                                  mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS,
+                                                  t_o, offs_r, mask_r, RANK, R_VEC, R_PAIRS)
             h, dt_sum = _scan_step(h, dt_sum, u_c, dt_c, B_c, C_c, z_c, pix_c, in_group * 0 + t + 2 < stop, A, D,
                                    bias, y_p, s_yl, mask_d, True, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z,
-                                   STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS, N)
+                                   STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS, N, W, RANK)
     elif PREFETCH == 2:
         for t in range(start, stop, 2):
             pos, row, col, pix_b = _next_pixel(pos, row, col, t + 1, height, width, reverse, column_major, mirror,
                                                length, CROSS, True)
             u_b, dt_b, B_b, C_b, z_b = _load_step(u_p, t_p, B_p, C_p, z_p, pix_b, s_ul, s_tl, s_Bl, s_Cl, s_zl,
-                                                  mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
+                                                  mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS,
+                                                  t_o, offs_r, mask_r, RANK, R_VEC, R_PAIRS)
             h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d,
-                                   False, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS, N)
+                                   False, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS,
+                                   N, W, RANK)
             pos, row, col, pix = _next_pixel(pos, row, col, t + 2, height, width, reverse, column_major, mirror,
                                              length, CROSS, True)
             u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n, B_o,
-                                        C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
+                                        C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS,
+                                        t_o, offs_r, mask_r, RANK, R_VEC, R_PAIRS)
             # an odd chunk's last pair has no second step: δ = 0 makes it the identity, its store is masked
             h, dt_sum = _scan_step(h, dt_sum, u_b, dt_b, B_b, C_b, z_b, pix_b, in_group * 0 + t + 1 < stop, A, D,
                                    bias, y_p, s_yl, mask_d, True, HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z,
-                                   STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS, N)
+                                   STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS, N, W, RANK)
     else:
         for t in range(start, stop):
             if PREFETCH == 0:
                 if t > start:
                     u, dt, B, C, z = _load_step(u_p, t_p, B_p, C_p, z_p, pix, s_ul, s_tl, s_Bl, s_Cl, s_zl, mask_n,
-                                                B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS)
+                                                B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N, BC_PAIRS,
+                                                t_o, offs_r, mask_r, RANK, R_VEC, R_PAIRS)
             else:
                 pos, row, col, pix_next = _next_pixel(pos, row, col, t + 1, height, width, reverse, column_major,
                                                       mirror, length, CROSS, True)
                 u_n, dt_n, B_n, C_n, z_n = _load_step(u_p, t_p, B_p, C_p, z_p, pix_next, s_ul, s_tl, s_Bl, s_Cl,
                                                       s_zl, mask_n, B_o, C_o, offs_n, STORE_Y, HAS_Z, BC_VEC, MASK_N,
-                                                      BC_PAIRS)
+                                                      BC_PAIRS, t_o, offs_r, mask_r, RANK, R_VEC, R_PAIRS)
             h, dt_sum = _scan_step(h, dt_sum, u, dt, B, C, z, pix, mask_d, A, D, bias, y_p, s_yl, mask_d, False,
-                                   HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS, N)
+                                   HAS_BIAS, SOFTPLUS, HAS_D, HAS_Z, STORE_Y, STORE_END, CROSS, FMA_SOFTPLUS,
+                                   N, W, RANK)
             if PREFETCH == 0:
                 pos, row, col, pix = _next_pixel(pos, row, col, t + 1, height, width, reverse, column_major, mirror,
                                                  length, CROSS, False)
@@ -865,6 +929,7 @@ def selective_scan_cross_tokens_triton(
     num_warps: int = 1,
     prefetch: int | None = None,
     route_lanes: bool | None = None,
+    delta_weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """MambaIR v1's four-route scan and merge on channel-last tokens, read in place (:mod:`.cross`).
 
@@ -879,15 +944,19 @@ def selective_scan_cross_tokens_triton(
         A: (4·E, N). D, delta_bias: (4·E,) or None.
         route_lanes: the four routes side by side in each program's lanes (None: where
             :func:`use_route_lanes` says so).
+        delta_weight: (4·E, R): ``delta`` is then δ's low-rank projection (batch, L, 4, R), route ``k``'s
+            δ being ``delta[:, :, k] @ delta_weight[k·E : (k + 1)·E].T``, made in the kernel.
 
     Returns:
         (batch, L, E) float32, the sum of the four routes' outputs at each pixel.
     """
     batch, length, channels = tokens.shape
     y = torch.empty(batch, length, channels, dtype=torch.float32, device=tokens.device)  # zeroed by _run
-    _run(tokens.transpose(1, 2), delta.transpose(1, 2), A, B.permute(0, 2, 3, 1), C.permute(0, 2, 3, 1), D,
+    delta = delta.transpose(1, 2) if delta_weight is None else delta.permute(0, 2, 3, 1)
+    _run(tokens.transpose(1, 2), delta, A, B.permute(0, 2, 3, 1), C.permute(0, 2, 3, 1), D,
          delta_bias, delta_softplus, None, y.transpose(1, 2), per_group=channels, width=width, block_d=block_d,
-         n_chunks=n_chunks, num_warps=num_warps, prefetch=prefetch, route_lanes=route_lanes)  # fmt: skip
+         n_chunks=n_chunks, num_warps=num_warps, prefetch=prefetch, route_lanes=route_lanes,
+         delta_weight=delta_weight)  # fmt: skip
     return y
 
 
@@ -955,16 +1024,32 @@ def _run(
     num_warps: int,
     prefetch: int | None = None,
     route_lanes: bool | None = None,
+    delta_weight: torch.Tensor | None = None,
 ) -> None:
     """Launch the scan into ``y``: one pass, or chunk-end states, carry, and a second pass.
 
     ``delta`` carries the channel count (route channels in cross mode, where ``width > 0``); B and C are
     (batch, G, N, L) with G = channels // per_group. In cross mode ``y`` may hold anything: it is zeroed
-    here (one chunk) or by the chunk-end pass, and the routes' outputs are added into it.
+    here (one chunk) or by the chunk-end pass, and the routes' outputs are added into it. With
+    ``delta_weight`` (channels, R), ``delta`` is δ's low-rank projection (batch, G, R, L), mapped to the
+    channels in the kernel (its ``RANK``).
     """
     if prefetch not in (None, 0, 1, 2, 3):
         raise ValueError(f"prefetch must be 0, 1, 2 or 3, not {prefetch}")
-    batch, dim, length = delta.shape
+    if delta_weight is None:
+        batch, dim, length = delta.shape
+        rank = 0
+        delta_strides = (*delta.stride(), 0)  # (batch, channel, step; no group)
+    else:
+        batch, _, rank, length = delta.shape
+        dim = delta_weight.shape[0]
+        if delta_weight.shape[1] != rank or delta.shape[1] != B.shape[1]:
+            raise ValueError(f"delta's projection {tuple(delta.shape)} does not fit its weight "
+                             f"{tuple(delta_weight.shape)} and B {tuple(B.shape)}")
+        # (R, dim): read along channels, as A is (see the kernel), or Triton lays the tile out across R
+        delta_weight = delta_weight.to(torch.float32).t().contiguous()
+        s_b, s_g, s_r, s_l = delta.stride()
+        delta_strides = (s_b, s_r, s_l, s_g)
     n_state = A.shape[1]  # before A is transposed below
     if length == 0 or batch == 0:
         return
@@ -1016,6 +1101,18 @@ def _run(
               and (n_state == n_pad or (_rows_readable(B, 2, n_pad) and _rows_readable(C, 2, n_pad))))
     if route_lanes and n_pad > 16:
         bc_vec = False  # (the lanes' vector loads are written for N_PAD 8 and 16)
+    # δ's low-rank projection, read as B_t is: as vectors (at least 8 values, as the lanes' loads read)
+    # where its rows are contiguous, aligned and readable whole, else value by value
+    r_pad = max(8, triton.next_power_of_2(rank)) if rank else 1
+    r_vec = bool(rank) and (delta.stride(2) == 1 and delta.data_ptr() % 16 == 0
+                            and all(st % 8 == 0 for i, st in enumerate(delta.stride()) if i != 2)
+                            and _rows_readable(delta, 2, r_pad) and not (route_lanes and r_pad > 16))
+    if rank and not r_vec:
+        r_pad = triton.next_power_of_2(rank)
+    r_offset = (delta.data_ptr() - B.data_ptr()) // B.element_size() if rank else 0
+    r_from_b = (r_vec and bc_vec and delta.dtype == B.dtype and r_offset > 0 and r_offset % 8 == 0
+                and delta.stride() == B.stride())
+    r_pairs = r_vec and delta.dtype == torch.bfloat16 and not route_lanes
     grid = (batch, programs, n_chunks)
     common = dict(N=n_state, N_PAD=n_pad, BLOCK_D=block_d, num_warps=num_warps,
                   BC_PAIRS=bc_pairs(bc_vec, (B.dtype, C.dtype), per_thread, cross=width > 0),
@@ -1030,12 +1127,15 @@ def _run(
         _scan_chunk_kernel[grid](
             u, delta, A, B, C, dummy if D32 is None else D32, dummy if bias32 is None else bias32, zz, y,
             dummy if h0 is None else h0, dummy if hend is None else hend, dummy if dtsum is None else dtsum,
-            dim, length, per_group, blocks_per_group, chunk_len, n_chunks, max(width, 1),
-            *u.stride(), *delta.stride(), *A.stride()[::-1], *B.stride(), *C.stride(), *zz.stride(), *y.stride(),
+            dummy if delta_weight is None else delta_weight,
+            dim, length, per_group, blocks_per_group, chunk_len, n_chunks, max(width, 1), r_offset if r_from_b else 0,
+            *u.stride(), *delta_strides, *(delta_weight.stride()[::-1] if rank else (0, 0)),
+            *A.stride()[::-1], *B.stride(), *C.stride(), *zz.stride(), *y.stride(),
             HAS_D=D32 is not None, HAS_BIAS=bias32 is not None, SOFTPLUS=bool(delta_softplus),
             HAS_Z=z is not None, LOAD_H0=h0 is not None, STORE_Y=hend is None, STORE_END=hend is not None,
             CROSS=width > 0, PREFETCH=prefetch, BC_VEC=bc_vec, FMA_SOFTPLUS=fma_softplus and hend is not None,
-            ZERO_Y=zero_in_chunk_end and hend is not None,
+            ZERO_Y=zero_in_chunk_end and hend is not None, RANK=rank, R_PAD=r_pad, R_VEC=r_vec,
+            R_FROM_B=r_from_b, R_PAIRS=r_pairs,
             **common, **({} if hend is not None or maxnreg is None else {"maxnreg": maxnreg}),
         )  # fmt: skip
 

@@ -326,7 +326,15 @@ class SS2D(nn.Module):
         y = y.view(b, h, w, e)  # float32 from the scan
         if y.dtype != self.out_norm.weight.dtype:  # a network cast to half precision as a whole
             y = y.to(self.out_norm.weight.dtype)
-        y = self.out_norm(y) * F.silu(z)
+        if use_triton_layer_norm(y, self.out_norm.weight):  # CUDA, not compiled: the norm and gate in one pass
+            from ..ops.layer_norm.triton import layer_norm_triton
+
+            half = torch.is_autocast_enabled(y.device.type)
+            dtype = torch.get_autocast_dtype(y.device.type) if half else torch.float32
+            y = layer_norm_triton(y, self.out_norm.weight, self.out_norm.bias, self.out_norm.eps, out_dtype=dtype,
+                                  gate=z.reshape(b, h, w, e))
+        else:
+            y = self.out_norm(y) * F.silu(z)
         if aligned:
             return F.linear(y, folded_weight(self, "out_proj"), folded_weight(self, "out_proj_bias"))
         return self.out_proj(y)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from restore_cli.ops.layer_norm import LayerNorm, layer_norm, layer_norm_reference, use_triton
@@ -85,3 +86,26 @@ def test_triton_writes_zero_padded_rows_in_the_dtype_asked(channels, out_width, 
     tol = {"rtol": 1e-5, "atol": 2e-5} if out_dtype == torch.float32 else {"rtol": 1e-2, "atol": 1e-2}
     torch.testing.assert_close(out[..., :channels], want, **tol)
     assert not out[..., channels:].any()
+
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("out_dtype", [torch.float32, torch.bfloat16], ids=str)
+@pytest.mark.parametrize("channels", [216, 120, 360])
+def test_triton_gates_the_norm_with_silu(channels, out_dtype):
+    """MambaIR's ``out_norm(y) * silu(z)`` as one kernel: ``z`` a bf16 half of ``in_proj``'s output (row
+    stride twice its width), the product rounded once to ``out_dtype``."""
+    from restore_cli.ops.layer_norm.triton import layer_norm_triton
+
+    torch.manual_seed(1)
+    y = torch.randn(2, 50, channels, device="cuda") * 2 - 1
+    z = torch.randn(2, 50, 2 * channels, device="cuda").bfloat16()[..., channels:]
+    w, b = torch.randn(channels, device="cuda"), torch.randn(channels, device="cuda")
+    with torch.inference_mode():
+        out = layer_norm_triton(y, w, b, 1e-5, out_dtype=out_dtype, gate=z)
+    want = layer_norm_reference(y, w, b) * F.silu(z.float())
+    assert out.dtype == out_dtype and out.shape == y.shape
+    tol = {"rtol": 1e-5, "atol": 2e-5} if out_dtype == torch.float32 else {"rtol": 1e-2, "atol": 1e-2}
+    torch.testing.assert_close(out.float(), want, **tol)
+    with pytest.raises(ValueError, match="gate"):
+        layer_norm_triton(y, w, b, gate=z[..., :-1])

@@ -29,6 +29,10 @@ for width, dtype, tol in [(None, torch.float32, 2e-5), (64, torch.float32, 2e-5)
     assert y.dtype == dtype and y.shape == (2, 65, width or 60), (y.dtype, y.shape)
     assert (y[..., :60].float() - want).abs().max().item() < tol
     assert not y[..., 60:].any()
+# gated by silu of a strided half (MambaIR's out_norm(y) * silu(z))
+z = torch.randn(2, 65, 120)[..., 60:]
+y = layer_norm_triton(x, w, b, 1e-5, gate=z)
+assert (y - want * F.silu(z)).abs().max().item() < 4e-5
 print("ok")
 """)
     assert out.strip().endswith("ok")

@@ -14,8 +14,9 @@ from ..launch import on_tensor_device
 
 
 @triton.jit
-def _layer_norm_kernel(x_ptr, w_ptr, b_ptr, y_ptr, rows, channels, out_width, s_xr, eps,
-                       HAS_BIAS: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr):
+def _layer_norm_kernel(x_ptr, w_ptr, b_ptr, y_ptr, g_ptr, rows, channels, out_width, s_xr, s_gr, eps,
+                       HAS_BIAS: tl.constexpr, HAS_GATE: tl.constexpr, BLOCK_R: tl.constexpr,
+                       BLOCK_C: tl.constexpr):
     row = tl.program_id(0).to(tl.int64) * BLOCK_R + tl.arange(0, BLOCK_R)
     col = tl.arange(0, BLOCK_C)
     mask_c = col < channels
@@ -28,16 +29,24 @@ def _layer_norm_kernel(x_ptr, w_ptr, b_ptr, y_ptr, rows, channels, out_width, s_
     y = centred * rstd[:, None] * w[None, :]
     if HAS_BIAS:
         y += tl.load(b_ptr + col, mask=mask_c, other=0.0)[None, :]
+    if HAS_GATE:  # y · silu(gate), in float32
+        gate = tl.load(g_ptr + row[:, None] * s_gr + col[None, :], mask=mask, other=0.0).to(tl.float32)
+        y *= gate * tl.sigmoid(gate)
     # Columns channels..out_width are the zero padding of aligned rows (weight and bias read as 0 there).
     out_mask = (row < rows)[:, None] & (col < out_width)[None, :]
     tl.store(y_ptr + row[:, None] * out_width + col[None, :], y.to(y_ptr.dtype.element_ty), mask=out_mask)
 
 
 def layer_norm_triton(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, eps: float = 1e-5, *,
-                      out_width: int | None = None, out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+                      out_width: int | None = None, out_dtype: torch.dtype = torch.float32,
+                      gate: torch.Tensor | None = None) -> torch.Tensor:
     """LayerNorm of ``x`` (..., C) over C with float32 ``weight``/``bias``; (..., ``out_width``) output in
     ``out_dtype`` (default: C channels, float32), its columns past C zero: the aligned rows a following GEMM
-    reads, written by this kernel instead of a LayerNorm, a cast and a pad."""
+    reads, written by this kernel instead of a LayerNorm, a cast and a pad.
+
+    ``gate`` (same shape as ``x``, any float dtype and row stride): the output is ``LayerNorm(x) ·
+    silu(gate)``, computed in float32 and rounded once (MambaIR's ``out_norm(y) * silu(z)`` before
+    ``out_proj``, which took three more passes and three temporaries the size of ``y``)."""
     channels = x.shape[-1]
     out_width = channels if out_width is None else out_width
     if out_width < channels:
@@ -46,13 +55,21 @@ def layer_norm_triton(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor 
     if x2.stride(-1) != 1:
         x2 = x2.contiguous()
     rows = x2.shape[0]
+    g2 = x2
+    if gate is not None:
+        if gate.shape != x.shape:
+            raise ValueError(f"the gate's shape {tuple(gate.shape)} is not the input's {tuple(x.shape)}")
+        g2 = gate.reshape(-1, channels)
+        if g2.stride(-1) != 1:
+            g2 = g2.contiguous()
     y = torch.empty((*x.shape[:-1], out_width), dtype=out_dtype, device=x.device)
     block_c = triton.next_power_of_2(out_width)
     block_r = max(1, min(64, 4096 // block_c))
     with on_tensor_device(x):
         _layer_norm_kernel[(triton.cdiv(rows, block_r),)](
-            x2, weight, weight if bias is None else bias, y, rows, channels, out_width, x2.stride(0), eps,
-            HAS_BIAS=bias is not None, BLOCK_R=block_r, BLOCK_C=block_c, num_warps=4,
+            x2, weight, weight if bias is None else bias, y, g2, rows, channels, out_width, x2.stride(0),
+            g2.stride(0), eps, HAS_BIAS=bias is not None, HAS_GATE=gate is not None, BLOCK_R=block_r,
+            BLOCK_C=block_c, num_warps=4,
         )
     return y
 

@@ -272,12 +272,18 @@ class SS2D(nn.Module):
         reading each route by index arithmetic equals projecting the four route-ordered copies. Everything
         stays channel-last (B, H·W, channels): the depthwise conv and its SiLU read ``in_proj``'s half in
         place (:func:`.layers.conv_on_tokens`: one Triton kernel on CUDA, one opaque operator when compiled),
-        the four x-projections are one GEMM, the four rank-R delta projections one GEMM with a
-        block-diagonal weight (4x the flops of four small GEMMs, still negligible, and it writes the
-        (B, L, 4E) layout the kernel reads), and the four-route scan
+        the four x-projections are one GEMM, and the four-route scan
         (:func:`restore_cli.ops.scan.cross.cross_selective_scan_tokens`: on CUDA the fused Triton kernel
         reading every operand through strides, on the CPU the chunked scan gathering channel-last rows)
         merges the routes into a float32 (B, L, E) output that ``out_norm`` takes as is.
+
+        The four rank-R delta projections: where :func:`~restore_cli.ops.scan.cross.scan_makes_delta`
+        says so, the kernel makes δ from the rank-R slice of the projection itself, so the (B, L, 4E)
+        tensor never exists (colour DN at 1280x720: 1.5 GiB); elsewhere they are one GEMM with a
+        block-diagonal weight (4x the flops of four small GEMMs, still negligible) writing that tensor.
+        For many tokens (:data:`SPLIT_IN_PROJ_ELEMENTS`) ``in_proj`` runs as two GEMMs, so that the conv's
+        half is freed before the scan. Eagerly on CUDA, ``out_norm(y) * silu(z)`` is one Triton kernel
+        writing the autocast dtype ``out_proj`` reads (three passes and three temporaries fewer).
         Under autocast the GEMMs and the conv run in bf16/fp16; the scan state is always float32.
         """
         from ..ops.scan.cross import cross_selective_scan_tokens, scan_makes_delta

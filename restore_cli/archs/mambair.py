@@ -63,6 +63,12 @@ def zero_padded(t: torch.Tensor, *sizes: int) -> torch.Tensor:
     return F.pad(t, pads)
 
 
+def autocast_dtype(t: torch.Tensor) -> torch.dtype:
+    """The dtype the next GEMM would cast ``t`` to: the autocast dtype where autocast is on, else float32."""
+    on = torch.is_autocast_enabled(t.device.type)
+    return torch.get_autocast_dtype(t.device.type) if on else torch.float32
+
+
 def layer_norm_to_width(x: torch.Tensor, norm: nn.LayerNorm, width: int) -> torch.Tensor:
     """``norm(x)`` over the last dimension, returned zero-padded to ``width`` channels: in float32, or where
     the Triton LayerNorm runs (CUDA inference, not compiled) in the autocast dtype the next GEMM would cast
@@ -75,9 +81,7 @@ def layer_norm_to_width(x: torch.Tensor, norm: nn.LayerNorm, width: int) -> torc
     if use_triton_layer_norm(x, norm.weight):
         from ..ops.layer_norm.triton import layer_norm_triton
 
-        half = torch.is_autocast_enabled(x.device.type)
-        dtype = torch.get_autocast_dtype(x.device.type) if half else torch.float32
-        return layer_norm_triton(x, norm.weight, norm.bias, norm.eps, out_width=width, out_dtype=dtype)
+        return layer_norm_triton(x, norm.weight, norm.bias, norm.eps, out_width=width, out_dtype=autocast_dtype(x))
     c = x.shape[-1]
     row = F.pad(x.float(), (0, width - c))
     mean = row.sum(-1, keepdim=True) / c
@@ -252,7 +256,8 @@ class SS2D(nn.Module):
         dtype = self.in_proj.weight.dtype
         keep_folded(self, "projection", self.projection_weight().to(dtype))
         keep_folded(self, "delta", torch.block_diag(*self.dt_projs_weight).to(dtype))
-        keep_folded(self, "delta_rows", self.dt_projs_weight.float().reshape(-1, self.dt_rank).clone())
+        # (4E, R) stored transposed: the launcher reads it as (R, 4E) contiguous, which is then no copy per call
+        keep_folded(self, "delta_rows", self.dt_projs_weight.float().reshape(-1, self.dt_rank).t().contiguous().t())
         keep_folded(self, "A", -torch.exp(self.A_logs.float()))
         width = aligned_width(self.d_model)
         if width != self.d_model:  # for :meth:`forward_fused` with ``aligned=True``
@@ -336,10 +341,8 @@ class SS2D(nn.Module):
         if use_triton_layer_norm(y, self.out_norm.weight):  # CUDA, not compiled: the norm and gate in one pass
             from ..ops.layer_norm.triton import layer_norm_triton
 
-            half = torch.is_autocast_enabled(y.device.type)
-            dtype = torch.get_autocast_dtype(y.device.type) if half else torch.float32
-            y = layer_norm_triton(y, self.out_norm.weight, self.out_norm.bias, self.out_norm.eps, out_dtype=dtype,
-                                  gate=z.reshape(b, h, w, e))
+            y = layer_norm_triton(y, self.out_norm.weight, self.out_norm.bias, self.out_norm.eps,
+                                  out_dtype=autocast_dtype(y), gate=z.reshape(b, h, w, e))
         else:
             y = self.out_norm(y) * F.silu(z)
         if aligned:

@@ -486,10 +486,20 @@ class CAB(nn.Module):
         The light block's 1x1 convs are GEMMs on the tokens (their bias in the GEMM) and its depthwise
         convs the depthwise kernel; the normal block's 3x3 convs run on the image viewed channel-first.
         """
+        features, attention = self.features_and_attention(x)
+        return features * attention[:, None, None, :]
+
+    def features_and_attention(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`forward_aligned` before its last product: the convolved features (B, H, W, C') in the
+        convolutions' dtype and the channel attention's float32 weights (B, C'), whose product is the block's
+        output. Why apart: that product is float32 (a bf16 image times float32 weights), a second copy of the
+        features at four bytes a value; :meth:`VSSBlock.forward_aligned` adds it into the residual stream in
+        place instead (colour DN at 1280x720: 647 MiB of the eager peak)."""
         if self.is_light_sr:
             b, h, w, width = x.shape
             _reduce, depthwise, _gelu, _expand, dilated, _attention = self.cab
             t = F.linear(x.reshape(b, h * w, width), folded_weight(self, "reduce"), folded_weight(self, "reduce_bias"))
+            del x  # the caller's LayerNorm output
             t = depthwise_conv_tokens(t, folded_weight(self, "depthwise"), folded_weight(self, "depthwise_bias"),
                                       (h, w), padding=depthwise.padding[0], dilation=depthwise.dilation[0],
                                       activation="gelu", taps=folded_weight(self, "depthwise_taps"))
@@ -502,14 +512,15 @@ class CAB(nn.Module):
             first, act, second, _attention = self.cab
             y = act(F.conv2d(x.permute(0, 3, 1, 2), folded_weight(self, "w1"), folded_weight(self, "b1"),
                              padding=first.padding))
+            del x  # the caller's LayerNorm output, not needed by the second conv
             y = F.conv2d(y, folded_weight(self, "w2"), folded_weight(self, "b2"), padding=second.padding)
             y = y.permute(0, 2, 3, 1)
-        # The channel attention on channel-last values: global mean, squeeze, ReLU, excite, sigmoid, scale.
+        # The channel attention on channel-last values: global mean, squeeze, ReLU, excite, sigmoid.
         # Its two 1x1 convs act on one pixel per image: written as products and sums in float32, Inductor
         # makes them a small reduction kernel; as GEMMs they were two cuBLAS calls, a memset and five
         # kernels of transposes and bias adds per block.
         squeezed = F.relu(self._one_pixel_conv("squeeze", y.mean(dim=(1, 2), dtype=torch.float32)))
-        return y * torch.sigmoid(self._one_pixel_conv("excite", squeezed))[:, None, None, :]
+        return y, torch.sigmoid(self._one_pixel_conv("excite", squeezed))
 
     def _one_pixel_conv(self, name: str, v: torch.Tensor) -> torch.Tensor:
         """The folded 1x1 conv ``name`` of (B, C_in) values, as products and sums -> (B, C_out)."""
@@ -542,9 +553,11 @@ class VSSBlock(nn.Module):
         self.conv_blk = CAB(hidden_dim, is_light_sr)
         self.ln_2 = LayerNorm(hidden_dim)
 
-    def forward(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, x_size: tuple[int, int], *, reuse_input: bool = False) -> torch.Tensor:
+        """``reuse_input``: the caller holds ``x`` for nothing else, so :meth:`forward_aligned` may write the
+        residual update into it (:class:`BasicLayer` says so for all but a group's first block)."""
         if self.runs_aligned(x):
-            return self.forward_aligned(x, x_size)
+            return self.forward_aligned(x, x_size, reuse_input=reuse_input)
         b, length, c = x.shape
         x = x.reshape(b, x_size[0], x_size[1], c)
         x = x * self.skip_scale + self.self_attention(self.ln_1(x))
@@ -562,7 +575,8 @@ class VSSBlock(nn.Module):
                 and folded_weight(self.self_attention, "in_proj") is not None
                 and folded_weight(self.conv_blk, "squeeze") is not None)
 
-    def forward_aligned(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
+    def forward_aligned(self, x: torch.Tensor, x_size: tuple[int, int], *,
+                        reuse_input: bool = False) -> torch.Tensor:
         """:meth:`forward` with the branches on channels zero-padded to :func:`aligned_width` (the residual
         stream keeps its width): each LayerNorm writes aligned rows, and every GEMM and convolution of the
         branches reads and writes them with padded weights (:meth:`SS2D.fold_inference_weights`,
@@ -574,16 +588,21 @@ class VSSBlock(nn.Module):
         kernels, their biases as separate passes. Eagerly, cuBLAS and cuDNN took their unaligned kernels (or
         padded inside), and each float32 LayerNorm output was cast before its GEMM; the Triton LayerNorm
         now writes the aligned rows in the autocast dtype itself.
+
+        Memory, eagerly (a float32 copy of the features is 633 MiB for colour DN at 1280x720): each residual
+        update is one op after its branch (``x * scale`` first was a copy held through the branch), written
+        into ``x`` itself where ``x`` is this block's own (the second always, the first with
+        ``reuse_input``), and the channel attention's product goes straight into the sum
+        (:meth:`CAB.features_and_attention`).
         """
         b, length, c = x.shape
         width = aligned_width(c)
         x = x.reshape(b, x_size[0], x_size[1], c)
         attended = self.self_attention.forward_fused(layer_norm_to_width(x, self.ln_1, width), aligned=True)
-        # branch + x * scale in one op, after the branch: eagerly, ``x * scale`` first was a float32 copy of
-        # the features held through the whole CAB (colour DN at 1280x720: 633 MiB of its eager peak)
-        x = torch.addcmul(attended[..., :c], x, self.skip_scale)
-        x = torch.addcmul(self.conv_blk.forward_aligned(layer_norm_to_width(x, self.ln_2, width))[..., :c], x,
-                          self.skip_scale2)
+        x = torch.addcmul(attended[..., :c], x, self.skip_scale, out=x if reuse_input else None)
+        del attended
+        features, attention = self.conv_blk.features_and_attention(layer_norm_to_width(x, self.ln_2, width))
+        x.mul_(self.skip_scale2).addcmul_(features[..., :c], attention[:, None, None, :c])
         return x.reshape(b, length, c)
 
 
@@ -598,8 +617,14 @@ class BasicLayer(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
-        for block in self.blocks:
-            x = block(x, x_size)
+        for i, block in enumerate(self.blocks):
+            # A block after the first gets features only this loop holds: it may update them in place.
+            # Not a compiled block's (an argument that changes would double its compiled entries, and
+            # Inductor frees its intermediates itself).
+            if i == 0 or getattr(block, "_restore_compiled", False):
+                x = block(x, x_size)
+            else:
+                x = block(x, x_size, reuse_input=True)
         return x
 
 

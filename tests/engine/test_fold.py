@@ -150,8 +150,39 @@ def test_aligned_blocks_compute_what_the_blocks_compute(name: str) -> None:
         with torch.no_grad():
             want, got = block(x, (7, 9)), block.forward_aligned(x, (7, 9))
         assert (got - want).abs().max().item() < 1e-5
+        x_before, mine = x.clone(), x.clone()
+        with torch.no_grad():
+            reused = block.forward_aligned(mine, (7, 9), reuse_input=True)
+        assert torch.equal(x, x_before)  # without reuse_input the caller's features are left alone
+        assert reused.data_ptr() == mine.data_ptr()  # with it, the update is written into them
+        assert (reused - want).abs().max().item() < 1e-5
         checked += 1
     assert checked > 0
+
+
+def test_basic_layer_lets_only_later_blocks_reuse_their_input(monkeypatch) -> None:
+    """A group's first block gets the group's input, which the group adds back at its end: only the blocks
+    after it may update their input in place (and no compiled block, whose arguments are guarded)."""
+    from restore_cli.archs.mambair import BasicLayer, VSSBlock
+
+    layer = BasicLayer(60, depth=3)
+    calls: list[bool] = []
+    original = VSSBlock.forward
+
+    def spy(self, x, x_size, *, reuse_input=False):
+        calls.append(reuse_input)
+        return original(self, x, x_size, reuse_input=reuse_input)
+
+    monkeypatch.setattr(VSSBlock, "forward", spy)
+    x = torch.randn(1, 4 * 5, 60)
+    with torch.no_grad():
+        layer(x, (4, 5))
+    assert calls == [False, True, True]
+    calls.clear()
+    layer.blocks[2]._restore_compiled = True
+    with torch.no_grad():
+        layer(x, (4, 5))
+    assert calls == [False, True, False]
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -736,6 +736,16 @@ LANE_OUTPUT_REGISTERS = 64  # the route lanes' output pass at N <= LANE_SMALL_ST
 LANE_SMALL_STATE = 10
 
 
+def zero_y_in_chunk_end(*, route_lanes: bool, route_blocks: bool) -> bool:
+    """Whether the four-route scan's chunk-end pass zeroes the output the routes add into (``ZERO_Y``) in
+    place of a fill kernel before the scan: at one channel per thread, in lanes or in blocks, where the
+    pass is issue-bound and a few stores per 16 pixels are cheap. Not at two channels per thread (MambaIR
+    classic: its chunk-end pass 2.2 ms slower per forward, the fill kernel 1.2 ms; perf26d-in-model.txt).
+    The fill kernel of colour DN's (L, 216) float32 output took 8.7 of 730 ms per compiled 1280x720
+    forward (tools/jobs/results/perf29c-profile-dn.txt)."""
+    return route_lanes or route_blocks
+
+
 def use_route_lanes(per_group: int, block_d: int, per_thread: int) -> bool:
     """Whether the four-route scan puts the routes side by side in each program's lanes (``ROUTE_LANES``):
     at one channel per thread, where that takes fewer programs than a block of ``block_d`` channels per
@@ -1139,11 +1149,9 @@ def _run(
             **common, **({} if hend is not None or maxnreg is None else {"maxnreg": maxnreg}),
         )  # fmt: skip
 
-    # The routes add into y, zeroed first: by the route lanes' chunk-end pass (ZERO_Y) where there is one,
-    # else here. (H100, bf16, compiled 720p forward, all kernels: MambaIR light 10.0 -> 9.9 ms; classic's
-    # blocks at two channels per thread 67.5 -> 68.7 ms, its chunk-end pass 2.2 ms slower: there the fill
-    # kernel stays; tools/jobs/results/perf26d-in-model.txt.)
-    zero_in_chunk_end = route_lanes and n_chunks > 1
+    # The routes add into y, zeroed first: by the chunk-end pass (ZERO_Y) where there is one and
+    # zero_y_in_chunk_end says so, else here.
+    zero_in_chunk_end = zero_y_in_chunk_end(route_lanes=route_lanes, route_blocks=route_blocks) and n_chunks > 1
     if width > 0 and not zero_in_chunk_end:
         y.zero_()
     with on_tensor_device(u):

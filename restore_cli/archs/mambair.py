@@ -55,6 +55,16 @@ def aligned_width(width: int) -> int:
     return -(-width // 8) * 8
 
 
+def conv_input_width(width: int) -> int:
+    """Channels a 3x3 convolution's input rows are zero-padded to: :func:`aligned_width`, rounded further
+    up to a multiple of 64 where that adds at most 1/16. Why: cuDNN's bf16 kernels take the input channels
+    of each tap in tiles; MambaIR's CAB conv 184 -> 64 channels at 1280x720 took 1.12 ms on an H100, from
+    192 channels 0.63 ms (the output side gained nothing: ``tools/jobs/results/perf29e-cudnn.txt``)."""
+    aligned = aligned_width(width)
+    by_64 = -(-aligned // 64) * 64
+    return by_64 if 16 * (by_64 - aligned) <= aligned else aligned
+
+
 def zero_padded(t: torch.Tensor, *sizes: int) -> torch.Tensor:
     """``t`` with zeros appended along its leading dimensions up to ``sizes`` (the rest unchanged)."""
     pads: list[int] = []
@@ -440,18 +450,26 @@ class CAB(nn.Module):
         channels = first.in_channels
         folded = [folded_weight(self, name) for name in ("w1", "b1", "w2", "b2")]
         w1, b1, w2, b2 = self._padded_convs() if folded[0] is None else folded
-        x = F.pad(x, (0, 0, 0, 0, 0, aligned_width(channels) - channels))
+        x = F.pad(x, (0, 0, 0, 0, 0, self.input_width() - channels))
         x = act(F.conv2d(x, w1, b1, padding=first.padding))
         x = F.conv2d(x, w2, b2, padding=second.padding)[:, :channels]
         return attention(x)
 
     def _padded_convs(self) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
-        """The normal block's two 3x3 convs with channels zero-padded to multiples of 8 (weight, bias each)."""
+        """The normal block's two 3x3 convs with channels zero-padded (weight, bias each): to multiples of 8,
+        the first conv's input to :meth:`input_width`."""
         first, _act, second, _attention = self.cab
         c, mid = aligned_width(first.in_channels), aligned_width(first.out_channels)
         b1 = None if first.bias is None else zero_padded(first.bias, mid)
         b2 = None if second.bias is None else zero_padded(second.bias, c)
-        return zero_padded(first.weight, mid, c), b1, zero_padded(second.weight, c, mid), b2
+        return zero_padded(first.weight, mid, self.input_width()), b1, zero_padded(second.weight, c, mid), b2
+
+    def input_width(self) -> int:
+        """Channels of the zero-padded rows :meth:`forward_aligned` reads: :func:`aligned_width` for the
+        light block (its first layer a GEMM), :func:`conv_input_width` for the normal block's 3x3 conv.
+        Its output keeps :func:`aligned_width`."""
+        channels = self.cab[0].in_channels
+        return aligned_width(channels) if self.is_light_sr else conv_input_width(channels)
 
     @torch.no_grad()
     def fold_inference_weights(self) -> None:
@@ -484,7 +502,7 @@ class CAB(nn.Module):
 
     def forward_aligned(self, x: torch.Tensor) -> torch.Tensor:
         """:meth:`forward` of a channel-last image (B, H, W, C') whose channels are zero-padded to
-        :func:`aligned_width`, returned the same way (zeros in the padding): every layer runs on aligned
+        :meth:`input_width`, returned padded to :func:`aligned_width` (zeros there): every layer runs on aligned
         rows with the weights :meth:`fold_inference_weights` padded, so no kernel pads or aligns anything.
         The light block's 1x1 convs are GEMMs on the tokens (their bias in the GEMM) and its depthwise
         convs the depthwise kernel; the normal block's 3x3 convs run on the image viewed channel-first.
@@ -604,7 +622,8 @@ class VSSBlock(nn.Module):
         attended = self.self_attention.forward_fused(layer_norm_to_width(x, self.ln_1, width), aligned=True)
         x = torch.addcmul(attended[..., :c], x, self.skip_scale, out=x if reuse_input else None)
         del attended
-        features, attention = self.conv_blk.features_and_attention(layer_norm_to_width(x, self.ln_2, width))
+        features, attention = self.conv_blk.features_and_attention(
+            layer_norm_to_width(x, self.ln_2, self.conv_blk.input_width()))
         x.mul_(self.skip_scale2).addcmul_(features[..., :c], attention[:, None, None, :c])
         return x.reshape(b, length, c)
 

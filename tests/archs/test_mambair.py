@@ -252,3 +252,13 @@ def test_pixel_shuffle_keeps_channels_last_with_the_same_values(scale: int) -> N
     head = Upsample(scale, 8)
     assert sum(isinstance(m, LayoutKeepingPixelShuffle) for m in head) == (2 if scale == 4 else 1)
     assert not list(LayoutKeepingPixelShuffle(2).state_dict())  # no parameters: official checkpoints load as before
+
+
+def test_conv_input_width_pads_to_64_only_where_it_is_cheap() -> None:
+    """The CAB's first 3x3 conv reads rows padded to a multiple of 64 (cuDNN's K tiles) only where that adds
+    at most 1/16 to the 8-aligned width: MambaIR's 180 channels (184 -> 192), not UNet's 48 or 96."""
+    from restore_cli.archs.mambair import CAB, conv_input_width
+
+    assert [conv_input_width(c) for c in (180, 184, 60, 64, 96, 48, 120, 250)] == [192, 192, 64, 64, 96, 48, 120, 256]
+    assert CAB(180).input_width() == 192
+    assert CAB(180, is_light_sr=True).input_width() == 184  # its first layer is a GEMM: 8-aligned is enough

@@ -450,26 +450,29 @@ class CAB(nn.Module):
         channels = first.in_channels
         folded = [folded_weight(self, name) for name in ("w1", "b1", "w2", "b2")]
         w1, b1, w2, b2 = self._padded_convs() if folded[0] is None else folded
-        x = F.pad(x, (0, 0, 0, 0, 0, self.input_width() - channels))
+        x = F.pad(x, (0, 0, 0, 0, 0, aligned_width(channels) - channels))
         x = act(F.conv2d(x, w1, b1, padding=first.padding))
         x = F.conv2d(x, w2, b2, padding=second.padding)[:, :channels]
         return attention(x)
 
     def _padded_convs(self) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
-        """The normal block's two 3x3 convs with channels zero-padded (weight, bias each): to multiples of 8,
-        the first conv's input to :meth:`input_width`."""
+        """The normal block's two 3x3 convs with channels zero-padded to multiples of 8 (weight, bias each)."""
         first, _act, second, _attention = self.cab
         c, mid = aligned_width(first.in_channels), aligned_width(first.out_channels)
         b1 = None if first.bias is None else zero_padded(first.bias, mid)
         b2 = None if second.bias is None else zero_padded(second.bias, c)
-        return zero_padded(first.weight, mid, self.input_width()), b1, zero_padded(second.weight, c, mid), b2
+        return zero_padded(first.weight, mid, c), b1, zero_padded(second.weight, c, mid), b2
 
     def input_width(self) -> int:
-        """Channels of the zero-padded rows :meth:`forward_aligned` reads: :func:`aligned_width` for the
-        light block (its first layer a GEMM), :func:`conv_input_width` for the normal block's 3x3 conv.
-        Its output keeps :func:`aligned_width`."""
+        """Channels of the zero-padded rows :meth:`forward_aligned` reads: for the normal block run eagerly
+        :func:`conv_input_width` (its first 3x3 conv's faster kernels; colour DN at 1280x720 793 -> 776 ms),
+        else :func:`aligned_width` (the light block's first layer is a GEMM; compiled, Inductor wrote the
+        wider rows through an extra permuted copy, colour DN 731 -> 770 ms: perf29e-ab.txt, perf29f-*).
+        The output keeps :func:`aligned_width`."""
         channels = self.cab[0].in_channels
-        return aligned_width(channels) if self.is_light_sr else conv_input_width(channels)
+        if self.is_light_sr or torch.compiler.is_compiling():
+            return aligned_width(channels)
+        return conv_input_width(channels)
 
     @torch.no_grad()
     def fold_inference_weights(self) -> None:
@@ -481,6 +484,10 @@ class CAB(nn.Module):
             for name, tensor in zip(("w1", "b1", "w2", "b2"), self._padded_convs(), strict=True):
                 if tensor is not None:
                     keep_folded(self, name, tensor)
+            first = self.cab[0]
+            wide = conv_input_width(first.in_channels)
+            if wide != aligned_width(first.in_channels):  # the first conv's weight for input_width's wider rows
+                keep_folded(self, "w1_wide", zero_padded(first.weight, aligned_width(first.out_channels), wide))
         channels = self.cab[0].in_channels
         width = aligned_width(channels)
         if width == channels:
@@ -531,8 +538,8 @@ class CAB(nn.Module):
             y = t.reshape(b, h, w, width)
         else:
             first, act, second, _attention = self.cab
-            y = act(F.conv2d(x.permute(0, 3, 1, 2), folded_weight(self, "w1"), folded_weight(self, "b1"),
-                             padding=first.padding))
+            w1 = folded_weight(self, "w1" if x.shape[-1] == aligned_width(first.in_channels) else "w1_wide")
+            y = act(F.conv2d(x.permute(0, 3, 1, 2), w1, folded_weight(self, "b1"), padding=first.padding))
             del x  # the caller's LayerNorm output, not needed by the second conv
             y = F.conv2d(y, folded_weight(self, "w2"), folded_weight(self, "b2"), padding=second.padding)
             y = y.permute(0, 2, 3, 1)

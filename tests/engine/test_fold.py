@@ -225,3 +225,19 @@ def test_the_aligned_closing_conv_of_a_residual_group_is_the_conv(name: str) -> 
         want = image_module_on_tokens(group.conv, y, (6, 5))
         got = group.conv_aligned(y, (6, 5), torch.float32)
     assert got.shape == want.shape and (got - want).abs().max().item() < 1e-5
+
+
+def test_aligned_block_feeds_its_first_conv_rows_of_192_not_184_channels() -> None:
+    """MambaIR's 180 channels: run eagerly, the CAB's first 3x3 conv reads LayerNorm rows padded to 192
+    (:func:`conv_input_width`) with a weight folded for them, and the block's output is unchanged."""
+    from restore_cli.archs.mambair import VSSBlock
+
+    torch.manual_seed(0)
+    block = VSSBlock(180, d_state=8).eval()
+    fold_inference_weights(block)
+    assert block.conv_blk.input_width() == 192
+    assert getattr(block.conv_blk, FOLDED_PREFIX + "w1_wide").shape == (64, 192, 3, 3)
+    x = torch.randn(1, 6 * 7, 180)
+    with torch.no_grad():
+        want, got = block(x, (6, 7)), block.forward_aligned(x, (6, 7))
+    assert (got - want).abs().max().item() < 1e-4

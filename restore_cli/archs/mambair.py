@@ -31,6 +31,7 @@ from torch import nn
 from ..ops.depthwise_conv import depthwise_conv_tokens, tap_table
 from ..ops.layer_norm import LayerNorm
 from ..ops.layer_norm import use_triton as use_triton_layer_norm
+from ..ops.residual import scaled_residual
 from ..ops.scan import backend_for, selective_scan
 from .layers import (
     ChannelAttention,
@@ -618,20 +619,20 @@ class VSSBlock(nn.Module):
         now writes the aligned rows in the autocast dtype itself.
 
         Memory, eagerly (a float32 copy of the features is 633 MiB for colour DN at 1280x720): each residual
-        update is one op after its branch (``x * scale`` first was a copy held through the branch), written
-        into ``x`` itself where ``x`` is this block's own (the second always, the first with
-        ``reuse_input``), and the channel attention's product goes straight into the sum
-        (:meth:`CAB.features_and_attention`).
+        update is one pass after its branch (:func:`..ops.residual.scaled_residual`; ``x * scale`` first
+        was a copy held through the branch), written into ``x`` itself where ``x`` is this block's own (the
+        second always, the first with ``reuse_input``), and the channel attention's product goes straight
+        into the sum (:meth:`CAB.features_and_attention`).
         """
         b, length, c = x.shape
         width = aligned_width(c)
         x = x.reshape(b, x_size[0], x_size[1], c)
         attended = self.self_attention.forward_fused(layer_norm_to_width(x, self.ln_1, width), aligned=True)
-        x = torch.addcmul(attended[..., :c], x, self.skip_scale, out=x if reuse_input else None)
+        x = scaled_residual(x, self.skip_scale, attended, out=x if reuse_input else None)
         del attended
         features, attention = self.conv_blk.features_and_attention(
             layer_norm_to_width(x, self.ln_2, self.conv_blk.input_width()))
-        x.mul_(self.skip_scale2).addcmul_(features[..., :c], attention[:, None, None, :c])
+        x = scaled_residual(x, self.skip_scale2, features, attention, out=x)
         return x.reshape(b, length, c)
 
 

@@ -1,0 +1,62 @@
+"""A residual update, ``x · scale + branch · gate``, behind one function, with the backend chosen per call.
+
+MambaIR's blocks keep their residual stream in float32 and add each branch (bf16 under autocast, its rows
+zero-padded wider than the stream) with a learnt per-channel scale on the skip path, the CAB's branch also
+times its channel attention. In PyTorch that is one ``addcmul`` for the first, ``mul_`` then ``addcmul_``
+for the second, and an ``addcmul`` of bf16 and float32 operands runs PyTorch's element-by-element casting
+loop: colour DN at 1280x720 on an H100, 0.91 ms a call for a pass that moves 1.7 GB (60 ms of a 778 ms
+eager forward, the ``mul_`` 20 ms more; ``tools/jobs/results/perf29h-profile-dn-eager.txt``).
+
+Backends (the reference beside the kernel, as in :mod:`restore_cli.ops.scan`):
+
+- ``"reference"``: those PyTorch ops (:func:`scaled_residual_reference`), on the CPU, with autograd, and
+  inside compiled regions, where the compiler fuses them itself;
+- ``"triton"``: one pass per update (:mod:`.triton`), for CUDA inference.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..launch import triton_available
+
+
+def scaled_residual_reference(x: torch.Tensor, scale: torch.Tensor, branch: torch.Tensor,
+                              gate: torch.Tensor | None = None, *, out: torch.Tensor | None = None) -> torch.Tensor:
+    """``x · scale + branch[..., :C] · gate`` for ``x`` (B, ..., C) float32, ``scale`` (C,), ``branch``
+    (B, ..., C') with C' >= C in any float dtype, ``gate`` (B, C'') with C'' >= C or None (ones); written
+    into ``out`` where given (it may be ``x`` itself), else into a new tensor."""
+    c = x.shape[-1]
+    branch = branch[..., :c]
+    if gate is None:
+        return torch.addcmul(branch, x, scale, out=out)
+    if out is None:
+        out = x * scale
+    elif out is x:
+        out.mul_(scale)
+    else:
+        torch.mul(x, scale, out=out)
+    gate = gate[:, :c].reshape(gate.shape[0], *([1] * (x.dim() - 2)), c)
+    return out.addcmul_(branch, gate)
+
+
+def use_triton(x: torch.Tensor) -> bool:
+    """The Triton kernel applies: CUDA with Triton, no autograd, a float32 stream, not being compiled."""
+    return (x.is_cuda and triton_available() and not torch.is_grad_enabled() and x.dtype == torch.float32
+            and x.numel() > 0 and not torch.compiler.is_compiling())
+
+
+def scaled_residual(x: torch.Tensor, scale: torch.Tensor, branch: torch.Tensor, gate: torch.Tensor | None = None,
+                    *, out: torch.Tensor | None = None, backend: str = "auto") -> torch.Tensor:
+    """``x · scale + branch[..., :C] · gate`` (see :func:`scaled_residual_reference`); ``backend``:
+    ``auto`` (Triton where :func:`use_triton`) or ``reference``."""
+    if backend == "auto" and use_triton(x):
+        from .triton import scaled_residual_triton
+
+        return scaled_residual_triton(x, scale, branch, gate, out=out)
+    if backend not in ("auto", "reference"):
+        raise ValueError(f"unknown residual backend {backend!r}; choose auto or reference")
+    return scaled_residual_reference(x, scale, branch, gate, out=out)
+
+
+__all__ = ["scaled_residual", "scaled_residual_reference", "use_triton"]

@@ -1,0 +1,82 @@
+"""The residual update ``x · scale + branch · gate`` (:mod:`restore_cli.ops.residual`): the reference on the
+CPU, the Triton kernel under Triton's interpreter and on a GPU, against the plain formula."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import torch
+from triton_interpreter import run_in_triton_interpreter
+
+from restore_cli.ops.residual import scaled_residual, scaled_residual_reference
+
+
+def _operands(dtype: torch.dtype, device: str = "cpu", gated: bool = True):
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 5, 7, 30, generator=gen)
+    scale = torch.randn(30, generator=gen)
+    branch = torch.randn(2, 5, 7, 32, generator=gen).to(dtype)  # rows zero-padded wider than the stream
+    gate = torch.rand(2, 32, generator=gen) if gated else None
+    want = x * scale + branch[..., :30].float() * (gate[:, None, None, :30] if gated else 1)
+    moved = [t if t is None else t.to(device) for t in (x, scale, branch, gate)]
+    return (*moved, want.to(device))
+
+
+@pytest.mark.parametrize("gated", [False, True])
+def test_reference_is_the_formula_into_a_new_tensor_or_in_place(gated: bool) -> None:
+    x, scale, branch, gate, want = _operands(torch.bfloat16, gated=gated)
+    kept = x.clone()
+    got = scaled_residual_reference(x, scale, branch, gate)
+    assert torch.allclose(got, want, atol=1e-6) and torch.equal(x, kept)  # x itself untouched
+    into_x = scaled_residual(x, scale, branch, gate, out=x)  # the CPU takes the reference
+    assert into_x.data_ptr() == x.data_ptr() and torch.allclose(x, want, atol=1e-6)
+    elsewhere = torch.empty_like(kept)
+    scaled_residual_reference(kept, scale, branch, gate, out=elsewhere)
+    assert torch.allclose(elsewhere, want, atol=1e-6)
+
+
+def test_unknown_backend_is_refused() -> None:
+    x, scale, branch, gate, _ = _operands(torch.float32)
+    with pytest.raises(ValueError, match="unknown residual backend"):
+        scaled_residual(x, scale, branch, gate, backend="cuda")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="Triton is not installed")
+def test_triton_kernel_in_the_interpreter() -> None:
+    out = run_in_triton_interpreter("""
+import torch
+from restore_cli.ops.residual.triton import scaled_residual_triton
+
+gen = torch.Generator().manual_seed(0)
+x = torch.randn(2, 35, 30, generator=gen)
+scale = torch.randn(30, generator=gen)
+branch = torch.randn(2, 35, 40, generator=gen)[..., 3:]  # a strided view: rows of 40, 37 read from 3 on
+gate = torch.rand(2, 32, generator=gen)
+want = x * scale + branch[..., :30] * gate[:, None, :30]
+assert (scaled_residual_triton(x, scale, branch, gate) - want).abs().max().item() < 1e-5
+plain = x * scale + branch[..., :30]
+half = branch.half()
+assert (scaled_residual_triton(x, scale, half) - (x * scale + half[..., :30].float())).abs().max().item() < 1e-5
+y = x.clone()
+assert scaled_residual_triton(y, scale, branch, out=y).data_ptr() == y.data_ptr()
+assert (y - plain).abs().max().item() < 1e-5
+print("ok")
+""")
+    assert out.strip().endswith("ok")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("gated", [False, True])
+def test_triton_matches_the_reference_on_a_gpu(dtype: torch.dtype, gated: bool) -> None:
+    pytest.importorskip("triton")
+    from restore_cli.ops.residual.triton import scaled_residual_triton
+
+    x, scale, branch, gate, want = _operands(dtype, "cuda", gated=gated)
+    with torch.no_grad():
+        assert (scaled_residual_triton(x, scale, branch, gate) - want).abs().max().item() < 1e-5
+        into = scaled_residual(x, scale, branch, gate, out=x)  # CUDA inference dispatches to the kernel
+    assert into.data_ptr() == x.data_ptr() and (x - want).abs().max().item() < 1e-5
+    with pytest.raises(ValueError, match="does not cover"):
+        scaled_residual_triton(x, scale, branch[..., :20])

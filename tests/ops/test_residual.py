@@ -80,3 +80,9 @@ def test_triton_matches_the_reference_on_a_gpu(dtype: torch.dtype, gated: bool) 
     assert into.data_ptr() == x.data_ptr() and (x - want).abs().max().item() < 1e-5
     with pytest.raises(ValueError, match="does not cover"):
         scaled_residual_triton(x, scale, branch[..., :20])
+    # a strided stream (MambaIRUNet's blocks) is left to the PyTorch ops, with the same result
+    x, scale, branch, gate, want = _operands(dtype, "cuda", gated=gated)
+    strided = x.transpose(1, 2)
+    with torch.no_grad():
+        got = scaled_residual(strided, scale, branch.transpose(1, 2), gate)
+    assert (got - want.transpose(1, 2)).abs().max().item() < 1e-5

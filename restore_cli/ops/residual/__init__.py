@@ -40,17 +40,19 @@ def scaled_residual_reference(x: torch.Tensor, scale: torch.Tensor, branch: torc
     return out.addcmul_(branch, gate)
 
 
-def use_triton(x: torch.Tensor) -> bool:
-    """The Triton kernel applies: CUDA with Triton, no autograd, a float32 stream, not being compiled."""
+def use_triton(x: torch.Tensor, out: torch.Tensor | None = None) -> bool:
+    """The Triton kernel applies: CUDA with Triton, no autograd, a contiguous float32 stream (and ``out``),
+    not being compiled. (MambaIRUNet's blocks see strided streams: they keep the PyTorch ops.)"""
     return (x.is_cuda and triton_available() and not torch.is_grad_enabled() and x.dtype == torch.float32
-            and x.numel() > 0 and not torch.compiler.is_compiling())
+            and x.numel() > 0 and x.is_contiguous() and (out is None or out.is_contiguous())
+            and not torch.compiler.is_compiling())
 
 
 def scaled_residual(x: torch.Tensor, scale: torch.Tensor, branch: torch.Tensor, gate: torch.Tensor | None = None,
                     *, out: torch.Tensor | None = None, backend: str = "auto") -> torch.Tensor:
     """``x · scale + branch[..., :C] · gate`` (see :func:`scaled_residual_reference`); ``backend``:
     ``auto`` (Triton where :func:`use_triton`) or ``reference``."""
-    if backend == "auto" and use_triton(x):
+    if backend == "auto" and use_triton(x, out):
         from .triton import scaled_residual_triton
 
         return scaled_residual_triton(x, scale, branch, gate, out=out)

@@ -13,12 +13,12 @@ import sys
 import torch
 
 sys.path.insert(0, "tests/engine")
-from test_fold import _network  # noqa: E402
+from test_fold import _network
 
-from restore_cli.archs import mambair  # noqa: E402
-from restore_cli.archs.layers import fold_inference_weights  # noqa: E402
-from restore_cli.engine.model import store_matmul_weights_in  # noqa: E402
-from restore_cli.ops.residual import scaled_residual  # noqa: E402
+from restore_cli.archs import mambair
+from restore_cli.archs.layers import fold_inference_weights
+from restore_cli.engine.model import store_matmul_weights_in
+from restore_cli.ops.residual import scaled_residual
 
 
 def main(name: str) -> None:

@@ -690,7 +690,7 @@ class ResidualGroup(nn.Module):
         half = torch.get_autocast_dtype("cuda") if y.is_cuda and torch.is_autocast_enabled("cuda") else None
         inference = not torch.is_grad_enabled()  # folded weights are detached copies
         if inference and half in (torch.bfloat16, torch.float16) and folded_weight(self, "conv") is not None:
-            return self.conv_aligned(y, x_size, half) + x
+            return scaled_residual(x, None, self.conv_aligned(y, x_size, half))
         return image_module_on_tokens(self.conv, y, x_size) + x
 
     @torch.no_grad()

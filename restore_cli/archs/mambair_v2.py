@@ -38,6 +38,7 @@ from torch import nn
 
 from ..ops.class_order import stable_class_order
 from ..ops.layer_norm import LayerNorm
+from ..ops.residual import scaled_residual
 from ..ops.scan import selective_scan, selective_scan_tokens
 from ..ops.window_attention import attention_bias, window_attention
 from .layers import (
@@ -502,14 +503,17 @@ class AttentiveLayer(nn.Module):
             attn = window_reverse(attn.view(-1, ws, ws, c), ws, h, w)
             if shift > 0:
                 attn = torch.roll(attn, shifts=(shift, shift), dims=(1, 2))
-        x_win = attn.reshape(b, n, c) + shortcut
-        x_win = self.convffn1(self.norm2(x_win), x_size) + x_win
-        x = shortcut * self.scale1 + x_win
+        # The residual sums add a branch (bf16 under autocast) to the float32 stream: PyTorch runs such a
+        # mixed-dtype sum in its element-by-element casting loop, scaled_residual in one Triton pass
+        # (CUDA inference; elsewhere the same sums in PyTorch).
+        x_win = scaled_residual(shortcut, None, attn.reshape(b, n, c))
+        x_win = scaled_residual(x_win, None, self.convffn1(self.norm2(x_win), x_size))
+        x = torch.addcmul(x_win, shortcut, self.scale1)
 
         shortcut = x
-        x_aca = self.assm(self.norm3(x), x_size, self.embeddingA) + x
-        x = x_aca + self.convffn2(self.norm4(x_aca), x_size)
-        return shortcut * self.scale2 + x
+        x_aca = scaled_residual(x, None, self.assm(self.norm3(x), x_size, self.embeddingA))
+        x = scaled_residual(x_aca, None, self.convffn2(self.norm4(x_aca), x_size))
+        return torch.addcmul(x, shortcut, self.scale2)
 
 
 class BasicBlock(nn.Module):
@@ -564,7 +568,7 @@ class ASSB(nn.Module):
     def forward(self, x: torch.Tensor, x_size: tuple[int, int], attn_mask: torch.Tensor,
                 rpi: torch.Tensor) -> torch.Tensor:
         y = self.residual_group(x, x_size, attn_mask, rpi)
-        return image_module_on_tokens(self.conv, y, x_size) + x
+        return scaled_residual(x, None, image_module_on_tokens(self.conv, y, x_size))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -12,20 +12,21 @@ from triton_interpreter import run_in_triton_interpreter
 from restore_cli.ops.residual import scaled_residual, scaled_residual_reference
 
 
-def _operands(dtype: torch.dtype, device: str = "cpu", gated: bool = True):
+def _operands(dtype: torch.dtype, device: str = "cpu", gated: bool = True, scaled: bool = True):
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(2, 5, 7, 30, generator=gen)
-    scale = torch.randn(30, generator=gen)
+    scale = torch.randn(30, generator=gen) if scaled else None
     branch = torch.randn(2, 5, 7, 32, generator=gen).to(dtype)  # rows zero-padded wider than the stream
     gate = torch.rand(2, 32, generator=gen) if gated else None
-    want = x * scale + branch[..., :30].float() * (gate[:, None, None, :30] if gated else 1)
+    want = x * (scale if scaled else 1) + branch[..., :30].float() * (gate[:, None, None, :30] if gated else 1)
     moved = [t if t is None else t.to(device) for t in (x, scale, branch, gate)]
     return (*moved, want.to(device))
 
 
+@pytest.mark.parametrize("scaled", [False, True])
 @pytest.mark.parametrize("gated", [False, True])
-def test_reference_is_the_formula_into_a_new_tensor_or_in_place(gated: bool) -> None:
-    x, scale, branch, gate, want = _operands(torch.bfloat16, gated=gated)
+def test_reference_is_the_formula_into_a_new_tensor_or_in_place(gated: bool, scaled: bool) -> None:
+    x, scale, branch, gate, want = _operands(torch.bfloat16, gated=gated, scaled=scaled)
     kept = x.clone()
     got = scaled_residual_reference(x, scale, branch, gate)
     assert torch.allclose(got, want, atol=1e-6) and torch.equal(x, kept)  # x itself untouched
@@ -56,6 +57,7 @@ gate = torch.rand(2, 32, generator=gen)
 want = x * scale + branch[..., :30] * gate[:, None, :30]
 assert (scaled_residual_triton(x, scale, branch, gate) - want).abs().max().item() < 1e-5
 plain = x * scale + branch[..., :30]
+assert (scaled_residual_triton(x, None, branch, gate) - (x + branch[..., :30] * gate[:, None, :30])).abs().max() < 1e-5
 half = branch.half()
 assert (scaled_residual_triton(x, scale, half) - (x * scale + half[..., :30].float())).abs().max().item() < 1e-5
 y = x.clone()
@@ -69,11 +71,12 @@ print("ok")
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
 @pytest.mark.parametrize("gated", [False, True])
-def test_triton_matches_the_reference_on_a_gpu(dtype: torch.dtype, gated: bool) -> None:
+@pytest.mark.parametrize("scaled", [False, True])
+def test_triton_matches_the_reference_on_a_gpu(dtype: torch.dtype, gated: bool, scaled: bool) -> None:
     pytest.importorskip("triton")
     from restore_cli.ops.residual.triton import scaled_residual_triton
 
-    x, scale, branch, gate, want = _operands(dtype, "cuda", gated=gated)
+    x, scale, branch, gate, want = _operands(dtype, "cuda", gated=gated, scaled=scaled)
     with torch.no_grad():
         assert (scaled_residual_triton(x, scale, branch, gate) - want).abs().max().item() < 1e-5
         into = scaled_residual(x, scale, branch, gate, out=x)  # CUDA inference dispatches to the kernel
@@ -81,7 +84,7 @@ def test_triton_matches_the_reference_on_a_gpu(dtype: torch.dtype, gated: bool) 
     with pytest.raises(ValueError, match="does not cover"):
         scaled_residual_triton(x, scale, branch[..., :20])
     # a strided stream (MambaIRUNet's blocks) is left to the PyTorch ops, with the same result
-    x, scale, branch, gate, want = _operands(dtype, "cuda", gated=gated)
+    x, scale, branch, gate, want = _operands(dtype, "cuda", gated=gated, scaled=scaled)
     strided = x.transpose(1, 2)
     with torch.no_grad():
         got = scaled_residual(strided, scale, branch.transpose(1, 2), gate)

@@ -1,5 +1,6 @@
-"""MambaIR's residual updates by the Triton kernel (:func:`restore_cli.ops.residual.scaled_residual`) against
-PyTorch's ``addcmul`` / ``mul_`` before it, per benchmark case on the default CUDA path (bf16, not compiled):
+"""MambaIR's and MambaIRv2's residual updates by the Triton kernel
+(:func:`restore_cli.ops.residual.scaled_residual`) against PyTorch's ``addcmul`` / ``mul_`` / adds before it,
+per benchmark case on the default CUDA path (bf16, not compiled):
 wall time and peak through the engine, one case per process.
 
     python tools/jobs/residual_ab.py "MambaIR colour DN, 1280x720" --torch
@@ -11,7 +12,7 @@ import argparse
 import functools
 
 from restore_cli import bench
-from restore_cli.archs import mambair
+from restore_cli.archs import mambair, mambair_v2
 from restore_cli.ops.residual import scaled_residual
 
 
@@ -23,7 +24,7 @@ def main() -> int:
     parser.add_argument("--path", default="bf16", help="a benchmark path (bf16: the default CUDA path)")
     args = parser.parse_args()
     if args.torch:
-        mambair.scaled_residual = functools.partial(scaled_residual, backend="reference")
+        mambair.scaled_residual = mambair_v2.scaled_residual = functools.partial(scaled_residual, backend="reference")
     cases = [c for c in bench.DEFAULT_CASES if c.label == args.label]
     for row in bench.run_benchmark(cases, repeats=args.repeats, paths=[args.path], log=lambda *_: None):
         how = "PyTorch ops" if args.torch else "Triton kernel"

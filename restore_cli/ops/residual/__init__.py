@@ -21,23 +21,27 @@ import torch
 from ..launch import triton_available
 
 
-def scaled_residual_reference(x: torch.Tensor, scale: torch.Tensor, branch: torch.Tensor,
+def scaled_residual_reference(x: torch.Tensor, scale: torch.Tensor | None, branch: torch.Tensor,
                               gate: torch.Tensor | None = None, *, out: torch.Tensor | None = None) -> torch.Tensor:
-    """``x · scale + branch[..., :C] · gate`` for ``x`` (B, ..., C) float32, ``scale`` (C,), ``branch``
-    (B, ..., C') with C' >= C in any float dtype, ``gate`` (B, C'') with C'' >= C or None (ones); written
-    into ``out`` where given (it may be ``x`` itself), else into a new tensor."""
+    """``x · scale + branch[..., :C] · gate`` for ``x`` (B, ..., C) float32, ``scale`` (C,) or None (ones),
+    ``branch`` (B, ..., C') with C' >= C in any float dtype, ``gate`` (B, C'') with C'' >= C or None (ones);
+    written into ``out`` where given (it may be ``x`` itself), else into a new tensor."""
     c = x.shape[-1]
     branch = branch[..., :c]
     if gate is None:
+        if scale is None:
+            return torch.add(x, branch, out=out)
         return torch.addcmul(branch, x, scale, out=out)
-    if out is None:
-        out = x * scale
+    if scale is None:
+        scaled = x.clone() if out is None else out if out is x else out.copy_(x)
+    elif out is None:
+        scaled = x * scale
     elif out is x:
-        out.mul_(scale)
+        scaled = out.mul_(scale)
     else:
-        torch.mul(x, scale, out=out)
+        scaled = torch.mul(x, scale, out=out)
     gate = gate[:, :c].reshape(gate.shape[0], *([1] * (x.dim() - 2)), c)
-    return out.addcmul_(branch, gate)
+    return scaled.addcmul_(branch, gate)
 
 
 def use_triton(x: torch.Tensor, out: torch.Tensor | None = None) -> bool:
@@ -48,7 +52,8 @@ def use_triton(x: torch.Tensor, out: torch.Tensor | None = None) -> bool:
             and not torch.compiler.is_compiling())
 
 
-def scaled_residual(x: torch.Tensor, scale: torch.Tensor, branch: torch.Tensor, gate: torch.Tensor | None = None,
+def scaled_residual(x: torch.Tensor, scale: torch.Tensor | None, branch: torch.Tensor,
+                    gate: torch.Tensor | None = None,
                     *, out: torch.Tensor | None = None, backend: str = "auto") -> torch.Tensor:
     """``x · scale + branch[..., :C] · gate`` (see :func:`scaled_residual_reference`); ``backend``:
     ``auto`` (Triton where :func:`use_triton`) or ``reference``."""

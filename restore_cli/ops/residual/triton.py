@@ -16,7 +16,8 @@ from ..launch import on_tensor_device
 
 @triton.jit
 def _scaled_residual_kernel(x_ptr, s_ptr, b_ptr, g_ptr, o_ptr, rows, rows_per_image, channels, s_br, s_gb,
-                            HAS_GATE: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr):
+                            HAS_SCALE: tl.constexpr, HAS_GATE: tl.constexpr, BLOCK_R: tl.constexpr,
+                            BLOCK_C: tl.constexpr):
     row = tl.program_id(0).to(tl.int64) * BLOCK_R + tl.arange(0, BLOCK_R)
     col = tl.arange(0, BLOCK_C)
     mask_c = col < channels
@@ -26,14 +27,17 @@ def _scaled_residual_kernel(x_ptr, s_ptr, b_ptr, g_ptr, o_ptr, rows, rows_per_im
     if HAS_GATE:
         image = row // rows_per_image
         branch *= tl.load(g_ptr + image[:, None] * s_gb + col[None, :], mask=mask, other=0.0)
-    scale = tl.load(s_ptr + col, mask=mask_c, other=0.0)
-    tl.store(o_ptr + row[:, None] * channels + col[None, :], x * scale[None, :] + branch, mask=mask)
+    if HAS_SCALE:
+        x = x * tl.load(s_ptr + col, mask=mask_c, other=0.0)[None, :] + branch
+    else:
+        x = x + branch
+    tl.store(o_ptr + row[:, None] * channels + col[None, :], x, mask=mask)
 
 
-def scaled_residual_triton(x: torch.Tensor, scale: torch.Tensor, branch: torch.Tensor,
+def scaled_residual_triton(x: torch.Tensor, scale: torch.Tensor | None, branch: torch.Tensor,
                            gate: torch.Tensor | None = None, *, out: torch.Tensor | None = None) -> torch.Tensor:
     """:func:`..residual.scaled_residual_reference` in one pass. ``x`` and ``out`` contiguous float32,
-    ``scale`` float32; ``branch`` may be a view of wider rows (its last axis contiguous)."""
+    ``scale`` (or None: ones); ``branch`` may be a view of wider rows (its last axis contiguous)."""
     if not x.is_contiguous() or x.dtype != torch.float32:
         raise ValueError("the residual stream must be a contiguous float32 tensor")
     channels = x.shape[-1]
@@ -48,7 +52,8 @@ def scaled_residual_triton(x: torch.Tensor, scale: torch.Tensor, branch: torch.T
         raise ValueError("out must be a contiguous float32 tensor shaped like the stream")
     rows = x.numel() // channels
     rows_per_image = rows // x.shape[0]
-    g = scale if gate is None else gate.to(torch.float32)
+    scale32 = x if scale is None else scale.to(torch.float32).contiguous()
+    g = scale32 if gate is None else gate.to(torch.float32)
     if gate is not None and (gate.dim() != 2 or gate.shape[0] != x.shape[0] or gate.shape[1] < channels):
         raise ValueError(f"a gate {tuple(gate.shape)} does not cover (images, channels) of {tuple(x.shape)}")
     if gate is not None and g.stride(-1) != 1:
@@ -57,9 +62,9 @@ def scaled_residual_triton(x: torch.Tensor, scale: torch.Tensor, branch: torch.T
     block_r = max(1, min(64, 4096 // block_c))
     with on_tensor_device(x):
         _scaled_residual_kernel[(triton.cdiv(rows, block_r),)](
-            x, scale.to(torch.float32).contiguous(), b2, g, out, rows, rows_per_image, channels, b2.stride(0),
-            g.stride(0) if gate is not None else 0, HAS_GATE=gate is not None, BLOCK_R=block_r, BLOCK_C=block_c,
-            num_warps=4,
+            x, scale32, b2, g, out, rows, rows_per_image, channels, b2.stride(0),
+            g.stride(0) if gate is not None else 0, HAS_SCALE=scale is not None, HAS_GATE=gate is not None,
+            BLOCK_R=block_r, BLOCK_C=block_c, num_warps=4,
         )
     return out
 

@@ -2,10 +2,11 @@
 
 MambaIR's blocks keep their residual stream in float32 and add each branch (bf16 under autocast, its rows
 zero-padded wider than the stream) with a learnt per-channel scale on the skip path, the CAB's branch also
-times its channel attention. In PyTorch that is one ``addcmul`` for the first, ``mul_`` then ``addcmul_``
-for the second, and an ``addcmul`` of bf16 and float32 operands runs PyTorch's element-by-element casting
-loop: colour DN at 1280x720 on an H100, 0.91 ms a call for a pass that moves 1.7 GB (60 ms of a 778 ms
-eager forward, the ``mul_`` 20 ms more; ``tools/jobs/results/perf29h-profile-dn-eager.txt``).
+times its channel attention; MambaIRv2's layers and both models' residual groups add bf16 branches without
+a scale. In PyTorch that is one ``addcmul`` (or add) per update, ``mul_`` then ``addcmul_`` for the CAB's,
+and an ``addcmul`` of bf16 and float32 operands runs PyTorch's element-by-element casting loop: colour DN
+at 1280x720 on an H100, 0.91 ms a call for a pass that moves 1.7 GB (60 ms of a 778 ms eager forward, the
+``mul_`` 20 ms more; ``tools/jobs/results/perf29h-profile-dn-eager.txt``).
 
 Backends (the reference beside the kernel, as in :mod:`restore_cli.ops.scan`):
 

@@ -7,26 +7,18 @@
 
 from __future__ import annotations
 
-import argparse
+from engine_ab import case_parser, run_case
 
-from restore_cli import bench
 from restore_cli.archs import mambair
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("label")
+    parser = case_parser()
     parser.add_argument("--aligned-only", action="store_true", help="rows of aligned_width, as before")
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--path", default="bf16+compile", help="a benchmark path (bf16: the default CUDA path)")
     args = parser.parse_args()
     if args.aligned_only:
         mambair.conv_input_width = mambair.aligned_width
-    cases = [c for c in bench.DEFAULT_CASES if c.label == args.label]
-    for row in bench.run_benchmark(cases, repeats=args.repeats, paths=[args.path], log=lambda *_: None):
-        how = "aligned_width" if args.aligned_only else "conv_input_width"
-        print(f"CAB rows of {how:16s} {row.case} ({args.path}): {row.ms:.2f} ms, peak {row.peak_gib:.2f} GiB")
-    return 0
+    return run_case(args, lambda: f"CAB rows of {'aligned_width' if args.aligned_only else 'conv_input_width':16s}")
 
 
 if __name__ == "__main__":

@@ -410,7 +410,8 @@ def _scan_chunk_kernel(
     routes into, pixels ``start .. stop - 1`` of the chunk's row-major range, pixel ``p`` by the lanes of
     route ``(p - start) % 4``: every pixel and channel once over the grid. The stores issue before the
     walk, whose latency hides them, in place of a fill kernel (MambaIR light at 720p: 5.4 us per block)
-    and its launch before the scan. The launcher asks it of the route lanes only (see ``_run``).
+    and its launch before the scan. The launcher asks it at one channel per thread, in lanes or in blocks
+    (:func:`zero_y_in_chunk_end`); with route blocks, ``group`` is the program's route.
 
     ``RANK`` > 0: δ is not given per channel but as its low-rank projection, ``RANK`` values per group and
     step (``dt_ptr`` (batch, G, RANK, L) with strides ``s_tb, s_tg, s_td, s_tl``), and ``w_ptr`` holds the

@@ -465,7 +465,7 @@ class CAB(nn.Module):
         return zero_padded(first.weight, mid, c), b1, zero_padded(second.weight, c, mid), b2
 
     def input_width(self) -> int:
-        """Channels of the zero-padded rows :meth:`forward_aligned` reads: for the normal block run eagerly
+        """Channels of the zero-padded rows :meth:`features_and_attention` reads: for the normal block run eagerly
         :func:`conv_input_width` (its first 3x3 conv's faster kernels; colour DN at 1280x720 793 -> 776 ms),
         else :func:`aligned_width` (the light block's first layer is a GEMM; compiled, Inductor wrote the
         wider rows through an extra permuted copy, colour DN 731 -> 770 ms: perf29e-ab.txt, perf29f-*).
@@ -478,8 +478,8 @@ class CAB(nn.Module):
     @torch.no_grad()
     def fold_inference_weights(self) -> None:
         """Keep, made once and in the layers' dtypes (:func:`.layers.fold_inference_weights`): the normal
-        block's padded conv weights (:meth:`forward_compiled`, :meth:`forward_aligned`), and for an
-        unaligned width :meth:`forward_aligned`'s zero-padded weights (the light block's 1x1 and depthwise
+        block's padded conv weights (:meth:`forward_compiled`, :meth:`features_and_attention`), and for an
+        unaligned width :meth:`features_and_attention`'s zero-padded weights (the light block's 1x1 and depthwise
         convs with the depthwise kernel's tables, the channel attention's two 1x1 convs)."""
         if not self.is_light_sr:
             for name, tensor in zip(("w1", "b1", "w2", "b2"), self._padded_convs(), strict=True):
@@ -508,22 +508,18 @@ class CAB(nn.Module):
             if name in ("depthwise", "dilated"):
                 keep_folded(self, name + "_taps", tap_table(weight))
 
-    def forward_aligned(self, x: torch.Tensor) -> torch.Tensor:
-        """:meth:`forward` of a channel-last image (B, H, W, C') whose channels are zero-padded to
-        :meth:`input_width`, returned padded to :func:`aligned_width` (zeros there): every layer runs on aligned
-        rows with the weights :meth:`fold_inference_weights` padded, so no kernel pads or aligns anything.
-        The light block's 1x1 convs are GEMMs on the tokens (their bias in the GEMM) and its depthwise
-        convs the depthwise kernel; the normal block's 3x3 convs run on the image viewed channel-first.
-        """
-        features, attention = self.features_and_attention(x)
-        return features * attention[:, None, None, :]
-
     def features_and_attention(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """:meth:`forward_aligned` before its last product: the convolved features (B, H, W, C') in the
-        convolutions' dtype and the channel attention's float32 weights (B, C'), whose product is the block's
-        output. Why apart: that product is float32 (a bf16 image times float32 weights), a second copy of the
-        features at four bytes a value; :meth:`VSSBlock.forward_aligned` adds it into the residual stream in
-        place instead (colour DN at 1280x720: 647 MiB of the eager peak)."""
+        """:meth:`forward` of a channel-last image (B, H, W, C') whose channels are zero-padded to
+        :meth:`input_width`, as two factors: the convolved features (B, H, W, C') padded to
+        :func:`aligned_width` (zeros there) in the convolutions' dtype, and the channel attention's float32
+        weights (B, C'); the block's output is their product. Every layer runs on aligned rows with the
+        weights :meth:`fold_inference_weights` padded, so no kernel pads or aligns anything. The light
+        block's 1x1 convs are GEMMs on the tokens (their bias in the GEMM) and its depthwise convs the
+        depthwise kernel; the normal block's 3x3 convs run on the image viewed channel-first.
+
+        Why two factors: their product is float32 (a bf16 image times float32 weights), a second copy of
+        the features at four bytes a value; :meth:`VSSBlock.forward_aligned` adds it into the residual
+        stream in place instead (colour DN at 1280x720: 647 MiB of the eager peak)."""
         if self.is_light_sr:
             b, h, w, width = x.shape
             _reduce, depthwise, _gelu, _expand, dilated, _attention = self.cab

@@ -170,14 +170,16 @@ INTERPRETER_SCRIPT = textwrap.dedent("""
         weight, bias = torch.randn(c, 1, k, k, generator=gen), torch.randn(c, generator=gen)
         args = dict(padding=dil * (k - 1) // 2, dilation=dil, activation=act, combine=combine)
         expected = depthwise_conv_tokens_reference(x.double(), weight.double(), bias.double(), (h, w), **args)
-        got = depthwise_conv_triton(x, tap_table(weight), bias, h, w, **args, block=block)
-        rel = ((got.double() - expected).norm() / expected.norm()).item()
-        assert rel < 1e-6, (b, h, w, c, k, dil, act, combine, block, rel)
+        for inner in (True, False):  # both launch orders of the channel blocks
+            got = depthwise_conv_triton(x, tap_table(weight), bias, h, w, **args, block=block, channels_inner=inner)
+            rel = ((got.double() - expected).norm() / expected.norm()).item()
+            assert rel < 1e-6, (b, h, w, c, k, dil, act, combine, block, inner, rel)
     print("ok")
 """)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="Triton is not installed")
 def test_kernel_in_the_triton_interpreter():
-    """The kernel's index arithmetic (taps, padding masks, strided tokens, epilogues) on the CPU."""
+    """The kernel's index arithmetic (taps, padding masks, strided tokens, epilogues, both launch orders of
+    the channel blocks) on the CPU."""
     assert run_in_triton_interpreter(INTERPRETER_SCRIPT).strip() == "ok"

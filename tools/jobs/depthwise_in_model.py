@@ -21,8 +21,8 @@ from restore_cli.engine.compile import compile_blocks
 SHIPPED = depthwise_triton.launch_config
 VARIANTS = {
     "runs": SHIPPED,
-    "runs-c32": lambda c: (2, 8, 4, 32, 2) if c >= 32 else SHIPPED(c),
-    "runs-c64": lambda c: (2, 8, 4, 64, 4) if c >= 64 else SHIPPED(c),
+    "runs-c32": lambda c, k=3: (2, 8, 4, 32, 2) if c >= 32 else SHIPPED(c, k),
+    "runs-c64": lambda c, k=3: (2, 8, 4, 64, 4) if c >= 64 else SHIPPED(c, k),
 }
 
 

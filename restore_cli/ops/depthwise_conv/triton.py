@@ -107,12 +107,18 @@ def _depthwise_conv_kernel(
     CHANNELS: tl.constexpr, X_STRIDE: tl.constexpr, K: tl.constexpr, PAD: tl.constexpr, DIL: tl.constexpr,
     ACT: tl.constexpr, HAS_BIAS: tl.constexpr, COMBINE: tl.constexpr,
     BLOCK_H: tl.constexpr, RUNS: tl.constexpr, RUN: tl.constexpr, BLOCK_C: tl.constexpr, HW_MATH: tl.constexpr,
+    CHANNEL_BLOCKS: tl.constexpr, CHANNELS_INNER: tl.constexpr,
 ):
     """One program per ``BLOCK_H`` rows x ``RUNS · RUN`` pixels x ``BLOCK_C`` channels; each thread owns
     ``RUN`` consecutive pixels of a row (see :func:`_accumulate_taps`)."""
     BLOCK_W: tl.constexpr = RUNS * RUN
     BLOCK_M: tl.constexpr = BLOCK_H * RUNS
-    pid = tl.program_id(0)
+    if CHANNELS_INNER:
+        channel_block = tl.program_id(0) % CHANNEL_BLOCKS
+        pid = tl.program_id(0) // CHANNEL_BLOCKS
+    else:
+        channel_block = tl.program_id(1)
+        pid = tl.program_id(0)
     block_x = pid % blocks_w
     block_y = (pid // blocks_w) % blocks_h
     image = pid // (blocks_w * blocks_h)
@@ -121,7 +127,7 @@ def _depthwise_conv_kernel(
     px = block_x * BLOCK_W + (m % RUNS) * RUN  # a run's first pixel
     # The last channel block is moved back to end at the last channel (BLOCK_C <= CHANNELS): it redoes a
     # few of its neighbour's channels, writing the same values, and no load or store needs a channel mask.
-    cs = tl.minimum(tl.program_id(1) * BLOCK_C, CHANNELS - BLOCK_C) + tl.arange(0, BLOCK_C)
+    cs = tl.minimum(channel_block * BLOCK_C, CHANNELS - BLOCK_C) + tl.arange(0, BLOCK_C)
     # Offsets within the block's rows in int32; the block's first row in int64 (a whole 4K image of 360
     # channels passes 2^31 elements). The input's images are x_batch_stride apart (whatever the caller's
     # layout), the output's are contiguous.
@@ -154,42 +160,57 @@ def _depthwise_conv_kernel(
         tl.store(out_ptr + top * CHANNELS + out_offsets, acc.to(out_ptr.dtype.element_ty), mask=out_mask)
 
 
-def launch_config(channels: int) -> tuple[int, int, int, int, int]:
-    """(rows, runs per row, pixels per run, channels, warps) per program (``perf16-depthwise.txt``): blocks
-    of 128 channels and runs of 8 pixels for layers of 256 channels or more (at 1280x720 they stream from
-    memory, and narrow channel blocks read each pixel's line in pieces), blocks of 32 channels for
-    narrower layers, and for layers under 32 channels the largest power of two that fits."""
-    if channels >= 256:
+def launch_config(channels: int, k: int = 3) -> tuple[int, int, int, int, int]:
+    """(rows, runs per row, pixels per run, channels, warps) per program, measured with the channel blocks
+    of a tile next to each other in launch order (``tools/jobs/results/perf30a-depthwise-order.txt``, H100,
+    bf16): blocks of 128 channels and runs of 8 pixels for 3x3 layers of 256 channels or more (MambaIR
+    classic's 360: 49 us at 180x320 against 53-57 for narrower blocks), blocks of 64 where they waste no
+    more lanes than blocks of 32 (MambaIR light's 120: 147 against 159 us at 540x960), else blocks of 32
+    (colour DN's 216: 440 against 483 us at 1280x720; MambaIRv2 Base's 5x5 on 352: 82 against 90 us),
+    and for layers under 32 channels the largest power of two that fits."""
+    if channels >= 256 and k <= 3:
         return (2, 4, 8, 128, 8)
+    if channels >= 64 and -(-channels // 64) * 64 == -(-channels // 32) * 32:  # no more lanes than 32s
+        return (2, 8, 4, 64, 4)
     block_c = min(32, 1 << (channels.bit_length() - 1))
     return (2, 8, 4, block_c, 2 if block_c == 32 else 1)
 
 
 def depthwise_conv_triton(x: torch.Tensor, taps: torch.Tensor, bias: torch.Tensor | None, height: int,
                           width: int, *, padding: int, dilation: int = 1, activation: str = "none",
-                          combine: str = "none", block: tuple[int, ...] | None = None) -> torch.Tensor:
+                          combine: str = "none", block: tuple[int, ...] | None = None,
+                          channels_inner: bool = True) -> torch.Tensor:
     """``x {none, +, *} act(conv(x) + bias)`` of (B, H*W, C) tokens -> contiguous (B, H*W, C) in ``x``'s dtype.
 
     ``x``: channels contiguous, tokens ``x.stride(1)`` apart (a chunk of a wider projection is read in
     place), images ``x.stride(0)`` apart. ``taps``: :func:`tap_table`; ``bias`` read in its dtype.
     Stride 1, zero padding, float32 sums. ``block``: (rows, runs per row, pixels per run, channels, warps)
-    per program, :func:`launch_config` unless given; its channels at most ``C``.
+    per program, :func:`launch_config` unless given; its channels at most ``C``. ``channels_inner``: launch
+    a tile's channel blocks one after another (else every tile of the first channel block, then of the
+    next: kept for the A/B script), so that the programs running together read whole token rows: colour
+    DN's 3x3 at 1280x720 836 -> 440 us, MambaIR light's at 540x960 259 -> 159 us, where a 32-channel block
+    read 64 bytes of each 432-byte row and the rest came back from DRAM later (perf30a-depthwise-order.txt).
     """
     b, n, c = x.shape
     k = math.isqrt(taps.shape[0])
-    block = block or launch_config(c)
+    block = block or launch_config(c, k)
     out = torch.empty(b, n, c, dtype=x.dtype, device=x.device)
     block_h, runs, run, block_c, num_warps = block
     if block_c > c:
         raise ValueError(f"a channel block of {block_c} is wider than the layer's {c} channels")
     blocks_h, blocks_w = triton.cdiv(height, block_h), triton.cdiv(width, runs * run)
-    grid = (b * blocks_h * blocks_w, triton.cdiv(c, block_c))
+    channel_blocks = triton.cdiv(c, block_c)
+    if channels_inner:
+        grid = (b * blocks_h * blocks_w * channel_blocks,)
+    else:
+        grid = (b * blocks_h * blocks_w, channel_blocks)
     with on_tensor_device(x):
         _depthwise_conv_kernel[grid](
             x, taps, bias if bias is not None else taps, out, height, width, blocks_h, blocks_w, x.stride(0),
             CHANNELS=c, X_STRIDE=x.stride(1), K=k, PAD=padding, DIL=dilation, ACT=ACTIVATIONS[activation],
             HAS_BIAS=bias is not None, COMBINE=COMBINES[combine], BLOCK_H=block_h, RUNS=runs, RUN=run,
-            BLOCK_C=block_c, HW_MATH=x.is_cuda, num_warps=num_warps,
+            BLOCK_C=block_c, HW_MATH=x.is_cuda, CHANNEL_BLOCKS=channel_blocks, CHANNELS_INNER=channels_inner,
+            num_warps=num_warps,
         )  # fmt: skip
     return out
 

@@ -29,9 +29,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..ops.depthwise_conv import depthwise_conv_tokens, tap_table
-from ..ops.layer_norm import LayerNorm
+from ..ops.layer_norm import LayerNorm, layer_norm_padded_reference
 from ..ops.layer_norm import use_triton as use_triton_layer_norm
-from ..ops.residual import scaled_residual
+from ..ops.residual import scaled_residual, scaled_residual_and_norm
 from ..ops.scan import backend_for, selective_scan
 from .layers import (
     ChannelAttention,
@@ -80,26 +80,18 @@ def autocast_dtype(t: torch.Tensor) -> torch.dtype:
     return torch.get_autocast_dtype(t.device.type) if on else torch.float32
 
 
-def layer_norm_to_width(x: torch.Tensor, norm: nn.LayerNorm, width: int) -> torch.Tensor:
-    """``norm(x)`` over the last dimension, returned zero-padded to ``width`` channels: in float32, or where
-    the Triton LayerNorm runs (CUDA inference, not compiled) in the autocast dtype the next GEMM would cast
-    it to, by that one kernel.
-
-    Compiled, it is written as one padded row (statistics over the real channels, the centred padding
-    masked to zero, weight and bias padded with zeros) so that Inductor makes the LayerNorm and the padding
-    one kernel that writes the aligned rows the next GEMM reads; a LayerNorm followed by a pad is two.
-    """
+def layer_norm_to_width(x: torch.Tensor, norm: nn.LayerNorm, width: int, *,
+                        ones_column: int | None = None) -> torch.Tensor:
+    """``norm(x)`` over the last dimension, returned zero-padded to ``width`` channels (a column of ones at
+    ``ones_column``: :func:`..ops.layer_norm.layer_norm_padded_reference`): in float32, or where the Triton
+    LayerNorm runs (CUDA inference, not compiled) in the autocast dtype the next GEMM would cast it to, by
+    that one kernel."""
     if use_triton_layer_norm(x, norm.weight):
         from ..ops.layer_norm.triton import layer_norm_triton
 
-        return layer_norm_triton(x, norm.weight, norm.bias, norm.eps, out_width=width, out_dtype=autocast_dtype(x))
-    c = x.shape[-1]
-    row = F.pad(x.float(), (0, width - c))
-    mean = row.sum(-1, keepdim=True) / c
-    real = torch.arange(width, device=x.device) < c
-    centred = torch.where(real, row - mean, 0.0)
-    rstd = torch.rsqrt(centred.square().sum(-1, keepdim=True) / c + norm.eps)
-    return centred * rstd * F.pad(norm.weight.float(), (0, width - c)) + F.pad(norm.bias.float(), (0, width - c))
+        return layer_norm_triton(x, norm.weight, norm.bias, norm.eps, out_width=width, out_dtype=autocast_dtype(x),
+                                 ones_column=ones_column)
+    return layer_norm_padded_reference(x, norm.weight, norm.bias, norm.eps, width, ones_column=ones_column)
 
 
 def cross_scan(x: torch.Tensor) -> torch.Tensor:
@@ -475,6 +467,16 @@ class CAB(nn.Module):
             return aligned_width(channels)
         return conv_input_width(channels)
 
+    def bias_column(self) -> int | None:
+        """The padding column of :meth:`input_width`'s rows that :meth:`features_and_attention` needs to be
+        ones, or None: where the first 3x3 conv reads the wider rows (:func:`conv_input_width`), its bias is
+        folded into the centre tap of that column (``w1_wide``), so cuDNN runs no separate bias pass (colour
+        DN at 1280x720: a read and a write of the 64-channel output per block)."""
+        first = self.cab[0]
+        if first.bias is None or self.input_width() == aligned_width(first.in_channels):
+            return None
+        return first.in_channels
+
     @torch.no_grad()
     def fold_inference_weights(self) -> None:
         """Keep, made once and in the layers' dtypes (:func:`.layers.fold_inference_weights`): the normal
@@ -488,7 +490,11 @@ class CAB(nn.Module):
             first = self.cab[0]
             wide = conv_input_width(first.in_channels)
             if wide != aligned_width(first.in_channels):  # the first conv's weight for input_width's wider rows
-                keep_folded(self, "w1_wide", zero_padded(first.weight, aligned_width(first.out_channels), wide))
+                w1_wide = zero_padded(first.weight, aligned_width(first.out_channels), wide)
+                if first.bias is not None:  # read from bias_column's ones by the centre tap
+                    w1_wide[: first.out_channels, first.in_channels, first.kernel_size[0] // 2,
+                            first.kernel_size[1] // 2] = first.bias
+                keep_folded(self, "w1_wide", w1_wide)
         channels = self.cab[0].in_channels
         width = aligned_width(channels)
         if width == channels:
@@ -508,18 +514,21 @@ class CAB(nn.Module):
             if name in ("depthwise", "dilated"):
                 keep_folded(self, name + "_taps", tap_table(weight))
 
-    def features_and_attention(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def features_and_attention(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """:meth:`forward` of a channel-last image (B, H, W, C') whose channels are zero-padded to
-        :meth:`input_width`, as two factors: the convolved features (B, H, W, C') padded to
-        :func:`aligned_width` (zeros there) in the convolutions' dtype, and the channel attention's float32
-        weights (B, C'); the block's output is their product. Every layer runs on aligned rows with the
-        weights :meth:`fold_inference_weights` padded, so no kernel pads or aligns anything. The light
-        block's 1x1 convs are GEMMs on the tokens (their bias in the GEMM) and its depthwise convs the
-        depthwise kernel; the normal block's 3x3 convs run on the image viewed channel-first.
+        :meth:`input_width` (ones in :meth:`bias_column`, if any), as three factors: the convolved features
+        (B, H, W, C') padded to :func:`aligned_width` (zeros there) in the convolutions' dtype, the channel
+        attention's float32 weights (B, C'), and a bias (C') the features still lack, or None; the block's
+        output is ``(features + bias) · attention``. Every layer runs on aligned rows with the weights
+        :meth:`fold_inference_weights` padded, so no kernel pads or aligns anything. The light block's 1x1
+        convs are GEMMs on the tokens (their bias in the GEMM) and its depthwise convs the depthwise kernel;
+        the normal block's 3x3 convs run on the image viewed channel-first.
 
-        Why two factors: their product is float32 (a bf16 image times float32 weights), a second copy of
-        the features at four bytes a value; :meth:`VSSBlock.forward_aligned` adds it into the residual
-        stream in place instead (colour DN at 1280x720: 647 MiB of the eager peak)."""
+        Why factors: their product is float32 (a bf16 image times float32 weights), a second copy of the
+        features at four bytes a value; :meth:`VSSBlock.forward_aligned` adds it into the residual stream in
+        place instead (colour DN at 1280x720: 647 MiB of the eager peak). The second conv's bias is left to
+        that same pass, where cuDNN would add it in a pass of its own."""
+        bias = None
         if self.is_light_sr:
             b, h, w, width = x.shape
             _reduce, depthwise, _gelu, _expand, dilated, _attention = self.cab
@@ -533,19 +542,26 @@ class CAB(nn.Module):
                                       (h, w), padding=dilated.padding[0], dilation=dilated.dilation[0],
                                       taps=folded_weight(self, "dilated_taps"))
             y = t.reshape(b, h, w, width)
+            mean = y.mean(dim=(1, 2), dtype=torch.float32)
         else:
             first, act, second, _attention = self.cab
-            w1 = folded_weight(self, "w1" if x.shape[-1] == aligned_width(first.in_channels) else "w1_wide")
-            y = act(F.conv2d(x.permute(0, 3, 1, 2), w1, folded_weight(self, "b1"), padding=first.padding))
+            if x.shape[-1] == aligned_width(first.in_channels):
+                w1, b1 = folded_weight(self, "w1"), folded_weight(self, "b1")
+            else:  # the wider rows, the bias in the weight (bias_column)
+                w1, b1 = folded_weight(self, "w1_wide"), None
+            y = act(F.conv2d(x.permute(0, 3, 1, 2), w1, b1, padding=first.padding))
             del x  # the caller's LayerNorm output, not needed by the second conv
-            y = F.conv2d(y, folded_weight(self, "w2"), folded_weight(self, "b2"), padding=second.padding)
-            y = y.permute(0, 2, 3, 1)
+            y = F.conv2d(y, folded_weight(self, "w2"), None, padding=second.padding).permute(0, 2, 3, 1)
+            bias = folded_weight(self, "b2")
+            mean = y.mean(dim=(1, 2), dtype=torch.float32)
+            if bias is not None:
+                mean = mean + bias.float()
         # The channel attention on channel-last values: global mean, squeeze, ReLU, excite, sigmoid.
         # Its two 1x1 convs act on one pixel per image: written as products and sums in float32, Inductor
         # makes them a small reduction kernel; as GEMMs they were two cuBLAS calls, a memset and five
         # kernels of transposes and bias adds per block.
-        squeezed = F.relu(self._one_pixel_conv("squeeze", y.mean(dim=(1, 2), dtype=torch.float32)))
-        return y, torch.sigmoid(self._one_pixel_conv("excite", squeezed))
+        squeezed = F.relu(self._one_pixel_conv("squeeze", mean))
+        return y, torch.sigmoid(self._one_pixel_conv("excite", squeezed)), bias
 
     def _one_pixel_conv(self, name: str, v: torch.Tensor) -> torch.Tensor:
         """The folded 1x1 conv ``name`` of (B, C_in) values, as products and sums -> (B, C_out)."""
@@ -624,11 +640,14 @@ class VSSBlock(nn.Module):
         width = aligned_width(c)
         x = x.reshape(b, x_size[0], x_size[1], c)
         attended = self.self_attention.forward_fused(layer_norm_to_width(x, self.ln_1, width), aligned=True)
-        x = scaled_residual(x, self.skip_scale, attended, out=x if reuse_input else None)
+        x, normed = scaled_residual_and_norm(
+            x, self.skip_scale, attended, out=x if reuse_input else None, norm_weight=self.ln_2.weight,
+            norm_bias=self.ln_2.bias, eps=self.ln_2.eps, width=self.conv_blk.input_width(),
+            dtype=autocast_dtype(x), ones_column=self.conv_blk.bias_column())
         del attended
-        features, attention = self.conv_blk.features_and_attention(
-            layer_norm_to_width(x, self.ln_2, self.conv_blk.input_width()))
-        x = scaled_residual(x, self.skip_scale2, features, attention, out=x)
+        features, attention, bias = self.conv_blk.features_and_attention(normed)
+        del normed
+        x = scaled_residual(x, self.skip_scale2, features, attention, branch_bias=bias, out=x)
         return x.reshape(b, length, c)
 
 

@@ -7,7 +7,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from restore_cli.ops.layer_norm import LayerNorm, layer_norm, layer_norm_reference, use_triton
+from restore_cli.ops.layer_norm import (
+    LayerNorm,
+    layer_norm,
+    layer_norm_padded_reference,
+    layer_norm_reference,
+    use_triton,
+)
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -109,3 +115,20 @@ def test_triton_gates_the_norm_with_silu(channels, out_dtype):
     torch.testing.assert_close(out.float(), want, **tol)
     with pytest.raises(ValueError, match="gate"):
         layer_norm_triton(y, w, b, gate=z[..., :-1])
+
+
+def test_padded_reference_is_the_layer_norm_then_its_padding() -> None:
+    """:func:`layer_norm_padded_reference`: the LayerNorm of the real channels, zeros after them except a
+    column of ones where asked; a ones column outside the padding is refused."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 5, 20, generator=gen) * 2 + 1
+    w, b = torch.randn(20, generator=gen), torch.randn(20, generator=gen)
+    want = F.layer_norm(x, (20,), w, b)
+    plain = layer_norm_padded_reference(x, w, b, 1e-5, 24)
+    assert torch.allclose(plain[..., :20], want, atol=1e-5) and not plain[..., 20:].any()
+    ones = layer_norm_padded_reference(x, w, b, 1e-5, 24, ones_column=22)
+    assert torch.equal(ones[..., :20], plain[..., :20]) and (ones[..., 22] == 1).all()
+    assert not ones[..., [20, 21, 23]].any()
+    for column in (19, 24):
+        with pytest.raises(ValueError, match="not a padding column"):
+            layer_norm_padded_reference(x, w, b, 1e-5, 24, ones_column=column)

@@ -29,6 +29,11 @@ for width, dtype, tol in [(None, torch.float32, 2e-5), (64, torch.float32, 2e-5)
     assert y.dtype == dtype and y.shape == (2, 65, width or 60), (y.dtype, y.shape)
     assert (y[..., :60].float() - want).abs().max().item() < tol
     assert not y[..., 60:].any()
+# a column of ones in the padding (a following conv's bias as a weight), as the reference writes it
+from restore_cli.ops.layer_norm import layer_norm_padded_reference
+y = layer_norm_triton(x, w, b, 1e-5, out_width=64, ones_column=61)
+assert (y - layer_norm_padded_reference(x, w, b, 1e-5, 64, ones_column=61)).abs().max().item() < 2e-5
+assert (y[..., 61] == 1).all() and not y[..., 60].any() and not y[..., 62:].any()
 # gated by silu of a strided half (MambaIR's out_norm(y) * silu(z))
 z = torch.randn(2, 65, 120)[..., 60:]
 y = layer_norm_triton(x, w, b, 1e-5, gate=z)

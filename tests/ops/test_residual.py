@@ -9,7 +9,13 @@ import pytest
 import torch
 from triton_interpreter import run_in_triton_interpreter
 
-from restore_cli.ops.residual import scaled_residual, scaled_residual_reference
+from restore_cli.ops.layer_norm import layer_norm_padded_reference
+from restore_cli.ops.residual import (
+    scaled_residual,
+    scaled_residual_and_norm,
+    scaled_residual_and_norm_reference,
+    scaled_residual_reference,
+)
 
 
 def _operands(dtype: torch.dtype, device: str = "cpu", gated: bool = True, scaled: bool = True):
@@ -35,6 +41,26 @@ def test_reference_is_the_formula_into_a_new_tensor_or_in_place(gated: bool, sca
     elsewhere = torch.empty_like(kept)
     scaled_residual_reference(kept, scale, branch, gate, out=elsewhere)
     assert torch.allclose(elsewhere, want, atol=1e-6)
+
+
+def test_branch_bias_is_added_before_the_gate() -> None:
+    x, scale, branch, gate, _ = _operands(torch.bfloat16)
+    bias = torch.randn(32)
+    want = x * scale + (branch[..., :30].float() + bias[:30]) * gate[:, None, None, :30]
+    assert torch.allclose(scaled_residual(x, scale, branch, gate, branch_bias=bias), want, atol=1e-5)
+
+
+def test_the_norm_variant_is_the_update_then_its_padded_layer_norm() -> None:
+    """:func:`scaled_residual_and_norm` (the reference on the CPU): the same stream as the update alone,
+    and the LayerNorm of that stream as padded rows with a ones column, in the dtype asked."""
+    x, scale, branch, gate, want = _operands(torch.bfloat16)
+    w, b = torch.randn(30), torch.randn(30)
+    kwargs = dict(norm_weight=w, norm_bias=b, eps=1e-5, width=40, dtype=torch.bfloat16, ones_column=33)
+    new, normed = scaled_residual_and_norm(x, scale, branch, gate, **kwargs)
+    assert torch.allclose(new, want, atol=1e-6) and normed.dtype == torch.bfloat16 and normed.shape[-1] == 40
+    expected = layer_norm_padded_reference(new, w, b, 1e-5, 40, ones_column=33).to(torch.bfloat16)
+    assert torch.equal(normed, expected)
+    assert (normed[..., 33] == 1).all() and not normed[..., 30:33].any()
 
 
 def test_unknown_backend_is_refused() -> None:
@@ -63,6 +89,19 @@ assert (scaled_residual_triton(x, scale, half) - (x * scale + half[..., :30].flo
 y = x.clone()
 assert scaled_residual_triton(y, scale, branch, out=y).data_ptr() == y.data_ptr()
 assert (y - plain).abs().max().item() < 1e-5
+# the branch's bias, and the LayerNorm of the new stream written as padded rows with a ones column
+from restore_cli.ops.residual import scaled_residual_and_norm_reference
+from restore_cli.ops.residual.triton import scaled_residual_and_norm_triton
+bias, w, b = torch.randn(37, generator=gen), torch.randn(30, generator=gen), torch.randn(30, generator=gen)
+kwargs = dict(norm_weight=w, norm_bias=b, eps=1e-5, width=36, dtype=torch.float32, ones_column=31, branch_bias=bias)
+want_x, want_n = scaled_residual_and_norm_reference(x, scale, branch, gate, **kwargs)
+y = x.clone()
+got_x, got_n = scaled_residual_and_norm_triton(y, scale, branch, gate, out=y, **kwargs)
+assert got_x.data_ptr() == y.data_ptr() and (got_x - want_x).abs().max().item() < 1e-5
+assert got_n.shape == (2, 35, 36) and (got_n - want_n).abs().max().item() < 2e-5
+got_x, got_n = scaled_residual_and_norm_triton(x, None, branch, None, **dict(kwargs, ones_column=None, width=30))
+want_x, want_n = scaled_residual_and_norm_reference(x, None, branch, None, **dict(kwargs, ones_column=None, width=30))
+assert (got_x - want_x).abs().max().item() < 1e-5 and (got_n - want_n).abs().max().item() < 2e-5
 print("ok")
 """)
     assert out.strip().endswith("ok")
@@ -89,3 +128,20 @@ def test_triton_matches_the_reference_on_a_gpu(dtype: torch.dtype, gated: bool, 
     with torch.no_grad():
         got = scaled_residual(strided, scale, branch.transpose(1, 2), gate)
     assert (got - want.transpose(1, 2)).abs().max().item() < 1e-5
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+def test_the_norm_variant_on_a_gpu(dtype: torch.dtype) -> None:
+    """One pass for the update and the next LayerNorm (MambaIR's block) against the reference, in place."""
+    pytest.importorskip("triton")
+    x, scale, branch, gate, _ = _operands(dtype, "cuda")
+    gen = torch.Generator().manual_seed(1)
+    bias, w, b = (torch.randn(n, generator=gen).cuda() for n in (32, 30, 30))
+    kwargs = dict(norm_weight=w, norm_bias=b, eps=1e-5, width=64, dtype=dtype, ones_column=30, branch_bias=bias)
+    want_x, want_n = scaled_residual_and_norm_reference(x.clone(), scale, branch, gate, **kwargs)
+    with torch.no_grad():
+        got_x, got_n = scaled_residual_and_norm(x, scale, branch, gate, out=x, **kwargs)
+    assert got_x.data_ptr() == x.data_ptr() and (got_x - want_x).abs().max().item() < 1e-5
+    tolerance = 1e-5 if dtype == torch.float32 else 2e-2
+    assert got_n.dtype == dtype and (got_n.float() - want_n.float()).abs().max().item() < tolerance

@@ -30,6 +30,40 @@ def layer_norm_reference(x: torch.Tensor, weight: torch.Tensor | None, bias: tor
         return F.layer_norm(x.to(dtype), x.shape[-1:], weight, bias, eps)
 
 
+def check_padded_width(channels: int, width: int, ones_column: int | None) -> None:
+    """Refuse an output row of ``width`` columns that cannot hold ``channels``, or a ones column that is
+    not one of its padding columns."""
+    if width < channels:
+        raise ValueError(f"an output of {width} columns cannot hold {channels} channels")
+    if ones_column is not None and not channels <= ones_column < width:
+        raise ValueError(f"column {ones_column} is not a padding column of {channels} channels padded to {width}")
+
+
+def layer_norm_padded_reference(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, eps: float,
+                                width: int, *, ones_column: int | None = None) -> torch.Tensor:
+    """LayerNorm of ``x`` (..., C) over C in float32, as rows of ``width`` >= C columns whose padding is
+    zero, or one in column ``ones_column``: the aligned rows a following GEMM or convolution reads with
+    zero-padded weights. A column of ones lets a following 3x3 convolution add its bias as the centre tap's
+    weight on that column (zero padding at the border never reaches the centre tap), in the convolution
+    itself rather than as a separate pass (cuDNN adds a bias after the convolution).
+
+    Written as one padded row (statistics over the real channels, the centred padding masked to zero,
+    weight and bias padded with zeros) so that inside a compiled region Inductor makes the LayerNorm and
+    the padding one kernel; a LayerNorm followed by a pad is two.
+    """
+    c = x.shape[-1]
+    check_padded_width(c, width, ones_column)
+    row = F.pad(x.float(), (0, width - c))
+    mean = row.sum(-1, keepdim=True) / c
+    real = torch.arange(width, device=x.device) < c
+    centred = torch.where(real, row - mean, 0.0)
+    rstd = torch.rsqrt(centred.square().sum(-1, keepdim=True) / c + eps)
+    shift = F.pad(bias.float(), (0, width - c)) if bias is not None else torch.zeros(width, device=x.device)
+    if ones_column is not None:
+        shift = shift + F.one_hot(torch.tensor(ones_column, device=x.device), width).float()
+    return centred * rstd * F.pad(weight.float(), (0, width - c)) + shift
+
+
 def use_triton(x: torch.Tensor, weight: torch.Tensor | None) -> bool:
     """The Triton kernel applies: CUDA with Triton (:func:`..launch.triton_available`), no autograd, float32
     parameters, at most 4096 channels.
@@ -64,4 +98,5 @@ class LayerNorm(nn.LayerNorm):
         return super().forward(x)
 
 
-__all__ = ["LayerNorm", "layer_norm", "layer_norm_reference", "use_triton"]
+__all__ = ["LayerNorm", "check_padded_width", "layer_norm", "layer_norm_padded_reference", "layer_norm_reference",
+           "use_triton"]

@@ -1,8 +1,11 @@
-"""``x · scale + branch · gate`` as one Triton kernel (CUDA inference); the reference is in ``__init__``.
+"""``x · scale + (branch + bias) · gate``, and the LayerNorm of the result, as one Triton kernel (CUDA
+inference); the references are in ``__init__``.
 
-Each program updates ``BLOCK_R`` rows of the float32 stream: it reads the stream, the branch's first C
-columns (any dtype and row stride) and the scale, and the gate of the row's image where there is one, and
-computes in float32 with one rounding, as ``addcmul`` does.
+Each program updates ``BLOCK_R`` whole rows of the float32 stream: it reads the stream, the branch's first
+C columns (any dtype and row stride), the branch's bias and the scale, and the gate of the row's image
+where there is one, and computes in float32 with one rounding, as ``addcmul`` does. With ``NORM`` it also
+normalises the rows it has just computed (two-pass float32 statistics, as the LayerNorm kernel) and writes
+them as the padded rows the next layer reads, so the stream is not read back for its LayerNorm.
 """
 
 from __future__ import annotations
@@ -12,18 +15,23 @@ import triton
 import triton.language as tl
 
 from ..launch import on_tensor_device
+from ..layer_norm import check_padded_width
 
 
 @triton.jit
-def _scaled_residual_kernel(x_ptr, s_ptr, b_ptr, g_ptr, o_ptr, rows, rows_per_image, channels, s_br, s_gb,
-                            HAS_SCALE: tl.constexpr, HAS_GATE: tl.constexpr, BLOCK_R: tl.constexpr,
-                            BLOCK_C: tl.constexpr):
+def _scaled_residual_kernel(x_ptr, s_ptr, b_ptr, bb_ptr, g_ptr, o_ptr, nw_ptr, nb_ptr, n_ptr, rows,
+                            rows_per_image, channels, s_br, s_gb, norm_width, eps,
+                            HAS_SCALE: tl.constexpr, HAS_GATE: tl.constexpr, HAS_BRANCH_BIAS: tl.constexpr,
+                            NORM: tl.constexpr, HAS_NORM_BIAS: tl.constexpr, ONES_COLUMN: tl.constexpr,
+                            BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr):
     row = tl.program_id(0).to(tl.int64) * BLOCK_R + tl.arange(0, BLOCK_R)
     col = tl.arange(0, BLOCK_C)
     mask_c = col < channels
     mask = (row < rows)[:, None] & mask_c[None, :]
     x = tl.load(x_ptr + row[:, None] * channels + col[None, :], mask=mask, other=0.0)
     branch = tl.load(b_ptr + row[:, None] * s_br + col[None, :], mask=mask, other=0.0).to(tl.float32)
+    if HAS_BRANCH_BIAS:
+        branch += tl.load(bb_ptr + col, mask=mask_c, other=0.0).to(tl.float32)[None, :]
     if HAS_GATE:
         image = row // rows_per_image
         branch *= tl.load(g_ptr + image[:, None] * s_gb + col[None, :], mask=mask, other=0.0)
@@ -32,17 +40,30 @@ def _scaled_residual_kernel(x_ptr, s_ptr, b_ptr, g_ptr, o_ptr, rows, rows_per_im
     else:
         x = x + branch
     tl.store(o_ptr + row[:, None] * channels + col[None, :], x, mask=mask)
+    if NORM:  # x is zero past the channels (masked loads)
+        mean = tl.sum(x, axis=1) / channels
+        centred = tl.where(mask, x - mean[:, None], 0.0)
+        rstd = 1.0 / tl.sqrt(tl.sum(centred * centred, axis=1) / channels + eps)
+        y = centred * rstd[:, None] * tl.load(nw_ptr + col, mask=mask_c, other=0.0)[None, :]
+        if HAS_NORM_BIAS:
+            y += tl.load(nb_ptr + col, mask=mask_c, other=0.0)[None, :]
+        if ONES_COLUMN >= 0:
+            y = tl.where((col == ONES_COLUMN)[None, :], 1.0, y)
+        out_mask = (row < rows)[:, None] & (col < norm_width)[None, :]
+        tl.store(n_ptr + row[:, None] * norm_width + col[None, :], y.to(n_ptr.dtype.element_ty), mask=out_mask)
 
 
-def scaled_residual_triton(x: torch.Tensor, scale: torch.Tensor | None, branch: torch.Tensor,
-                           gate: torch.Tensor | None = None, *, out: torch.Tensor | None = None) -> torch.Tensor:
-    """:func:`..residual.scaled_residual_reference` in one pass. ``x`` and ``out`` contiguous float32,
-    ``scale`` (or None: ones); ``branch`` may be a view of wider rows (its last axis contiguous)."""
+def _launch(x: torch.Tensor, scale: torch.Tensor | None, branch: torch.Tensor, gate: torch.Tensor | None,
+            branch_bias: torch.Tensor | None, out: torch.Tensor | None,
+            norm: tuple[torch.Tensor, torch.Tensor | None, float, int, torch.dtype, int | None] | None,
+            ) -> tuple[torch.Tensor, torch.Tensor | None]:
     if not x.is_contiguous() or x.dtype != torch.float32:
         raise ValueError("the residual stream must be a contiguous float32 tensor")
     channels = x.shape[-1]
     if branch.shape[:-1] != x.shape[:-1] or branch.shape[-1] < channels:
         raise ValueError(f"a branch {tuple(branch.shape)} does not cover the stream {tuple(x.shape)}")
+    if branch_bias is not None and (branch_bias.dim() != 1 or branch_bias.shape[0] < channels):
+        raise ValueError(f"a branch bias {tuple(branch_bias.shape)} does not cover {channels} channels")
     b2 = branch.reshape(-1, branch.shape[-1])
     if b2.stride(-1) != 1:
         b2 = b2.contiguous()
@@ -58,15 +79,43 @@ def scaled_residual_triton(x: torch.Tensor, scale: torch.Tensor | None, branch: 
         raise ValueError(f"a gate {tuple(gate.shape)} does not cover (images, channels) of {tuple(x.shape)}")
     if gate is not None and g.stride(-1) != 1:
         g = g.contiguous()
-    block_c = triton.next_power_of_2(channels)
+    bb = scale32 if branch_bias is None else branch_bias.contiguous()
+    normed, width, eps, norm_weight, norm_bias, ones_column = None, channels, 0.0, scale32, None, None
+    if norm is not None:
+        norm_weight, norm_bias, eps, width, dtype, ones_column = norm
+        check_padded_width(channels, width, ones_column)
+        normed = torch.empty((*x.shape[:-1], width), dtype=dtype, device=x.device)
+    block_c = triton.next_power_of_2(width)
     block_r = max(1, min(64, 4096 // block_c))
     with on_tensor_device(x):
         _scaled_residual_kernel[(triton.cdiv(rows, block_r),)](
-            x, scale32, b2, g, out, rows, rows_per_image, channels, b2.stride(0),
-            g.stride(0) if gate is not None else 0, HAS_SCALE=scale is not None, HAS_GATE=gate is not None,
+            x, scale32, b2, bb, g, out, norm_weight, norm_weight if norm_bias is None else norm_bias,
+            out if normed is None else normed, rows, rows_per_image, channels, b2.stride(0),
+            g.stride(0) if gate is not None else 0, width, eps, HAS_SCALE=scale is not None,
+            HAS_GATE=gate is not None, HAS_BRANCH_BIAS=branch_bias is not None, NORM=norm is not None,
+            HAS_NORM_BIAS=norm_bias is not None, ONES_COLUMN=-1 if ones_column is None else ones_column,
             BLOCK_R=block_r, BLOCK_C=block_c, num_warps=4,
         )
-    return out
+    return out, normed
 
 
-__all__ = ["scaled_residual_triton"]
+def scaled_residual_triton(x: torch.Tensor, scale: torch.Tensor | None, branch: torch.Tensor,
+                           gate: torch.Tensor | None = None, *, branch_bias: torch.Tensor | None = None,
+                           out: torch.Tensor | None = None) -> torch.Tensor:
+    """:func:`..residual.scaled_residual_reference` in one pass. ``x`` and ``out`` contiguous float32,
+    ``scale`` (or None: ones); ``branch`` may be a view of wider rows (its last axis contiguous)."""
+    return _launch(x, scale, branch, gate, branch_bias, out, None)[0]
+
+
+def scaled_residual_and_norm_triton(
+        x: torch.Tensor, scale: torch.Tensor | None, branch: torch.Tensor, gate: torch.Tensor | None = None, *,
+        norm_weight: torch.Tensor, norm_bias: torch.Tensor | None, eps: float, width: int, dtype: torch.dtype,
+        ones_column: int | None = None, branch_bias: torch.Tensor | None = None,
+        out: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`..residual.scaled_residual_and_norm_reference` in one pass (float32 norm parameters)."""
+    out, normed = _launch(x, scale, branch, gate, branch_bias, out,
+                          (norm_weight, norm_bias, eps, width, dtype, ones_column))
+    return out, normed
+
+
+__all__ = ["scaled_residual_and_norm_triton", "scaled_residual_triton"]

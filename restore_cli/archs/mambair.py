@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..ops.channel_mean import channel_mean
 from ..ops.depthwise_conv import depthwise_conv_tokens, tap_table
 from ..ops.layer_norm import LayerNorm, layer_norm_padded_reference
 from ..ops.layer_norm import use_triton as use_triton_layer_norm
@@ -542,7 +543,7 @@ class CAB(nn.Module):
                                       (h, w), padding=dilated.padding[0], dilation=dilated.dilation[0],
                                       taps=folded_weight(self, "dilated_taps"))
             y = t.reshape(b, h, w, width)
-            mean = y.mean(dim=(1, 2), dtype=torch.float32)
+            mean = channel_mean(y)
         else:
             first, act, second, _attention = self.cab
             if x.shape[-1] == aligned_width(first.in_channels):
@@ -553,10 +554,11 @@ class CAB(nn.Module):
             del x  # the caller's LayerNorm output, not needed by the second conv
             y = F.conv2d(y, folded_weight(self, "w2"), None, padding=second.padding).permute(0, 2, 3, 1)
             bias = folded_weight(self, "b2")
-            mean = y.mean(dim=(1, 2), dtype=torch.float32)
+            mean = channel_mean(y)
             if bias is not None:
                 mean = mean + bias.float()
-        # The channel attention on channel-last values: global mean, squeeze, ReLU, excite, sigmoid.
+        # The channel attention on channel-last values: global mean (:func:`..ops.channel_mean.channel_mean`),
+        # squeeze, ReLU, excite, sigmoid.
         # Its two 1x1 convs act on one pixel per image: written as products and sums in float32, Inductor
         # makes them a small reduction kernel; as GEMMs they were two cuBLAS calls, a memset and five
         # kernels of transposes and bias adds per block.

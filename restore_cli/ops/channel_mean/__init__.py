@@ -1,0 +1,65 @@
+"""The mean of each image's channels over its pixels (a channel attention's global pooling), behind one
+function, with the backend chosen per call.
+
+MambaIR's CAB pools its convolved features (channel-last, bf16 under autocast) to one float32 value per
+channel before its channel attention. PyTorch reduces the pixels of a channel-last image with few outputs
+(one per channel) slowly: on an H100 at MambaIR classic's 180x320, 107 us a call for 21 MB (3.9 ms of a
+70 ms eager forward; ``tools/jobs/results/perf30d-profiles.txt``), where a pass over the same bytes takes
+about 10.
+
+Backends (the reference beside the kernel, as in :mod:`restore_cli.ops.scan`):
+
+- ``"reference"``: ``x.mean(pixels, dtype=float32)`` (:func:`channel_mean_reference`): on the CPU, with
+  autograd, inside compiled regions (Inductor's own reduction is fast), and for layouts the kernel does not
+  read;
+- ``"triton"``: one kernel (:mod:`.triton`) for CUDA inference: each program sums a block of pixels of one
+  image in float32 and writes its partial sums, which one small reduction adds up in a fixed order (the
+  same result every run, unlike atomic adds).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..launch import triton_available
+
+
+def channel_mean_reference(x: torch.Tensor) -> torch.Tensor:
+    """(B, ..., C) channel-last values -> (B, C) float32 means over every axis between the first and last."""
+    return x.mean(dim=tuple(range(1, x.dim() - 1)), dtype=torch.float32)
+
+
+def use_triton(x: torch.Tensor) -> bool:
+    """The kernel applies: CUDA with Triton, no autograd, not compiling, at least one pixel axis, the
+    pixels of each image one strided run of rows with the channels contiguous (a channel-last image or
+    tokens, padded rows included)."""
+    return (x.is_cuda and triton_available() and not torch.is_grad_enabled() and x.dim() >= 3 and x.numel() > 0
+            and not torch.compiler.is_compiling() and _rows_are_a_view(x))
+
+
+def _rows_are_a_view(x: torch.Tensor) -> bool:
+    """Whether (B, pixels, C) is a view of ``x`` with contiguous channels: the channels innermost, the pixel
+    axes nested (row stride free, so padded rows qualify)."""
+    if x.stride(-1) != 1:
+        return False
+    expected = x.stride(-2)
+    for dim in range(x.dim() - 2, 0, -1):
+        if x.shape[dim] != 1 and x.stride(dim) != expected:
+            return False
+        expected *= x.shape[dim]
+    return True
+
+
+def channel_mean(x: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
+    """(B, ..., C) -> (B, C) float32 means over the pixel axes (see :func:`channel_mean_reference`);
+    ``backend``: ``auto`` (the kernel where :func:`use_triton`) or ``reference``."""
+    if backend not in ("auto", "reference"):
+        raise ValueError(f"unknown channel-mean backend {backend!r}; choose auto or reference")
+    if backend == "auto" and use_triton(x):
+        from .triton import channel_mean_triton
+
+        return channel_mean_triton(x.reshape(x.shape[0], -1, x.shape[-1]))
+    return channel_mean_reference(x)
+
+
+__all__ = ["channel_mean", "channel_mean_reference", "use_triton"]

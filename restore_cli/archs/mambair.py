@@ -638,10 +638,22 @@ class VSSBlock(nn.Module):
         second always, the first with ``reuse_input``), and the channel attention's product goes straight
         into the sum (:meth:`CAB.features_and_attention`).
         """
+        return self.forward_chained(x, x_size, reuse_input=reuse_input)[0]
+
+    def forward_chained(self, x: torch.Tensor, x_size: tuple[int, int], *, reuse_input: bool = False,
+                        rows: torch.Tensor | None = None,
+                        next_norm: nn.LayerNorm | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`forward_aligned` for a chain of blocks (:class:`BasicLayer`): ``rows``, this block's first
+        LayerNorm of ``x`` as aligned rows (B, H, W, C') if the previous block made them; ``next_norm``, the
+        next block's first LayerNorm, which the last residual pass then writes as well (the stream is not
+        read back for it). Returns the new stream and those rows (None without ``next_norm``)."""
         b, length, c = x.shape
         width = aligned_width(c)
         x = x.reshape(b, x_size[0], x_size[1], c)
-        attended = self.self_attention.forward_fused(layer_norm_to_width(x, self.ln_1, width), aligned=True)
+        if rows is None:
+            rows = layer_norm_to_width(x, self.ln_1, width)
+        attended = self.self_attention.forward_fused(rows, aligned=True)
+        del rows
         x, normed = scaled_residual_and_norm(
             x, self.skip_scale, attended, out=x if reuse_input else None, norm_weight=self.ln_2.weight,
             norm_bias=self.ln_2.bias, eps=self.ln_2.eps, width=self.conv_blk.input_width(),
@@ -649,8 +661,13 @@ class VSSBlock(nn.Module):
         del attended
         features, attention, bias = self.conv_blk.features_and_attention(normed)
         del normed
-        x = scaled_residual(x, self.skip_scale2, features, attention, branch_bias=bias, out=x)
-        return x.reshape(b, length, c)
+        if next_norm is None:
+            x = scaled_residual(x, self.skip_scale2, features, attention, branch_bias=bias, out=x)
+            return x.reshape(b, length, c), None
+        x, next_rows = scaled_residual_and_norm(
+            x, self.skip_scale2, features, attention, branch_bias=bias, out=x, norm_weight=next_norm.weight,
+            norm_bias=next_norm.bias, eps=next_norm.eps, width=width, dtype=autocast_dtype(x))
+        return x.reshape(b, length, c), next_rows
 
 
 class BasicLayer(nn.Module):
@@ -664,14 +681,21 @@ class BasicLayer(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
+        rows = None
         for i, block in enumerate(self.blocks):
             # A block after the first gets features only this loop holds: it may update them in place.
             # Not a compiled block's (an argument that changes would double its compiled entries, and
             # Inductor frees its intermediates itself).
-            if i == 0 or getattr(block, "_restore_compiled", False):
-                x = block(x, x_size)
-            else:
-                x = block(x, x_size, reuse_input=True)
+            if getattr(block, "_restore_compiled", False):
+                x, rows = block(x, x_size), None
+            elif not block.runs_aligned(x):
+                x, rows = block(x, x_size, reuse_input=i > 0), None
+            else:  # uncompiled aligned blocks in a row: each one's last pass writes the next one's first norm
+                following = self.blocks[i + 1] if i + 1 < len(self.blocks) else None
+                chained = (following is not None and not getattr(following, "_restore_compiled", False)
+                           and following.runs_aligned(x))
+                x, rows = block.forward_chained(x, x_size, reuse_input=i > 0, rows=rows,
+                                                next_norm=following.ln_1 if chained else None)
         return x
 
 

@@ -185,6 +185,50 @@ def test_basic_layer_lets_only_later_blocks_reuse_their_input(monkeypatch) -> No
     assert calls == [False, True, False]
 
 
+@pytest.mark.parametrize("light", [False, True])
+def test_basic_layer_chains_aligned_blocks_through_their_layer_norms(light: bool, monkeypatch) -> None:
+    """Uncompiled aligned blocks in a group hand the next block its first LayerNorm, written by their last
+    residual pass (:meth:`VSSBlock.forward_chained`): the group's output is the blocks' one after another,
+    and only the group's first block normalises its input itself."""
+    from restore_cli.archs import mambair
+
+    torch.manual_seed(0)
+    layer = mambair.BasicLayer(60, depth=3, is_light_sr=light)
+    with torch.no_grad():
+        for block in layer.blocks:
+            for norm in (block.ln_1, block.ln_2):
+                norm.weight.normal_(1.0, 0.3)
+                norm.bias.normal_(0.0, 0.3)
+            block.skip_scale.normal_(1.0, 0.3)
+    fold_inference_weights(layer)
+    x = torch.randn(2, 5 * 6, 60)
+    with torch.no_grad():
+        want = x
+        for block in layer.blocks:
+            want = block(want, (5, 6))  # the CPU's unaligned path, one block at a time
+    first_norms: list[int] = []
+    original = mambair.layer_norm_to_width
+
+    def spy(x, norm, width, **kwargs):
+        if any(norm is block.ln_1 for block in layer.blocks):
+            first_norms.append(1)
+        return original(x, norm, width, **kwargs)
+
+    monkeypatch.setattr(mambair, "layer_norm_to_width", spy)
+    monkeypatch.setattr(mambair.VSSBlock, "runs_aligned", lambda self, x: True)
+    with torch.no_grad():
+        got = layer(x.clone(), (5, 6))
+    assert (got - want).abs().max().item() < 1e-4
+    assert len(first_norms) == 1
+    layer.blocks[1]._restore_compiled = True  # a compiled block breaks the chain on both sides
+    first_norms.clear()
+    with torch.no_grad():
+        layer.blocks[1].forward = layer.blocks[1].forward_aligned  # what compiling keeps callable here
+        got = layer(x.clone(), (5, 6))
+    assert (got - want).abs().max().item() < 1e-4
+    assert len(first_norms) == 3
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("name", ["v1_sr_x2", "v1_light_x4", "unet_realdn"])
 def test_compiled_blocks_take_the_aligned_path_with_the_same_output(name: str, monkeypatch) -> None:

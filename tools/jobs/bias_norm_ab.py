@@ -5,7 +5,9 @@ changes, per benchmark case: wall time and peak through the engine, one case per
   before; without it the first conv's bias is a weight on a column of ones of the LayerNorm's rows and the
   second's is added by the residual pass;
 - ``--separate-norm``: the LayerNorm after the block's first residual update reads the stream back (its
-  own kernel), as before; without it the residual pass writes the normalised rows too.
+  own kernel), as before; without it the residual pass writes the normalised rows too;
+- ``--unchained``: each block of a residual group normalises its own input, as before; without it the
+  previous block's last residual pass writes those rows (``BasicLayer`` chaining ``forward_chained``).
 
     python tools/jobs/bias_norm_ab.py "MambaIR colour DN, 1280x720" --cudnn-bias --separate-norm
 """
@@ -45,17 +47,28 @@ def separate_norm(x, scale, branch, gate=None, *, norm_weight, norm_bias, eps, w
                                 ones_column=ones_column)
 
 
+def unchained_forward(self, x, x_size):
+    for i, block in enumerate(self.blocks):
+        x = block(x, x_size) if i == 0 or getattr(block, "_restore_compiled", False) else block(
+            x, x_size, reuse_input=True)
+    return x
+
+
 def main() -> int:
     parser = case_parser(default_path="bf16")
     parser.add_argument("--cudnn-bias", action="store_true", help="the CAB's biases added by cuDNN, as before")
     parser.add_argument("--separate-norm", action="store_true", help="the block's second LayerNorm on its own")
+    parser.add_argument("--unchained", action="store_true", help="each block's first LayerNorm on its own")
     args = parser.parse_args()
+    if args.unchained:
+        mambair.BasicLayer.forward = unchained_forward
     if args.cudnn_bias:
         mambair.CAB.bias_column = lambda self: None
         mambair.CAB.features_and_attention = cudnn_bias_features
     if args.separate_norm:
         mambair.scaled_residual_and_norm = separate_norm
-    return run_case(args, lambda: f"cudnn-bias {args.cudnn_bias!s:5} separate-norm {args.separate_norm!s:5}")
+    return run_case(args, lambda: f"cudnn-bias {args.cudnn_bias!s:5} separate-norm {args.separate_norm!s:5} "
+                                  f"unchained {args.unchained!s:5}")
 
 
 if __name__ == "__main__":

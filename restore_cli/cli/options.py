@@ -45,9 +45,9 @@ Precision = Annotated[str, typer.Option(
          "the scan, norms and MambaIRv2's route log-probabilities stay fp32, image-space convolutions fp32 with "
          "TF32 on a GPU).")]
 Compile = Annotated[bool, typer.Option(
-    help="Fuse each network block's small kernels with torch.compile: on a GPU up to 38% less time per image "
-         "(bf16, H100, 720p: MambaIRv2 Base 89 -> 60 ms, MambaIRv2 light 14.4 -> 9.0, MambaIR 73 -> 66; MambaIR "
-         "colour denoising at 1280x720 no faster), but "
+    help="Fuse each network block's small kernels with torch.compile: on a GPU up to 36% less time per image "
+         "(bf16, H100, 720p: MambaIRv2 Base 88 -> 59 ms, MambaIRv2 light 14.5 -> 9.3, MambaIR light 10.7 -> 9.8, "
+         "MambaIR 68.5 -> 67.0; MambaIR colour denoising at 1280x720 5% slower: leave it off there), but "
          "the first image of each size waits for the compiler (tens of seconds; cached on disk for the next "
          "run), so it pays on folders and tiled large images. Not on a CPU: there it measured 4% faster to "
          "27% slower.")]

@@ -1,4 +1,5 @@
-"""A residual update, ``x · scale + branch · gate``, behind one function, with the backend chosen per call.
+"""A residual update, ``x · scale + (branch + bias) · gate``, behind one function, with the backend chosen
+per call; and the same update followed by the LayerNorm that reads it next (:func:`scaled_residual_and_norm`).
 
 MambaIR's blocks keep their residual stream in float32 and add each branch (bf16 under autocast, its rows
 zero-padded wider than the stream) with a learnt per-channel scale on the skip path, the CAB's branch also
@@ -8,11 +9,16 @@ and an ``addcmul`` of bf16 and float32 operands runs PyTorch's element-by-elemen
 at 1280x720 on an H100, 0.91 ms a call for a pass that moves 1.7 GB (60 ms of a 778 ms eager forward, the
 ``mul_`` 20 ms more; ``tools/jobs/results/perf29h-profile-dn-eager.txt``).
 
+The branch's bias is the CAB's second convolution's, left out of cuDNN's call (which would add it in a
+pass of its own). In MambaIR's blocks a LayerNorm reads each updated stream at once; the norm variant
+writes its padded rows from the values it has just computed, so the stream is not read back (colour DN at
+1280x720: 712 -> 682 ms with the biases, ``perf30b-ab.txt``).
+
 Backends (the reference beside the kernel, as in :mod:`restore_cli.ops.scan`):
 
 - ``"reference"``: those PyTorch ops (:func:`scaled_residual_reference`), on the CPU, with autograd, and
   inside compiled regions, where the compiler fuses them itself;
-- ``"triton"``: one pass per update (:mod:`.triton`), for CUDA inference.
+- ``"triton"``: one pass per update, with or without the LayerNorm (:mod:`.triton`), for CUDA inference.
 """
 
 from __future__ import annotations

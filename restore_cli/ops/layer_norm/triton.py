@@ -15,6 +15,20 @@ from . import check_padded_width
 
 
 @triton.jit
+def normalised_rows(x, mask, col, mask_c, channels, eps, w_ptr, b_ptr, HAS_BIAS: tl.constexpr):
+    """The LayerNorm of a float32 tile of whole rows (``mask``: the real rows and channels, zero outside),
+    with two-pass statistics and the weight and bias read as 0 past the channels: this kernel's and the
+    residual kernel's (:mod:`..residual.triton`), which normalises the rows it has just updated."""
+    mean = tl.sum(x, axis=1) / channels
+    centred = tl.where(mask, x - mean[:, None], 0.0)
+    rstd = 1.0 / tl.sqrt(tl.sum(centred * centred, axis=1) / channels + eps)
+    y = centred * rstd[:, None] * tl.load(w_ptr + col, mask=mask_c, other=0.0)[None, :]
+    if HAS_BIAS:
+        y += tl.load(b_ptr + col, mask=mask_c, other=0.0)[None, :]
+    return y
+
+
+@triton.jit
 def _layer_norm_kernel(x_ptr, w_ptr, b_ptr, y_ptr, g_ptr, rows, channels, out_width, s_xr, s_gr, eps,
                        HAS_BIAS: tl.constexpr, HAS_GATE: tl.constexpr, ONES_COLUMN: tl.constexpr,
                        BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr):
@@ -23,13 +37,7 @@ def _layer_norm_kernel(x_ptr, w_ptr, b_ptr, y_ptr, g_ptr, rows, channels, out_wi
     mask_c = col < channels
     mask = (row < rows)[:, None] & mask_c[None, :]
     x = tl.load(x_ptr + row[:, None] * s_xr + col[None, :], mask=mask, other=0.0).to(tl.float32)
-    mean = tl.sum(x, axis=1) / channels
-    centred = tl.where(mask, x - mean[:, None], 0.0)
-    rstd = 1.0 / tl.sqrt(tl.sum(centred * centred, axis=1) / channels + eps)
-    w = tl.load(w_ptr + col, mask=mask_c, other=0.0)
-    y = centred * rstd[:, None] * w[None, :]
-    if HAS_BIAS:
-        y += tl.load(b_ptr + col, mask=mask_c, other=0.0)[None, :]
+    y = normalised_rows(x, mask, col, mask_c, channels, eps, w_ptr, b_ptr, HAS_BIAS)
     if HAS_GATE:  # y · silu(gate), in float32
         gate = tl.load(g_ptr + row[:, None] * s_gr + col[None, :], mask=mask, other=0.0).to(tl.float32)
         y *= gate * tl.sigmoid(gate)
@@ -79,4 +87,4 @@ def layer_norm_triton(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor 
     return y
 
 
-__all__ = ["layer_norm_triton"]
+__all__ = ["layer_norm_triton", "normalised_rows"]

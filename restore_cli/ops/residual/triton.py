@@ -4,7 +4,7 @@ inference); the references are in ``__init__``.
 Each program updates ``BLOCK_R`` whole rows of the float32 stream: it reads the stream, the branch's first
 C columns (any dtype and row stride), the branch's bias and the scale, and the gate of the row's image
 where there is one, and computes in float32 with one rounding, as ``addcmul`` does. With ``NORM`` it also
-normalises the rows it has just computed (two-pass float32 statistics, as the LayerNorm kernel) and writes
+normalises the rows it has just computed (the LayerNorm kernel's :func:`..layer_norm.triton.normalised_rows`) and writes
 them as the padded rows the next layer reads, so the stream is not read back for its LayerNorm.
 """
 
@@ -16,6 +16,7 @@ import triton.language as tl
 
 from ..launch import on_tensor_device
 from ..layer_norm import check_padded_width
+from ..layer_norm.triton import normalised_rows
 
 
 @triton.jit
@@ -41,12 +42,7 @@ def _scaled_residual_kernel(x_ptr, s_ptr, b_ptr, bb_ptr, g_ptr, o_ptr, nw_ptr, n
         x = x + branch
     tl.store(o_ptr + row[:, None] * channels + col[None, :], x, mask=mask)
     if NORM:  # x is zero past the channels (masked loads)
-        mean = tl.sum(x, axis=1) / channels
-        centred = tl.where(mask, x - mean[:, None], 0.0)
-        rstd = 1.0 / tl.sqrt(tl.sum(centred * centred, axis=1) / channels + eps)
-        y = centred * rstd[:, None] * tl.load(nw_ptr + col, mask=mask_c, other=0.0)[None, :]
-        if HAS_NORM_BIAS:
-            y += tl.load(nb_ptr + col, mask=mask_c, other=0.0)[None, :]
+        y = normalised_rows(x, mask, col, mask_c, channels, eps, nw_ptr, nb_ptr, HAS_NORM_BIAS)
         if ONES_COLUMN >= 0:
             y = tl.where((col == ONES_COLUMN)[None, :], 1.0, y)
         out_mask = (row < rows)[:, None] & (col < norm_width)[None, :]

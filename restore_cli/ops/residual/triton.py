@@ -4,8 +4,9 @@ inference); the references are in ``__init__``.
 Each program updates ``BLOCK_R`` whole rows of the float32 stream: it reads the stream, the branch's first
 C columns (any dtype and row stride), the branch's bias and the scale, and the gate of the row's image
 where there is one, and computes in float32 with one rounding, as ``addcmul`` does. With ``NORM`` it also
-normalises the rows it has just computed (the LayerNorm kernel's :func:`..layer_norm.triton.normalised_rows`) and writes
-them as the padded rows the next layer reads, so the stream is not read back for its LayerNorm.
+normalises the rows it has just computed (the LayerNorm kernel's
+:func:`..layer_norm.triton.normalised_rows`) and writes them as the padded rows the next layer reads, so the
+stream is not read back for its LayerNorm.
 """
 
 from __future__ import annotations

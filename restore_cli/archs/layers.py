@@ -325,6 +325,35 @@ def depthwise_conv_stencil(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     return y
 
 
+#: Low-resolution rows, each side, that the output rows of one input row depend on in the upsampling
+#: tails: each 3x3 conv reaches one row at its own resolution and a shuffle or nearest interpolation
+#: rounds down to its input's row. Followed row by row, every tail here (pixelshuffle x2, x3, x4 and
+#: nearest+conv) reaches 3 rows; ``tests/archs/test_head_bands.py`` checks that 2 are too few.
+UPSAMPLING_TAIL_HALO = 3
+
+
+def in_row_bands(
+    fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, scale: int, halo: int, max_out_pixels: int
+) -> torch.Tensor:
+    """``fn(x)`` for an ``fn`` that maps (B, C, H, W) to (B, C', H·scale, W·scale) with each output row
+    depending on input rows within ``halo`` of its own: computed over bands of input rows, each with
+    ``halo`` rows of context either side that are cropped from its output, so that no more than about
+    ``max_out_pixels`` output pixels (times the batch) are in flight. The same values as one call, up to
+    the rounding of the convolution algorithms that the band shapes pick; one call when it fits anyway.
+    """
+    batch, _, height, width = x.shape
+    rows = max(1, max_out_pixels // max(1, batch * width * scale * scale))
+    if rows >= height:
+        return fn(x)
+    bands = []
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        first, last = max(0, top - halo), min(height, bottom + halo)
+        y = fn(x[:, :, first:last])
+        bands.append(y[:, :, (top - first) * scale : (bottom - first) * scale])
+    return torch.cat(bands, dim=2)
+
+
 class RestorationNet(nn.Module):
     """Shallow conv, deep body, reconstruction head and mean shift shared by MambaIR and MambaIRv2.
 
@@ -354,6 +383,11 @@ class RestorationNet(nn.Module):
     #: added after the body share the layout (mixed layouts made strided copies and adds).
     #: ``--precision fp32`` (TF32 off, no autocast) keeps the tensors' own layouts.
     head_channels_last: bool | None = None
+    #: Output pixels per band of the upsampling tail (:func:`in_row_bands`). That tail runs in float32 at
+    #: up to the output's size: MambaIR classic x4 to 3840x2160 made a 64 -> 256 conv's 2.1 GB output and
+    #: its 2.1 GB shuffled copy at once, which set the whole image's peak (5.3 GiB, H100, bf16). In bands
+    #: of 2^20 output pixels the tail holds about 0.5 GB, whatever the image size.
+    tail_band_pixels: int = 1 << 20
 
     def init_head(
         self, *, in_chans: int, embed_dim: int, upscale: int, upsampler: str, img_range: float,
@@ -422,15 +456,20 @@ class RestorationNet(nn.Module):
         body = self.forward_features(first)
         with torch.autocast(x.device.type, enabled=False):
             res = self.conv_after_body(body.to(dtype=dtype, memory_format=layout)) + first
-            if self.upsampler == "pixelshuffle":
-                x = self.conv_last(self.upsample(self.conv_before_upsample(res)))
+            if self.upsampler in ("pixelshuffle", "nearest+conv"):
+                x = in_row_bands(self.upsampling_tail, res, scale=self.upscale, halo=UPSAMPLING_TAIL_HALO,
+                                 max_out_pixels=self.tail_band_pixels)
             elif self.upsampler == "pixelshuffledirect":
                 x = self.upsample(res)
-            elif self.upsampler == "nearest+conv":
-                x = self.conv_before_upsample(res)
-                x = self.lrelu(self.conv_up1(F.interpolate(x, scale_factor=2, mode="nearest")))
-                x = self.lrelu(self.conv_up2(F.interpolate(x, scale_factor=2, mode="nearest")))
-                x = self.conv_last(self.lrelu(self.conv_hr(x)))
             else:
                 x = x + self.conv_last(res)
         return x / self.img_range + mean
+
+    def upsampling_tail(self, res: torch.Tensor) -> torch.Tensor:
+        """The classic-SR head after the body (``pixelshuffle``, ``nearest+conv``): features -> image."""
+        if self.upsampler == "pixelshuffle":
+            return self.conv_last(self.upsample(self.conv_before_upsample(res)))
+        x = self.conv_before_upsample(res)
+        x = self.lrelu(self.conv_up1(F.interpolate(x, scale_factor=2, mode="nearest")))
+        x = self.lrelu(self.conv_up2(F.interpolate(x, scale_factor=2, mode="nearest")))
+        return self.conv_last(self.lrelu(self.conv_hr(x)))

@@ -36,10 +36,10 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for card, *sizes in CASES:
         for precision in args.precisions.split(","):
-            net = seeded_model(card, dev)
-            configure_scan(net, backend="triton", fused_cross_scan=True)
-            model = wrap_module(net, arch=card, device=dev, precision=precision)
-            for h, w in sizes:
+            for h, w in sizes:  # a fresh model per size: no graphs of another size held
+                net = seeded_model(card, dev)
+                configure_scan(net, backend="triton", fused_cross_scan=True)
+                model = wrap_module(net, arch=card, device=dev, precision=precision)
                 x = photo_input(h, w, torch.device("cpu"))
                 torch.cuda.empty_cache()
                 weights = torch.cuda.memory_allocated(dev)
@@ -52,8 +52,8 @@ def main() -> None:
                 peak = torch.cuda.max_memory_allocated(dev)
                 print(f"| {card} | {precision} | {h}x{w} | {peak / 2**30:.2f} | {weights / 2**20:.0f} | "
                       f"{(peak - weights) / (h * w):,.0f} |", flush=True)
-            del model, net
-            torch.cuda.empty_cache()
+                del model, net
+                torch.cuda.empty_cache()
 
 
 if __name__ == "__main__":

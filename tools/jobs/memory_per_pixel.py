@@ -1,6 +1,7 @@
 """Peak device memory per input pixel of a whole-image forward on the CLI's CUDA path (what the automatic
-tile's estimate, ``restore_cli.engine.run.bytes_per_input_pixel``, stands for): the peak during a third
-call (CUDA graphs captured by then, as in a folder run) less the weights, over the input's pixels, at two
+tile's estimate, ``restore_cli.engine.run.bytes_per_input_pixel``, stands for): the peak over a first
+three calls (the eager warm-up and the CUDA graph's capture among them: a replay allocates nothing, so a
+peak taken over replays alone misses the graph's memory) less the weights, over the input's pixels, at two
 sizes per card. Seeded weights (``bench.seeded_model``), a photo input, batch 1.
 
     python tools/jobs/memory_per_pixel.py [--precisions bf16,fp32]
@@ -43,11 +44,9 @@ def main() -> None:
                 x = photo_input(h, w, torch.device("cpu"))
                 torch.cuda.empty_cache()
                 weights = torch.cuda.memory_allocated(dev)
-                for _ in range(2):
-                    restore_tensor(model, x, tile=0)
-                torch.cuda.synchronize()
                 torch.cuda.reset_peak_memory_stats(dev)
-                restore_tensor(model, x, tile=0)
+                for _ in range(3):
+                    restore_tensor(model, x, tile=0)
                 torch.cuda.synchronize()
                 peak = torch.cuda.max_memory_allocated(dev)
                 print(f"| {card} | {precision} | {h}x{w} | {peak / 2**30:.2f} | {weights / 2**20:.0f} | "

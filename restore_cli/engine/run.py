@@ -26,17 +26,33 @@ from .tiling import BlendCanvas, Tile, official_partition, plan_tiles
 
 ProgressFn = Callable[[int, int], None]
 
-# Peak device memory per input pixel in float32, measured for each family at its released sizes on an
-# H100 (2026-11-23, the README's Performance tables: MambaIR colour DN whole 1280x720 on the channel-last
+# Peak memory per input pixel in float32, measured for each family at its released sizes on an H100
+# (2026-11-23, the README's Performance tables: MambaIR colour DN whole 1280x720 on the channel-last
 # path 15.1 kB; MambaIRv2 Base x4 through tiles ~17 kB with its tail; MambaIRUNet ~13 kB in bf16; ACL 5.2
-# and LAformer 3.4 kB at 2048 px). An SR model's output-resolution tail adds about as much again at x4
+# and LAformer 3.4 kB at 2048 px). An SR model's output-resolution tail added about as much again at x4
 # (MambaIR classic x4: 24 kB). Half precision measured 0.55-0.9 of float32. A family not listed gets the
-# old conservative figure. The OOM retry (smaller tiles) covers what an estimate misses.
+# old conservative figure. The CPU's estimate (its RAM) and families without a CUDA figure below use it.
+# The OOM retry (smaller tiles) covers what an estimate misses.
 _FP32_BYTES_PER_PIXEL: Mapping[str, float] = MappingProxyType({
     "MambaIR": 15_000, "MambaIRv2": 10_000, "MambaIRv2Light": 10_000, "MambaIRUNet": 20_000,
     "ACL": 5_200, "LAformer": 3_400,
 })
 _UNKNOWN_FP32_BYTES_PER_PIXEL = 48_000
+# On CUDA, for the families re-measured on the current kernels (thirty-first session,
+# tools/jobs/memory_per_pixel.py, perf31c-memory-per-pixel.txt; H100, whole images, CUDA graphs, peak
+# over the first calls less the weights): what each further input pixel costs, the slope between two
+# sizes (1/4 and the full 540x960 for x4, 360x640 and 720x1280 for colour DN), rounded up over the
+# family's cards: MambaIR classic x4 4.3 / 5.0 kB in bf16 / float32, colour DN 4.2 / 5.3, light x4 1.9 /
+# 2.7; MambaIRv2 Base x4 12.0 / 15.3; MambaIRv2 light x4 3.7 / 4.4. The SR tail no longer scales with the
+# output (it runs in bands: ``RestorationNet.tail_band_pixels``), so the scale does not enter. fp16 is
+# taken as bf16. Plus what a forward holds whatever its size (workspaces, the graph's pool: classic x4
+# at 270x480 held ~0.7 GiB beyond its slope), reserved off the budget.
+_CUDA_BYTES_PER_PIXEL: Mapping[str, Mapping[str, float]] = MappingProxyType({
+    "MambaIR": {"half": 4_400, "fp32": 5_300},
+    "MambaIRv2": {"half": 12_100, "fp32": 15_400},
+    "MambaIRv2Light": {"half": 3_800, "fp32": 4_500},
+})
+_CUDA_FIXED_BYTES = 2**30
 _ESTIMATE_MARGIN = 1.5
 # Outputs up to this size come back from a GPU through page-locked memory (PyTorch's caching host
 # allocator, so one buffer serves every image or tile of a size); larger ones, rare, through ordinary
@@ -74,17 +90,26 @@ def available_host_memory() -> float | None:
     return available
 
 
-def bytes_per_input_pixel(arch: str, scale: int, precision: str) -> float:
-    """Estimated peak device bytes per input pixel of a whole-image forward pass, with a safety margin."""
+def bytes_per_input_pixel(arch: str, scale: int, precision: str, *, cuda: bool = False) -> float:
+    """Estimated peak bytes per input pixel of a whole-image forward pass, with a safety margin: on a CUDA
+    device (``cuda``) from the current kernels' measurements where the family has them, else from the
+    older per-family figures, which also stand for the CPU."""
+    measured = _CUDA_BYTES_PER_PIXEL.get(arch) if cuda else None
+    if measured is not None:
+        return measured["fp32" if precision == "fp32" else "half"] * _ESTIMATE_MARGIN
     base = _FP32_BYTES_PER_PIXEL.get(arch, _UNKNOWN_FP32_BYTES_PER_PIXEL)
     tail = 1.0 + max(1, scale) ** 2 / 16
     half = 1.0 if precision == "fp32" else 0.75
     return base * tail * half * _ESTIMATE_MARGIN
 
 
-def tile_side_for_budget(budget_bytes: float, arch: str, scale: int, precision: str) -> int:
-    """The side of the largest square input tile whose forward pass fits ``budget_bytes``."""
-    return int(math.sqrt(max(0.0, budget_bytes) / bytes_per_input_pixel(arch, scale, precision)))
+def tile_side_for_budget(budget_bytes: float, arch: str, scale: int, precision: str, *, cuda: bool = False) -> int:
+    """The side of the largest square input tile whose forward pass fits ``budget_bytes`` (on CUDA, less
+    what a forward holds whatever its size, for the families measured there)."""
+    if cuda and arch in _CUDA_BYTES_PER_PIXEL:
+        budget_bytes -= _CUDA_FIXED_BYTES
+    per_pixel = bytes_per_input_pixel(arch, scale, precision, cuda=cuda)
+    return int(math.sqrt(max(0.0, budget_bytes) / per_pixel))
 
 
 def auto_tile(model: LoadedModel, h: int, w: int) -> int:
@@ -96,7 +121,7 @@ def auto_tile(model: LoadedModel, h: int, w: int) -> int:
     """
     if model.device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(model.device)
-        side = tile_side_for_budget(0.6 * free, model.arch, model.scale, model.precision)
+        side = tile_side_for_budget(0.6 * free, model.arch, model.scale, model.precision, cuda=True)
     else:
         available = available_host_memory()
         fits = 0 if available is None else tile_side_for_budget(_CPU_BUDGET_FRACTION * available, model.arch,

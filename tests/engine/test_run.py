@@ -228,6 +228,25 @@ def test_tile_budget_follows_each_family_measured_memory():
     assert tile_side_for_budget(0, "MambaIR", 4, "fp32") == 0
 
 
+def test_cuda_tile_budget_follows_the_current_kernels_measurements():
+    """On CUDA the MambaIR families' figures are the current kernels' (4K x4 classic measured 2.9 GiB in
+    bf16 on an H100, 0.5 GB of it its tail before the tail ran in bands: 5.3): a 4K x4 input (540x960)
+    runs whole in bf16 on an 8 GiB card's budget, where the older figures tiled it; colour DN at 720p
+    still needs more than that budget; MambaIRv2 stays heavier than MambaIR; other families keep the old
+    figures on CUDA too."""
+    from restore_cli.engine.run import bytes_per_input_pixel, tile_side_for_budget
+
+    budget = 0.6 * 8 * 2**30
+    side = tile_side_for_budget(budget, "MambaIR", 4, "bf16", cuda=True)
+    assert side * side >= 540 * 960 > tile_side_for_budget(budget, "MambaIR", 4, "bf16") ** 2
+    assert 4_300 < bytes_per_input_pixel("MambaIR", 4, "bf16", cuda=True) / 1.5 < 6_000
+    assert side**2 < 720 * 1280  # colour DN whole measured 4.0 GiB: not inside 4.8 GB less the margins
+    assert tile_side_for_budget(budget, "MambaIRv2", 4, "bf16", cuda=True) < side
+    assert tile_side_for_budget(budget, "MambaIR", 4, "fp32", cuda=True) < side
+    assert bytes_per_input_pixel("LAformer", 1, "fp32", cuda=True) == bytes_per_input_pixel("LAformer", 1, "fp32")
+    assert tile_side_for_budget(2**29, "MambaIR", 4, "bf16", cuda=True) == 0  # less than the fixed part
+
+
 def test_cpu_automatic_tile_follows_the_available_ram(monkeypatch):
     """On the CPU: tiles of 512 where half the available RAM holds one (the whole image when it is no
     larger), smaller where RAM is short, never below 256, and 256 where RAM is unknown."""

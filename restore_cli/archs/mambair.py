@@ -800,6 +800,17 @@ class MambaIR(RestorationNet):
     #: alone did not (``tools/jobs/results/perf12-inductor-padding.txt``). Inductor pads on the GPU only.
     compile_options = (("padding_stride_threshold", 64), ("padding_alignment_bytes", 16), ("force_shape_pad", True))
 
+    def compile_pays(self, block: nn.Module) -> bool:
+        """Whether ``--compile`` compiles ``block`` (:func:`restore_cli.engine.compile.compile_blocks`): the
+        light models' blocks only. The full-width ones (classic SR, colour DN, JPEG) run as fast or faster
+        on the default path's own kernels, whose residual passes also write the next block's LayerNorm
+        rows (H100, bf16, default -> every block compiled: classic x4 720p 68.5 -> 67.0 ms, at 4K whole
+        633 -> 654 ms and in tiles of 270 754 -> 866 ms, colour DN 1280x720 677 -> 712 ms;
+        ``tools/jobs/results/perf30h-*``, ``perf31b-bench-4k-bands.txt``), and skip the compiler's wait
+        on the first image. MambaIR light x4: 10.7 -> 9.8 ms at 720p."""
+        del block  # one answer for every block of a network
+        return self.is_light_sr
+
     def __init__(
         self,
         img_size: int | Sequence[int] = 64,

@@ -46,11 +46,11 @@ Precision = Annotated[str, typer.Option(
          "TF32 on a GPU).")]
 Compile = Annotated[bool, typer.Option(
     help="Fuse each network block's small kernels with torch.compile: on a GPU up to 36% less time per image "
-         "(bf16, H100, 720p: MambaIRv2 Base 88 -> 59 ms, MambaIRv2 light 14.5 -> 9.3, MambaIR light 10.7 -> 9.8, "
-         "MambaIR 68.5 -> 67.0; MambaIR colour denoising at 1280x720 5% and MambaIR classic in tiles at 4K "
-         "10% slower: leave it off there), but the first image of each size waits for the compiler (tens of "
-         "seconds; cached on disk for the next run), so it pays on folders and tiled large images. Not on a "
-         "CPU: there it measured 4% faster to 27% slower.")]
+         "(bf16, H100, 720p: MambaIRv2 Base 88 -> 59 ms, MambaIRv2 light 14.5 -> 9.3, MambaIR light 10.7 -> "
+         "9.8). MambaIR's full-width models (classic SR, colour denoising, JPEG) stay on the default path's own "
+         "kernels, which ran them as fast or faster. The first image of each size waits for the compiler "
+         "(tens of seconds; cached on disk for the next run), so it pays on folders and tiled large images. "
+         "Not on a CPU: there it measured 4% faster to 27% slower.")]
 Autotune = Annotated[bool, typer.Option(
     help="--compile, and time each matrix product against Triton kernels that fold in its neighbouring "
          "elementwise work (torch.compile's max-autotune). Pays for the light models on a GPU (H100, 720p: "

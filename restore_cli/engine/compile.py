@@ -55,13 +55,15 @@ def compile_options(module: nn.Module, mode: str | None = None) -> dict | None:
     return own
 
 
-def compile_blocks(module: nn.Module, *, mode: str | None = None) -> int:
-    """Compile, in place, every block :func:`compile_targets` lists; returns how many.
+def compile_blocks(module: nn.Module, *, mode: str | None = None, every_block: bool = False) -> int:
+    """Compile, in place, the blocks :func:`compile_targets` lists; returns how many.
 
     ``mode``: passed to :func:`torch.compile` (``None`` = default; ``"max-autotune-no-cudagraphs"``
     searches kernel configurations at a much longer first call), merged with the network's own options
-    (:func:`compile_options`). Idempotent: a block compiled before is left as it is. State-dict keys do not
-    change (``nn.Module.compile`` wraps the forward, not the module).
+    (:func:`compile_options`). A network may name blocks that its own kernels run faster than the compiler
+    (``compile_pays(block)`` false: MambaIR's full-width blocks); they are left eager unless
+    ``every_block`` (A/B measurements, tests of the compiled forms). Idempotent: a block compiled before is
+    left as it is. State-dict keys do not change (``nn.Module.compile`` wraps the forward, not the module).
     """
     # Each (block variant, input shape, precision) is one compiled entry of the block class's forward;
     # PyTorch's default limit (8) is soon reached by a process that runs several models or tile sizes,
@@ -71,7 +73,10 @@ def compile_blocks(module: nn.Module, *, mode: str | None = None) -> int:
     options = compile_options(module, mode)
     how = {"options": options} if options else {"mode": mode}
     count = 0
+    pays = getattr(module, "compile_pays", None)
     for block in compile_targets(module):
+        if not every_block and callable(pays) and not pays(block):
+            continue
         if not getattr(block, "_restore_compiled", False):
             block.compile(dynamic=False, **how)
             block._restore_compiled = True

@@ -62,6 +62,17 @@ def test_compile_targets_are_the_declared_block_classes():
     assert compile_targets(torch.nn.Conv2d(1, 1, 1)) == []
 
 
+def test_compile_leaves_full_width_mambair_blocks_to_the_default_kernels(monkeypatch):
+    """``--compile`` compiles MambaIR light's blocks, not the full-width ones (classic SR, DN, JPEG), which
+    ran as fast or faster uncompiled (``MambaIR.compile_pays``); ``every_block`` compiles them anyway."""
+    seen = []
+    monkeypatch.setattr(torch.nn.Module, "compile", lambda self, **kw: seen.append(type(self).__name__))
+    assert compile_blocks(_small_mambair()) == 0 and seen == []
+    assert compile_blocks(_small_mambair("pixelshuffledirect")) == 2
+    assert compile_blocks(_small_mambair(), every_block=True) == 2
+    assert seen == ["VSSBlock"] * 4
+
+
 @needs_cxx
 def test_compiled_blocks_match_eager_and_keep_the_state_dict():
     net = _small_mambair()
@@ -69,8 +80,8 @@ def test_compiled_blocks_match_eager_and_keep_the_state_dict():
     x = torch.rand(1, 3, 12, 20)
     with torch.inference_mode():
         expected = net(x)
-        assert compile_blocks(net) == 2
-        assert compile_blocks(net) == 0  # idempotent
+        assert compile_blocks(net, every_block=True) == 2
+        assert compile_blocks(net, every_block=True) == 0  # idempotent
         got = net(x)
     assert list(net.state_dict()) == keys
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
@@ -118,7 +129,7 @@ def test_network_compile_options_reach_torch_compile(monkeypatch):
     assert plain["max_autotune"] is True and plain["coordinate_descent_tuning"] is True
     seen = []
     monkeypatch.setattr(torch.nn.Module, "compile", lambda self, **kw: seen.append(kw))
-    assert compile_blocks(net) == 2
+    assert compile_blocks(net, every_block=True) == 2
     assert seen == [{"dynamic": False, "options": own}] * 2
 
 
@@ -133,7 +144,7 @@ def test_padded_compiled_blocks_match_eager_on_cuda_in_float32(upsampler):
     x = torch.rand(1, 3, 40, 56, device="cuda")
     with exact_fp32(), torch.inference_mode():
         expected = net(x)
-        compile_blocks(net)
+        compile_blocks(net, every_block=True)
         got = net(x)
     rel = ((got - expected).norm() / expected.norm()).item()
     assert rel < 1e-5, rel

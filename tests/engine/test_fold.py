@@ -122,7 +122,7 @@ def test_folded_weights_in_compiled_blocks(name: str) -> None:
 
     net, x = _network(name)
     net, x = net.cuda(), x.cuda()
-    compile_blocks(net)
+    compile_blocks(net, every_block=True)
     with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
         before = net(x)
         store_matmul_weights_in(net, torch.bfloat16)
@@ -247,7 +247,7 @@ def test_compiled_blocks_take_the_aligned_path_with_the_same_output(name: str, m
     with exact_fp32(), torch.inference_mode():
         want = net(x)
         fold_inference_weights(net)
-        compile_blocks(net)
+        compile_blocks(net, every_block=True)
         got = net(x)
     assert traced, "the compiled blocks did not take the aligned path"
     assert ((got - want).norm() / want.norm()).item() < 1e-5

@@ -71,3 +71,18 @@ def test_model_output_does_not_depend_on_the_band_size():
         net.tail_band_pixels = 3 * 9 * 16  # bands of 3 input rows
         banded = net(x)
     torch.testing.assert_close(banded, whole, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_bands_on_cuda_under_autocast_in_channels_last():
+    """As the head runs on CUDA under bf16 autocast: channels-last features, TF32 float32 convs."""
+    torch.manual_seed(0)
+    net = MambaIR(embed_dim=30, depths=(1,), d_state=4, upscale=4, upsampler="pixelshuffle").cuda().eval()
+    x = torch.rand(2, 3, 40, 52, device="cuda")
+    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16):
+        whole = net(x)
+        net.tail_band_pixels = 2 * 7 * 52 * 16  # bands of 7 input rows
+        banded = net(x)
+    assert banded.shape == whole.shape == (2, 3, 160, 208)
+    rel = ((banded - whole).norm() / whole.norm()).item()
+    assert rel < 1e-4, rel

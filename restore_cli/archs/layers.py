@@ -386,7 +386,8 @@ class RestorationNet(nn.Module):
     #: Output pixels per band of the upsampling tail (:func:`in_row_bands`). That tail runs in float32 at
     #: up to the output's size: MambaIR classic x4 to 3840x2160 made a 64 -> 256 conv's 2.1 GB output and
     #: its 2.1 GB shuffled copy at once, which set the whole image's peak (5.3 GiB, H100, bf16). In bands
-    #: of 2^20 output pixels the tail holds about 0.5 GB, whatever the image size.
+    #: of 2^20 output pixels the tail holds about 0.5 GB, whatever the image size. Inference only: with
+    #: gradients on, autograd would keep every band's activations, so bands would only add the halos' work.
     tail_band_pixels: int = 1 << 20
 
     def init_head(
@@ -456,7 +457,9 @@ class RestorationNet(nn.Module):
         body = self.forward_features(first)
         with torch.autocast(x.device.type, enabled=False):
             res = self.conv_after_body(body.to(dtype=dtype, memory_format=layout)) + first
-            if self.upsampler in ("pixelshuffle", "nearest+conv"):
+            if self.upsampler in ("pixelshuffle", "nearest+conv") and torch.is_grad_enabled():
+                x = self.upsampling_tail(res)  # training keeps every band's activations anyway: one call
+            elif self.upsampler in ("pixelshuffle", "nearest+conv"):
                 x = in_row_bands(self.upsampling_tail, res, scale=self.upscale, halo=UPSAMPLING_TAIL_HALO,
                                  max_out_pixels=self.tail_band_pixels)
             elif self.upsampler == "pixelshuffledirect":

@@ -86,3 +86,19 @@ def test_bands_on_cuda_under_autocast_in_channels_last():
     assert banded.shape == whole.shape == (2, 3, 160, 208)
     rel = ((banded - whole).norm() / whole.norm()).item()
     assert rel < 1e-4, rel
+
+
+def test_training_runs_the_tail_in_one_call(monkeypatch):
+    """With gradients on, the tail is one call whatever its size (autograd keeps every band's activations)."""
+    from restore_cli.archs import layers
+
+    torch.manual_seed(0)
+    net = MambaIR(embed_dim=30, depths=(1,), d_state=4, upscale=4, upsampler="pixelshuffle")
+    net.tail_band_pixels = 16
+    calls = []
+    monkeypatch.setattr(layers, "in_row_bands", lambda *a, **k: calls.append(1) or in_row_bands(*a, **k))
+    net(torch.rand(1, 3, 8, 8)).mean().backward()
+    assert calls == [] and net.conv_last.weight.grad is not None
+    with torch.no_grad():
+        net(torch.rand(1, 3, 8, 8))
+    assert calls == [1]

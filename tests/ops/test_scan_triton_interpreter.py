@@ -151,6 +151,32 @@ SCRIPT = textwrap.dedent('''
             got = selective_scan_cross_tokens_triton(tokens, delta, A, B, C, D, None, True, width=width, n_chunks=2,
                                                      block_d=block_d)
             worst = max(worst, rel(got, ref))
+    # the four routes in blocks at one channel per thread (96 channels a route: no lanes), δ from its
+    # rank-12 projection in B's rows (bf16, as colour DN runs), B/C as the compiler widens them and as
+    # int32 pairs (ROUTE_BLOCK_PAIRS); N 16 and 10 (NaN padding)
+    import restore_cli.ops.scan.triton as scan_triton
+    for n in (16, 10):
+        height, width, b, e, rank = 4, 5, 1, 96, 12
+        L = height * width
+        tokens = torch.randn(b, L, e, generator=gen).bfloat16()
+        A = -torch.rand(4 * e, n, generator=gen) - 0.5
+        proj = torch.full((b, L, 4, 48), float("nan")).bfloat16()
+        proj[..., :n] = torch.randn(b, L, 4, n, generator=gen).bfloat16()
+        proj[..., 16:16 + n] = torch.randn(b, L, 4, n, generator=gen).bfloat16()
+        proj[..., 32:32 + rank] = torch.randn(b, L, 4, rank, generator=gen).bfloat16()
+        proj[..., 32 + rank:] = 0.0
+        B, C, low = proj[..., :n], proj[..., 16:16 + n], proj[..., 32:32 + rank]
+        W = torch.randn(4 * e, rank, generator=gen) * 0.3
+        D, bias = torch.randn(4 * e, generator=gen), torch.randn(4 * e, generator=gen) * 0.1
+        delta = torch.einsum("blkr,ker->blke", low.float(), W.view(4, e, rank)).reshape(b, L, 4 * e)
+        ref = cross_selective_scan_tokens(tokens.float(), delta, A, B.float().contiguous(), C.float().contiguous(),
+                                          D, bias, True, height=height, width=width, backend="reference")
+        for pairs in (False, True):
+            scan_triton.ROUTE_BLOCK_PAIRS = pairs
+            got = selective_scan_cross_tokens_triton(tokens, low, A, B, C, D, bias, True, width=width, n_chunks=2,
+                                                     delta_weight=W)
+            worst = max(worst, rel(got, ref))
+        scan_triton.ROUTE_BLOCK_PAIRS = False
     for dim, n in ((260, 16), (70, 16), (260, 10), (260, 5)):
         u = torch.randn(1, 9, dim, generator=gen).bfloat16()
         dt = (torch.randn(1, 9, dim, generator=gen) * 0.5).bfloat16()

@@ -771,7 +771,13 @@ def use_route_lanes(per_group: int, block_d: int, per_thread: int) -> bool:
     return per_thread == 1 and 5 * lane_programs <= 4 * ROUTES * triton.cdiv(per_group, block_d)
 
 
-def bc_pairs(bc_vec: bool, dtypes: tuple[torch.dtype, ...], per_thread: int, *, cross: bool) -> bool:
+#: Whether :func:`bc_pairs` takes the four routes in blocks at one channel per thread (colour DN, JPEG):
+#: off until measured (see there).
+ROUTE_BLOCK_PAIRS = False
+
+
+def bc_pairs(bc_vec: bool, dtypes: tuple[torch.dtype, ...], per_thread: int, *, cross: bool,
+             route_blocks: bool = False) -> bool:
     """Whether the kernel reads B_t and C_t (``dtypes``: both bf16) as int32 pairs and widens them by hand
     (``BC_PAIRS``): MambaIRv2's one route at two channels per thread.
 
@@ -787,8 +793,23 @@ def bc_pairs(bc_vec: bool, dtypes: tuple[torch.dtype, ...], per_thread: int, *, 
     Not for the four routes: they gained nothing from the pairs (above), so that kernel reads B/C as
     before. (They were withdrawn from it at the end of the twenty-third session under suspicion of a
     colour-DN slowdown that the twenty-fourth traced to the route lanes.)
+
+    The four routes in blocks at one channel per thread (``route_blocks``: colour DN and JPEG, 216 channels
+    per route, three register sets, δ from its rank-12 projection) were never measured with them: the
+    twenty-third session's "colour DN" case was four routes of 360 channels at two per thread, which the
+    DN model does not run. There (sm_90, bf16, ``benchmarks/scan_sass.py --set BLOCK_D=32 --set RANK=12
+    --set R_PAD=16 --set R_VEC=True --set R_FROM_B=True --set R_PAIRS=True --set HAS_BIAS=True --set
+    ZERO_Y=True --set PREFETCH=3 [--set BC_PAIRS=True]``) the pairs take a step of the chunk-end / output
+    pass from 162 / 237 to 154 / 215 instructions at the same 96 / 127 registers, and that pass issues more
+    instructions per step than its 17 exponentials occupy the special-function unit (136 cycles of a
+    warp). :data:`ROUTE_BLOCK_PAIRS` turns them on for an A/B through the engine
+    (``tools/jobs/route_block_pairs_ab.py``).
     """
-    return bc_vec and not cross and all(dtype == torch.bfloat16 for dtype in dtypes) and per_thread >= 2
+    if not (bc_vec and all(dtype == torch.bfloat16 for dtype in dtypes)):
+        return False
+    if cross:
+        return ROUTE_BLOCK_PAIRS and route_blocks and per_thread == 1
+    return per_thread >= 2
 
 
 def output_pass_maxnreg(per_thread: int, *, cross: bool, channel_last: bool, route_lanes: bool = False,
@@ -1126,7 +1147,8 @@ def _run(
     r_pairs = r_vec and delta.dtype == torch.bfloat16 and not route_lanes
     grid = (batch, programs, n_chunks)
     common = dict(N=n_state, N_PAD=n_pad, BLOCK_D=block_d, num_warps=num_warps,
-                  BC_PAIRS=bc_pairs(bc_vec, (B.dtype, C.dtype), per_thread, cross=width > 0),
+                  BC_PAIRS=bc_pairs(bc_vec, (B.dtype, C.dtype), per_thread, cross=width > 0,
+                                    route_blocks=route_blocks),
                   ROUTE_LANES=ROUTES if route_lanes else 1)
     # the four-route chunk-end pass at two channels per thread is bound by the exponential unit: its
     # softplus exponential goes to the FMA pipe (see _softplus); at one channel the pass is issue-bound

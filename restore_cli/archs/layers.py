@@ -457,11 +457,10 @@ class RestorationNet(nn.Module):
         body = self.forward_features(first)
         with torch.autocast(x.device.type, enabled=False):
             res = self.conv_after_body(body.to(dtype=dtype, memory_format=layout)) + first
-            if self.upsampler in ("pixelshuffle", "nearest+conv") and torch.is_grad_enabled():
-                x = self.upsampling_tail(res)  # training keeps every band's activations anyway: one call
-            elif self.upsampler in ("pixelshuffle", "nearest+conv"):
-                x = in_row_bands(self.upsampling_tail, res, scale=self.upscale, halo=UPSAMPLING_TAIL_HALO,
-                                 max_out_pixels=self.tail_band_pixels)
+            if self.upsampler in ("pixelshuffle", "nearest+conv"):  # training: one call (see tail_band_pixels)
+                x = self.upsampling_tail(res) if torch.is_grad_enabled() else in_row_bands(
+                    self.upsampling_tail, res, scale=self.upscale, halo=UPSAMPLING_TAIL_HALO,
+                    max_out_pixels=self.tail_band_pixels)
             elif self.upsampler == "pixelshuffledirect":
                 x = self.upsample(res)
             else:

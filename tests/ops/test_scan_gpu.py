@@ -156,7 +156,7 @@ def test_cross_tokens_triton_reads_strided_channel_last_operands(height, width, 
 @pytest.mark.parametrize(("channels", "n_state", "row"), [(216, 16, 48), (216, 10, 48), (96, 16, 48), (24, 16, 47)])
 @pytest.mark.parametrize("n_chunks", [1, None])
 def test_cross_tokens_route_blocks_with_bf16_pairs(channels, n_state, row, n_chunks, monkeypatch):
-    """``ROUTE_BLOCK_PAIRS`` (off by default, for its A/B): the four routes in blocks at one channel per
+    """``ROUTE_BLOCK_PAIRS`` (on by default, a switch for A/Bs): the four routes in blocks at one channel per
     thread read bf16 B/C as int32 pairs widened by hand; the same results as the reference (and unaligned
     rows, which keep scalar loads, are untouched)."""
     from restore_cli.ops.scan import triton as scan_triton

@@ -48,12 +48,14 @@ def test_route_lanes_and_pairs_where_they_pay():
     assert not triton_scan.bc_pairs(True, (bf16, fp32), 2, cross=False)  # a float32 C beside a bf16 B
     assert not triton_scan.bc_pairs(True, (bf16, bf16), 1, cross=False)
     assert not triton_scan.bc_pairs(False, (bf16, bf16), 2, cross=False)
-    # the four routes in blocks at one channel per thread (colour DN, JPEG): only when asked, until measured
-    assert not triton_scan.bc_pairs(True, (bf16, bf16), 1, cross=True, route_blocks=True)
+    # the four routes in blocks at one channel per thread (colour DN, JPEG): by default, off when switched off
+    assert triton_scan.bc_pairs(True, (bf16, bf16), 1, cross=True, route_blocks=True)
 
 
 def test_route_block_pairs_when_asked(monkeypatch):
     bf16, fp32 = torch.bfloat16, torch.float32
+    monkeypatch.setattr(triton_scan, "ROUTE_BLOCK_PAIRS", False)
+    assert not triton_scan.bc_pairs(True, (bf16, bf16), 1, cross=True, route_blocks=True)
     monkeypatch.setattr(triton_scan, "ROUTE_BLOCK_PAIRS", True)
     assert triton_scan.bc_pairs(True, (bf16, bf16), 1, cross=True, route_blocks=True)
     assert not triton_scan.bc_pairs(True, (bf16, bf16), 1, cross=True)  # lanes: per-lane tiles, no pairs

@@ -155,6 +155,7 @@ SCRIPT = textwrap.dedent('''
     # rank-12 projection in B's rows (bf16, as colour DN runs), B/C as the compiler widens them and as
     # int32 pairs (ROUTE_BLOCK_PAIRS); N 16 and 10 (NaN padding)
     import restore_cli.ops.scan.triton as scan_triton
+    default_pairs = scan_triton.ROUTE_BLOCK_PAIRS
     for n in (16, 10):
         height, width, b, e, rank = 4, 5, 1, 96, 12
         L = height * width
@@ -176,7 +177,7 @@ SCRIPT = textwrap.dedent('''
             got = selective_scan_cross_tokens_triton(tokens, low, A, B, C, D, bias, True, width=width, n_chunks=2,
                                                      delta_weight=W)
             worst = max(worst, rel(got, ref))
-        scan_triton.ROUTE_BLOCK_PAIRS = False
+        scan_triton.ROUTE_BLOCK_PAIRS = default_pairs
     for dim, n in ((260, 16), (70, 16), (260, 10), (260, 5)):
         u = torch.randn(1, 9, dim, generator=gen).bfloat16()
         dt = (torch.randn(1, 9, dim, generator=gen) * 0.5).bfloat16()

@@ -772,8 +772,8 @@ def use_route_lanes(per_group: int, block_d: int, per_thread: int) -> bool:
 
 
 #: Whether :func:`bc_pairs` takes the four routes in blocks at one channel per thread (colour DN, JPEG):
-#: off until measured (see there).
-ROUTE_BLOCK_PAIRS = False
+#: on since the thirty-second session measured it (see there); the switch stays for A/Bs and tests.
+ROUTE_BLOCK_PAIRS = True
 
 
 def bc_pairs(bc_vec: bool, dtypes: tuple[torch.dtype, ...], per_thread: int, *, cross: bool,
@@ -802,8 +802,10 @@ def bc_pairs(bc_vec: bool, dtypes: tuple[torch.dtype, ...], per_thread: int, *, 
     ZERO_Y=True --set PREFETCH=3 [--set BC_PAIRS=True]``) the pairs take a step of the chunk-end / output
     pass from 162 / 237 to 154 / 215 instructions at the same 96 / 127 registers, and that pass issues more
     instructions per step than its 17 exponentials occupy the special-function unit (136 cycles of a
-    warp). :data:`ROUTE_BLOCK_PAIRS` turns them on for an A/B through the engine
-    (``tools/jobs/route_block_pairs_ab.py``).
+    warp). Measured through the engine (H100, bf16, default path, two alternations each,
+    ``tools/jobs/route_block_pairs_ab.py``, ``tools/jobs/results/perf32a-ab.txt``): colour DN at 1280x720
+    whole 678.3 / 678.5 -> 662.0 / 661.3 ms, in 512 px tiles 758.8 / 753.5 -> 742.0 / 746.2 ms. So they are
+    on (:data:`ROUTE_BLOCK_PAIRS`).
     """
     if not (bc_vec and all(dtype == torch.bfloat16 for dtype in dtypes)):
         return False

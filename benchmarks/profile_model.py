@@ -27,9 +27,9 @@ def main() -> int:
     parser.add_argument("width", type=int)
     parser.add_argument("--path", choices=PATHS, default="bf16")
     parser.add_argument("--top", type=int, default=25)
-    parser.add_argument("--aligned", action="store_true",
-                        help="zero-pad MambaIRv2's widths to multiples of 8 without compiling too (compiled paths "
-                             "always do, as the CLI does on CUDA)")
+    parser.add_argument("--official-widths", action="store_true",
+                        help="keep MambaIRv2's official widths on the fast paths (the engine zero-pads them to "
+                             "multiples of 8 on CUDA, as here by default; the reference path keeps them)")
     args = parser.parse_args()
     if not torch.cuda.is_available():
         print("no CUDA device: nothing to profile")
@@ -38,7 +38,7 @@ def main() -> int:
     net = seeded_model(args.card, dev)
     configure_scan(net, backend="triton", fused_cross_scan=args.path != "reference")
     align = getattr(net, "align_channels", None)
-    if callable(align) and (args.aligned or "compile" in args.path):
+    if callable(align) and args.path != "reference" and not args.official_widths:
         print(f"aligned widths: {align()}")
     if "bf16" in args.path and getattr(net, "matmuls_under_autocast", False):  # as the engine does
         from restore_cli.engine.model import store_matmul_weights_in

@@ -190,7 +190,8 @@ def run_benchmark(cases=DEFAULT_CASES, *, repeats: int = 3, device: str = "cuda"
                 net, compile_mode = seeded_model(card_id, dev), AUTOTUNE_MODE
             configure_scan(net, backend="triton", fused_cross_scan=path != "reference")
             model = wrap_module(net, arch=card_id, device=dev, precision="bf16" if "bf16" in path else "fp32",
-                                cuda_graphs=path != "reference", compile=compile_mode)
+                                cuda_graphs=path != "reference", compile=compile_mode,
+                                align_channels=path != "reference")
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(dev)
 

@@ -38,7 +38,9 @@ from torch import nn
 
 from ..ops.class_order import stable_class_order
 from ..ops.layer_norm import LayerNorm
-from ..ops.residual import scaled_residual
+from ..ops.layer_norm import use_triton as use_triton_layer_norm
+from ..ops.residual import scaled_residual, scaled_residual_and_norm
+from ..ops.residual import use_triton as use_triton_residual
 from ..ops.scan import selective_scan, selective_scan_tokens
 from ..ops.window_attention import attention_bias, window_attention
 from .layers import (
@@ -158,6 +160,32 @@ def fast_path(module: nn.Module, x: torch.Tensor) -> bool:
     return bool(module.fast_inference) and x.is_cuda and not torch.is_grad_enabled()
 
 
+def autocast_dtype(t: torch.Tensor) -> torch.dtype:
+    """The dtype the next GEMM would cast ``t`` to: the autocast dtype where autocast is on, else its own."""
+    on = torch.is_autocast_enabled(t.device.type)
+    return torch.get_autocast_dtype(t.device.type) if on else t.dtype
+
+
+def norm_parameters(norm: nn.Module) -> tuple[torch.Tensor, torch.Tensor | None, float, int]:
+    """(weight and bias of the real channels, eps, row width) of a LayerNorm or :class:`AlignedLayerNorm`."""
+    real = getattr(norm, "real", norm.weight.shape[0])
+    bias = None if norm.bias is None else norm.bias[:real]
+    return norm.weight[:real], bias, norm.eps, norm.weight.shape[0]
+
+
+def normalised_in_autocast_dtype(norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``norm(x)`` for a GEMM or convolution to read: where the Triton LayerNorm runs (CUDA inference, not
+    compiled), its one kernel writes the rows in the autocast dtype they would be cast to (the float32 rows
+    and the cast were two more passes over them); elsewhere ``norm(x)``."""
+    if not use_triton_layer_norm(x, norm.weight):
+        return norm(x)
+    from ..ops.layer_norm.triton import layer_norm_triton
+
+    weight, bias, eps, width = norm_parameters(norm)
+    return layer_norm_triton(x[..., : weight.shape[0]], weight, bias, eps, out_width=width,
+                             out_dtype=autocast_dtype(x))
+
+
 class DWConv(nn.Module):
     """Depthwise k×k conv + GELU on tokens viewed as an image (official class name ``dwconv``)."""
 
@@ -206,9 +234,10 @@ class Gate(nn.Module):
 
     def forward(self, x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
         x1, x2 = x.chunk(2, dim=-1)
-        x2 = self.norm(x2)
         if fast_path(self, x2):
+            x2 = normalised_in_autocast_dtype(self.norm, x2)
             return x1 * conv_on_tokens(self.conv, x2, x_size)
+        x2 = self.norm(x2)
         return x1 * image_to_tokens(self.conv(tokens_to_image(x2, x_size)))
 
 
@@ -357,6 +386,15 @@ class ASSM(nn.Module):
         ``token`` is the layer's ``embeddingA`` (r, N); the prompt dictionary is
         ``embeddingB @ embeddingA`` (T, N).
         """
+        y, rows = self.forward_sorted(x, x_size, token)
+        return y if rows is None else y.gather(1, rows[:, :, None].expand_as(y))  # SGN-fold
+
+    def forward_sorted(self, x: torch.Tensor, x_size: tuple[int, int],
+                       token: nn.Embedding) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`forward` without its last step on the fast path: (the output in the scan's sorted token
+        order, the (B, n) row of each token in it), so that the residual pass reads it in place
+        (:func:`..ops.residual.scaled_residual`'s ``branch_rows``) instead of a gather copying it back;
+        elsewhere (the output in token order, None)."""
         full_embedding = self.embeddingB.weight @ token.weight  # (T, N)
         # (B, n, T) log-probabilities in float32, from logits in the GEMMs' dtype. CUDA autocast already runs
         # LogSoftmax in float32; CPU autocast would round its output to bf16, where the top log-probabilities
@@ -376,13 +414,13 @@ class ASSM(nn.Module):
         order, inverse = stable_class_order(cls, self.num_tokens)
 
         if fast_path(self, x):
-            return self.forward_fused(x, x_size, prompt, order, inverse)
+            return self.forward_fused(x, x_size, prompt, order), inverse
         v = self.in_proj(tokens_to_image(x, x_size))
         v = (v * torch.sigmoid(self.CPE(v))).flatten(2)  # (B, Hd, n)
         v = v.gather(2, order[:, None, :].expand_as(v))  # SGN-unfold
         y = self.selectiveScan(v, prompt).transpose(1, 2)  # (B, n, Hd), sorted order
         y = self.out_proj(self.out_norm(y))
-        return y.gather(1, inverse[:, :, None].expand_as(y))  # SGN-fold
+        return y.gather(1, inverse[:, :, None].expand_as(y)), None  # SGN-fold
 
     def scan_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`forward_fused`'s x-projection weight, rows reordered to [B, C, delta rank, zero padding] (a
@@ -408,9 +446,10 @@ class ASSM(nn.Module):
         keep_folded(self, "delta", delta.to(dtype))
         keep_folded(self, "A", -torch.exp(self.selectiveScan.A_logs.float()))
 
-    def forward_fused(self, x: torch.Tensor, x_size: tuple[int, int], prompt: torch.Tensor, order: torch.Tensor,
-                      inverse: torch.Tensor) -> torch.Tensor:
-        """The value path of :meth:`forward` on channel-last tokens (CUDA inference, see :func:`fast_path`).
+    def forward_fused(self, x: torch.Tensor, x_size: tuple[int, int], prompt: torch.Tensor,
+                      order: torch.Tensor) -> torch.Tensor:
+        """The value path of :meth:`forward` on channel-last tokens (CUDA inference, see :func:`fast_path`),
+        up to its output in the sorted order (:meth:`forward_sorted`).
 
         Same maths as the official layout: the 1x1 ``in_proj`` is a GEMM on tokens, the position conv
         reads them in place, the sorted tokens are gathered as rows, the x-projection (rows reordered to
@@ -436,8 +475,7 @@ class ASSM(nn.Module):
             v, delta, -torch.exp(scan.A_logs.float()) if a is None else a, proj[..., :n], C, scan.Ds.float(),
             delta_bias=scan.dt_projs_bias[0].float(), delta_softplus=True, backend=self.routing_config.scan_backend,
         )
-        y = self.out_proj(self.out_norm(y))
-        return y.gather(1, inverse[:, :, None].expand_as(y))  # SGN-fold
+        return self.out_proj(normalised_in_autocast_dtype(self.out_norm, y))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -482,14 +520,29 @@ class AttentiveLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, x_size: tuple[int, int], attn_mask: torch.Tensor,
                 rpi: torch.Tensor) -> torch.Tensor:
-        h, w = x_size
-        b, n, c = x.shape
-        ws, shift = self.window_size, self.shift_size
+        shortcut = x
+        attn = self.attention(self.norm1(x), x_size, attn_mask, rpi)
+        # The residual sums add a branch (bf16 under autocast) to the float32 stream: PyTorch runs such a
+        # mixed-dtype sum in its element-by-element casting loop, scaled_residual in one Triton pass
+        # (CUDA inference; elsewhere the same sums in PyTorch).
+        x_win = scaled_residual(shortcut, None, attn)
+        x_win = scaled_residual(x_win, None, self.convffn1(self.norm2(x_win), x_size))
+        x = torch.addcmul(x_win, shortcut, self.scale1)
 
         shortcut = x
-        qkv = self.wqkv(self.norm1(x)).reshape(b, h, w, -1)  # 3·c, or wider with padded heads (aligned)
+        x_aca = scaled_residual(x, None, self.assm(self.norm3(x), x_size, self.embeddingA))
+        x = scaled_residual(x_aca, None, self.convffn2(self.norm4(x_aca), x_size))
+        return torch.addcmul(x, shortcut, self.scale2)
+
+    def attention(self, normed: torch.Tensor, x_size: tuple[int, int], attn_mask: torch.Tensor,
+                  rpi: torch.Tensor) -> torch.Tensor:
+        """Window attention of the (B, n, C) normalised tokens: the (B, n, C) branch before its residual sum."""
+        h, w = x_size
+        b, n, c = normed.shape
+        ws, shift = self.window_size, self.shift_size
+        qkv = self.wqkv(normed).reshape(b, h, w, -1)  # 3·c, or wider with padded heads (aligned)
         mhsa = self.win_mhsa
-        if fast_path(mhsa, x):
+        if fast_path(mhsa, qkv):
             # one kernel reads the windows in place and writes the image where it applies (see
             # restore_cli.ops.window_attention; elsewhere the same function computes as the branch below)
             bias = attention_bias(mhsa.relative_position_bias_table, rpi)
@@ -503,17 +556,57 @@ class AttentiveLayer(nn.Module):
             attn = window_reverse(attn.view(-1, ws, ws, c), ws, h, w)
             if shift > 0:
                 attn = torch.roll(attn, shifts=(shift, shift), dims=(1, 2))
-        # The residual sums add a branch (bf16 under autocast) to the float32 stream: PyTorch runs such a
-        # mixed-dtype sum in its element-by-element casting loop, scaled_residual in one Triton pass
-        # (CUDA inference; elsewhere the same sums in PyTorch).
-        x_win = scaled_residual(shortcut, None, attn.reshape(b, n, c))
-        x_win = scaled_residual(x_win, None, self.convffn1(self.norm2(x_win), x_size))
-        x = torch.addcmul(x_win, shortcut, self.scale1)
+        return attn.reshape(b, n, c)
 
+    def runs_chained(self, x: torch.Tensor) -> bool:
+        """Whether :meth:`forward_chained` applies: CUDA inference on the Triton LayerNorm and residual
+        kernels, this layer not compiled (a compiled one fuses the same passes itself)."""
+        return (fast_path(self.win_mhsa, x) and use_triton_residual(x) and use_triton_layer_norm(x, self.norm1.weight)
+                and not getattr(self, "_restore_compiled", False))
+
+    def forward_chained(self, x: torch.Tensor, x_size: tuple[int, int], attn_mask: torch.Tensor, rpi: torch.Tensor,
+                        *, handoff: list[torch.Tensor], next_norm: nn.Module | None = None) -> torch.Tensor:
+        """:meth:`forward` in five passes over the stream besides the branches (CUDA inference, see
+        :meth:`runs_chained`): each residual sum writes the LayerNorm that reads it next, in the GEMMs'
+        dtype (:func:`..ops.residual.scaled_residual_and_norm`); each half's last sum adds its skip
+        ``shortcut · scale`` in the same pass; the routed branch is read in its sorted order
+        (``branch_rows``). ``handoff`` holds this layer's first LayerNorm rows if the layer before made them
+        (this layer empties it); with ``next_norm`` (the next layer's first LayerNorm) the last pass puts
+        that norm's rows of the result there.
+
+        Why: PyTorch's passes were five LayerNorms in float32, a cast of each before its GEMM, two
+        ``addcmul`` and a gather of the routed branch; MambaIRv2 Base at 180x320 on an H100 spent about 25
+        of its 89 ms of GPU time in them (``tools/jobs/results/perf32b-profiles-v2.txt``)."""
         shortcut = x
-        x_aca = scaled_residual(x, None, self.assm(self.norm3(x), x_size, self.embeddingA))
-        x = scaled_residual(x_aca, None, self.convffn2(self.norm4(x_aca), x_size))
-        return torch.addcmul(x, shortcut, self.scale2)
+        normed = handoff.pop() if handoff else normalised_in_autocast_dtype(self.norm1, x)
+        attn = self.attention(normed, x_size, attn_mask, rpi)
+        del normed
+        x_win, normed = self.residual_and_norm(x, None, attn, self.norm2)
+        del attn
+        ffn = self.convffn1(normed, x_size)
+        del normed
+        x, normed = self.residual_and_norm(shortcut, self.scale1, ffn, self.norm3, extra=x_win, out=x_win)
+        del ffn, x_win
+        shortcut = x
+        routed, rows = self.assm.forward_sorted(normed, x_size, self.embeddingA)
+        del normed
+        x_aca, normed = self.residual_and_norm(x, None, routed, self.norm4, branch_rows=rows)
+        del routed
+        ffn = self.convffn2(normed, x_size)
+        del normed
+        if next_norm is None:
+            return scaled_residual(shortcut, self.scale2, ffn, extra=x_aca, out=x_aca)
+        x, next_rows = self.residual_and_norm(shortcut, self.scale2, ffn, next_norm, extra=x_aca, out=x_aca)
+        handoff.append(next_rows)
+        return x
+
+    @staticmethod
+    def residual_and_norm(x: torch.Tensor, scale: torch.Tensor | None, branch: torch.Tensor, norm: nn.Module,
+                          **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x · scale + branch (+ extra)`` and ``norm`` of it, as rows in the dtype of the GEMM that reads them."""
+        weight, bias, eps, width = norm_parameters(norm)
+        return scaled_residual_and_norm(x, scale, branch, norm_weight=weight, norm_bias=bias, eps=eps, width=width,
+                                        dtype=autocast_dtype(x), **kwargs)
 
 
 class BasicBlock(nn.Module):
@@ -533,8 +626,15 @@ class BasicBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, x_size: tuple[int, int], attn_mask: torch.Tensor,
                 rpi: torch.Tensor) -> torch.Tensor:
-        for layer in self.layers:
-            x = layer(x, x_size, attn_mask, rpi)
+        handoff: list[torch.Tensor] = []  # the next layer's first LayerNorm rows (AttentiveLayer.forward_chained)
+        for i, layer in enumerate(self.layers):
+            if not layer.runs_chained(x):
+                x = layer(x, x_size, attn_mask, rpi)
+                continue
+            following = self.layers[i + 1] if i + 1 < len(self.layers) else None
+            chained = following is not None and following.runs_chained(x)
+            x = layer.forward_chained(x, x_size, attn_mask, rpi, handoff=handoff,
+                                      next_norm=following.norm1 if chained else None)
         return x
 
 
@@ -773,6 +873,11 @@ class AlignedLayerNorm(nn.Module):
         self.bias = nn.Parameter(F.pad(norm.bias.detach(), (0, width - self.real)), requires_grad=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if use_triton_layer_norm(x, self.weight):  # CUDA inference, not compiled: the real channels' rows
+            from ..ops.layer_norm.triton import layer_norm_triton
+
+            return layer_norm_triton(x[..., : self.real], self.weight[: self.real], self.bias[: self.real], self.eps,
+                                     out_width=x.shape[-1])
         x = x.to(torch.promote_types(x.dtype, self.weight.dtype))
         mean = x.sum(-1, keepdim=True) / self.real
         centered = x - mean

@@ -165,6 +165,7 @@ def wrap_module(
     task: str = "sr",
     cuda_graphs: bool | None = None,
     compile: bool | str = False,
+    align_channels: bool = True,
 ) -> LoadedModel:
     """Put ``module`` on ``device`` in eval mode and describe it.
 
@@ -172,11 +173,13 @@ def wrap_module(
     :mod:`.graphs`); default on, off with ``RESTORE_CUDA_GRAPHS=0``.
     ``compile``: compile the network's repeated blocks (:mod:`.compile`); the first forward of each
     input shape then takes longer (seconds to a minute), later ones run the fused kernels; a string is
-    the ``torch.compile`` mode (:data:`.compile.AUTOTUNE_MODE` for ``--autotune``: minutes). On CUDA a
-    network with an ``align_channels`` method (MambaIRv2) first has its widths zero-padded to multiples
-    of 8, in place (same outputs; its state dict then has the padded shapes), and a network's
+    the ``torch.compile`` mode (:data:`.compile.AUTOTUNE_MODE` for ``--autotune``: minutes); a network's
     ``compiled_tile_batch`` caps the tiles per pass (``extra["tile_batch_limit"]``, read by
-    :func:`.run.restore_tensor`). In half precision on CUDA a network that says its ``nn.Linear`` layers
+    :func:`.run.restore_tensor`).
+    ``align_channels``: on CUDA a network with an ``align_channels`` method (MambaIRv2) has its widths
+    zero-padded to multiples of 8, in place (same outputs, faster GEMMs; its state dict then has the padded
+    shapes); off for the benchmark's reference path, which computes as the official code does.
+    In half precision on CUDA a network that says its ``nn.Linear`` layers
     and its blocks' convolutions all run under autocast (``matmuls_under_autocast``: this project's
     architectures) has their weights stored in that dtype, also in place (:func:`store_matmul_weights_in`).
     Then the tensors that forwards derive from weights alone are made once and kept on the module
@@ -201,12 +204,12 @@ def wrap_module(
         p.requires_grad_(False)
     window = getattr(module, "window_size", None)
     extra = {}
+    align = getattr(module, "align_channels", None)  # MambaIRv2: aligned GEMM widths (same outputs)
+    if align_channels and device.type == "cuda" and callable(align):
+        extra["aligned_channels"] = align()
     if compile:
         from .compile import compile_blocks
 
-        align = getattr(module, "align_channels", None)  # MambaIRv2: aligned GEMM widths (same outputs)
-        if device.type == "cuda" and callable(align):
-            extra["aligned_channels"] = align()
         extra["compiled_blocks"] = compile_blocks(module, mode=compile if isinstance(compile, str) else None)
         limit = getattr(module, "compiled_tile_batch", None)  # MambaIRv2: see the class
         if limit:

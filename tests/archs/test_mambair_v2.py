@@ -269,6 +269,53 @@ def test_channel_last_path_keeps_seeded_gumbel_routing(monkeypatch: pytest.Monke
         assert not torch.allclose(model(x), outputs[1])  # the draw matters, so the check above could fail
 
 
+@pytest.mark.parametrize("name", ["v2_sr_x2", "v2light_x3"])
+def test_chained_layers_match_official(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CUDA inference chain of layers (``AttentiveLayer.forward_chained``: each residual sum writes the
+    next LayerNorm's rows, each half's skip added in its last sum, the routed branch read in its sorted
+    order) run here on the CPU with the residual and LayerNorm references, against the official outputs
+    and the layer's own forward."""
+    from restore_cli.archs import mambair_v2
+
+    monkeypatch.setattr(mambair_v2, "fast_path", lambda module, x: bool(module.fast_inference))
+    model, io = _load_case(name)
+    with torch.no_grad():
+        unchained = model(io["input"])
+    chained_calls = []
+    original = mambair_v2.AttentiveLayer.forward_chained
+
+    def counted(self, *args: Any, **kwargs: Any) -> torch.Tensor:
+        chained_calls.append(kwargs["next_norm"] is not None)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(mambair_v2.AttentiveLayer, "runs_chained", lambda self, x: True)
+    monkeypatch.setattr(mambair_v2.AttentiveLayer, "forward_chained", counted)
+    with torch.no_grad():
+        out = model(io["input"])
+    layers = sum(len(group.residual_group.layers) for group in model.layers)
+    assert len(chained_calls) == layers and sum(chained_calls) == layers - len(model.layers)  # handoffs
+    ref = io["output"]
+    assert (out - ref).abs().max().item() <= 1e-4 * max(1.0, ref.abs().max().item())
+    assert (out - unchained).abs().max().item() <= 1e-5 * max(1.0, ref.abs().max().item())
+
+
+def test_sorted_branch_is_read_through_its_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the fast path the ASSM returns its output in the scan's sorted order and the row of each token in
+    it, which ``forward`` gathers back: the rows are a real permutation here, so reading it unsorted fails."""
+    from restore_cli.archs import mambair_v2
+
+    monkeypatch.setattr(mambair_v2, "fast_path", lambda module, x: bool(module.fast_inference))
+    model = _tiny()
+    layer = model.layers[0].residual_group.layers[0]
+    x = torch.randn(1, 64, 24)
+    with torch.no_grad():
+        y, rows = layer.assm.forward_sorted(layer.norm3(x), (8, 8), layer.embeddingA)
+        folded = layer.assm(layer.norm3(x), (8, 8), layer.embeddingA)
+    assert rows is not None and not torch.equal(rows[0], torch.arange(64))
+    torch.testing.assert_close(y.gather(1, rows[:, :, None].expand_as(y)), folded)
+    assert not torch.allclose(y, folded)
+
+
 # -- aligned widths (GPU inference) -----------------------------------------------------------------
 
 
@@ -301,6 +348,25 @@ def test_aligned_widths_compute_the_same_function(monkeypatch: pytest.MonkeyPatc
         expected, got = model(x), aligned(x)
     assert got.shape == expected.shape
     assert ((got - expected).abs().max() / expected.abs().max()).item() < 1e-12
+
+
+def test_aligned_widths_chained_compute_the_same_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The aligned body (176 of 174 channels, as MambaIRv2 Base) through the chained layers: the residual
+    sums' LayerNorms take their statistics over the real channels only."""
+    import copy
+
+    from restore_cli.archs import mambair_v2
+
+    monkeypatch.setattr(mambair_v2, "fast_path", lambda module, x: bool(module.fast_inference))
+    model = _tiny(**UNALIGNED[0])
+    x = torch.rand(1, 3, 9, 11)
+    aligned = copy.deepcopy(model)
+    assert aligned.align_channels()
+    with torch.no_grad():
+        expected = model(x)
+        monkeypatch.setattr(mambair_v2.AttentiveLayer, "runs_chained", lambda self, x: True)
+        got = aligned(x)
+    assert ((got - expected).abs().max() / expected.abs().max()).item() < 1e-5
 
 
 def test_aligned_layer_norm_is_the_layer_norm_of_the_real_channels() -> None:

@@ -45,6 +45,34 @@ def test_gpu_fp32_matches_official(case, fused):
     assert (out - expected).abs().max().item() <= 1e-4 * max(1.0, expected.abs().max().item())
 
 
+V2_CASES = sorted(c for c in CASES if c.startswith("v2"))
+
+
+@pytest.mark.parametrize("case", V2_CASES)
+def test_gpu_fp32_as_the_engine_wraps_it_matches_official(case, monkeypatch):
+    """MambaIRv2 as the CLI runs it on CUDA: widths aligned to multiples of 8 where they are not (36
+    channels -> 40), the layers chained (each residual pass writing the next LayerNorm's rows, the routed
+    branch read in its sorted order; ``AttentiveLayer.forward_chained``), in float32."""
+    from restore_cli.archs.mambair_v2 import AttentiveLayer
+    from restore_cli.engine.model import wrap_module
+
+    model, x, expected = load(case)
+    chained = []
+    original = AttentiveLayer.forward_chained
+
+    def counted(self, *args, **kwargs):
+        chained.append(1)
+        return original(self, *args, **kwargs)
+
+    wrapped = wrap_module(model, arch="MambaIRv2", device=torch.device("cuda"), cuda_graphs=False)
+    assert wrapped.extra["aligned_channels"] == (CASES[case]["kwargs"]["embed_dim"] % 8 != 0)
+    monkeypatch.setattr(AttentiveLayer, "forward_chained", counted)
+    with torch.inference_mode():
+        out = wrapped.module(x)
+    assert len(chained) == sum(CASES[case]["kwargs"]["depths"])
+    assert (out - expected).abs().max().item() <= 1e-4 * max(1.0, expected.abs().max().item())
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_gpu_bf16_is_finite_and_close(case):
     model, x, expected = load(case)

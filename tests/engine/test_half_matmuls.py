@@ -59,7 +59,9 @@ def test_the_engine_stores_them_in_half_precision_on_cuda() -> None:
         use_workspace_free_cublas()
     with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
         want = net(x)
-    model = wrap_module(net, arch="MambaIRv2", device=torch.device("cuda"), precision="bf16", cuda_graphs=False)
+    # (widths as they are: aligned ones compute the same function with other GEMM shapes, other roundings)
+    model = wrap_module(net, arch="MambaIRv2", device=torch.device("cuda"), precision="bf16", cuda_graphs=False,
+                        align_channels=False)
     assert model.extra["half_matmuls"] > 0
     with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
         assert torch.equal(model.module(x), want)

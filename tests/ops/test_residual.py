@@ -63,6 +63,37 @@ def test_the_norm_variant_is_the_update_then_its_padded_layer_norm() -> None:
     assert (normed[..., 33] == 1).all() and not normed[..., 30:33].any()
 
 
+def test_extra_stream_and_branch_rows_are_read_as_their_formula() -> None:
+    """MambaIRv2's ends of a half-layer: ``x · scale + branch[rows] + extra``, the branch read in a permuted
+    row order per image (the scan's sorted tokens), into ``extra`` itself where asked."""
+    gen = torch.Generator().manual_seed(3)
+    x, extra = torch.randn(2, 11, 16, generator=gen), torch.randn(2, 11, 16, generator=gen)
+    scale = torch.randn(16, generator=gen)
+    branch = torch.randn(2, 11, 24, generator=gen).bfloat16()
+    rows = torch.stack([torch.randperm(11, generator=gen) for _ in range(2)])
+    picked = torch.stack([branch[i, rows[i]] for i in range(2)])[..., :16].float()
+    want = x * scale + picked + extra
+    assert torch.allclose(scaled_residual(x, scale, branch, branch_rows=rows, extra=extra), want, atol=1e-6)
+    kept = extra.clone()
+    into = scaled_residual(x, scale, branch, branch_rows=rows, extra=extra, out=extra)
+    assert into.data_ptr() == extra.data_ptr() and torch.allclose(extra, want, atol=1e-6)
+    assert not torch.allclose(kept, want, atol=1e-3)  # the formula changed something
+
+
+def test_the_norm_of_an_aligned_stream_takes_its_real_channels() -> None:
+    """A LayerNorm weight shorter than the stream: the stream's first C' channels are normalised (the rest
+    is the zero padding of MambaIRv2's aligned widths), written as rows of ``width`` with zeros after C'."""
+    gen = torch.Generator().manual_seed(4)
+    x = torch.nn.functional.pad(torch.randn(2, 9, 29, generator=gen), (0, 3))  # 29 real channels of 32
+    branch = torch.nn.functional.pad(torch.randn(2, 9, 29, generator=gen), (0, 3))
+    w, b = torch.randn(29, generator=gen), torch.randn(29, generator=gen)
+    new, normed = scaled_residual_and_norm(x, None, branch, norm_weight=w, norm_bias=b, eps=1e-5, width=32,
+                                           dtype=torch.float32)
+    real = torch.nn.functional.layer_norm(new[..., :29], (29,), w, b, 1e-5)
+    assert torch.allclose(normed[..., :29], real, atol=1e-5) and not normed[..., 29:].any()
+    assert not torch.allclose(normed, torch.nn.functional.layer_norm(new, (32,)), atol=1e-2)
+
+
 def test_unknown_backend_is_refused() -> None:
     x, scale, branch, gate, _ = _operands(torch.float32)
     with pytest.raises(ValueError, match="unknown residual backend"):
@@ -102,6 +133,15 @@ assert got_n.shape == (2, 35, 36) and (got_n - want_n).abs().max().item() < 2e-5
 got_x, got_n = scaled_residual_and_norm_triton(x, None, branch, None, **dict(kwargs, ones_column=None, width=30))
 want_x, want_n = scaled_residual_and_norm_reference(x, None, branch, None, **dict(kwargs, ones_column=None, width=30))
 assert (got_x - want_x).abs().max().item() < 1e-5 and (got_n - want_n).abs().max().item() < 2e-5
+# the extra stream, the branch's rows permuted per image, and the norm of an aligned stream's real channels
+extra = torch.randn(2, 35, 30, generator=gen)
+rows = torch.stack([torch.randperm(35, generator=gen) for _ in range(2)])
+kwargs = dict(norm_weight=w[:27], norm_bias=b[:27], eps=1e-5, width=30, dtype=torch.float32,
+              branch_rows=rows, extra=extra)
+want_x, want_n = scaled_residual_and_norm_reference(x, scale, branch, **kwargs)
+got_x, got_n = scaled_residual_and_norm_triton(x, scale, branch, out=extra, **kwargs)
+assert got_x.data_ptr() == extra.data_ptr() and (got_x - want_x).abs().max().item() < 1e-5
+assert (got_n - want_n).abs().max().item() < 2e-5 and not got_n[..., 27:].any()
 print("ok")
 """)
     assert out.strip().endswith("ok")
@@ -145,3 +185,24 @@ def test_the_norm_variant_on_a_gpu(dtype: torch.dtype) -> None:
     assert got_x.data_ptr() == x.data_ptr() and (got_x - want_x).abs().max().item() < 1e-5
     tolerance = 1e-5 if dtype == torch.float32 else 2e-2
     assert got_n.dtype == dtype and (got_n.float() - want_n.float()).abs().max().item() < tolerance
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_extra_rows_and_aligned_norm_on_a_gpu(dtype: torch.dtype) -> None:
+    """MambaIRv2's half-layer end on the kernel: ``x · scale + branch[rows] + extra`` into ``extra``, and the
+    LayerNorm of the first 174 of 176 channels, against the reference."""
+    pytest.importorskip("triton")
+    gen = torch.Generator().manual_seed(5)
+    x, extra = (torch.nn.functional.pad(torch.randn(2, 300, 174, generator=gen), (0, 2)).cuda() for _ in range(2))
+    branch = torch.nn.functional.pad(torch.randn(2, 300, 174, generator=gen), (0, 2)).to("cuda", dtype)
+    scale = torch.randn(176, generator=gen).cuda()
+    rows = torch.stack([torch.randperm(300, generator=gen) for _ in range(2)]).cuda()
+    w, b = torch.randn(174, generator=gen).cuda(), torch.randn(174, generator=gen).cuda()
+    kwargs = dict(norm_weight=w, norm_bias=b, eps=1e-5, width=176, dtype=dtype, branch_rows=rows)
+    want_x, want_n = scaled_residual_and_norm_reference(x, scale, branch, extra=extra, **kwargs)
+    with torch.no_grad():
+        got_x, got_n = scaled_residual_and_norm(x, scale, branch, extra=extra, out=extra, **kwargs)
+    assert got_x.data_ptr() == extra.data_ptr() and (got_x - want_x).abs().max().item() < 1e-5
+    tolerance = 1e-5 if dtype == torch.float32 else 2e-2
+    assert (got_n.float() - want_n.float()).abs().max().item() < tolerance and not got_n[..., 174:].any()

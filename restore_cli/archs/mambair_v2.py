@@ -36,7 +36,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..ops.class_order import stable_class_order
+from ..ops.class_order import route_classes, stable_class_order
+from ..ops.gather_rows import gather_rows
 from ..ops.layer_norm import LayerNorm
 from ..ops.layer_norm import use_triton as use_triton_layer_norm
 from ..ops.residual import scaled_residual, scaled_residual_and_norm
@@ -284,6 +285,13 @@ class WindowAttention(nn.Module):
         # runtime switch (not a weight): the layer's one-kernel path on CUDA, see :func:`fast_path`
         self.fast_inference = True
 
+    @torch.no_grad()
+    def fold_inference_weights(self) -> None:
+        """Keep the (heads, ws², ws²) bias of the relative position table made once (its lookup and copy
+        were two kernels per layer and forward): :func:`.layers.fold_inference_weights`."""
+        index = relative_position_index(self.window_size).to(self.relative_position_bias_table.device)
+        keep_folded(self, "bias", attention_bias(self.relative_position_bias_table, index))
+
     def forward(self, qkv: torch.Tensor, rpi: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """(B·nW, ws², 3D) packed qkv -> (B·nW, ws², D); ``mask`` is (nW, ws², ws²) or None."""
         b_, n, c3 = qkv.shape
@@ -396,25 +404,28 @@ class ASSM(nn.Module):
         (:func:`..ops.residual.scaled_residual`'s ``branch_rows``) instead of a gather copying it back;
         elsewhere (the output in token order, None)."""
         full_embedding = self.embeddingB.weight @ token.weight  # (T, N)
-        # (B, n, T) log-probabilities in float32, from logits in the GEMMs' dtype. CUDA autocast already runs
-        # LogSoftmax in float32; CPU autocast would round its output to bf16, where the top log-probabilities
-        # (near -log T) tie for nearly every token and the argmax re-routes 97% of them (seeded v2 light);
-        # from bf16 logits 0.8% of tokens route differently from the float32 model. (Routing wholly in
-        # float32 cost 2.4 ms of GPU time per 720p v2 Base forward for rel L2 6.1e-4 -> 5.9e-4.)
-        logits = self.route[3](self.route[:3](x).float())
+        logits = self.route[:3](x)  # (B, n, T) in the GEMMs' dtype
+        prompt = None
         if self.routing_config.mode == "gumbel":
-            policy = gumbel_one_hot(logits, self.routing_config.generator_for(logits.device))
+            # Log-probabilities in float32. CUDA autocast already runs LogSoftmax in float32; CPU autocast
+            # would round its output to bf16, where the top log-probabilities (near -log T) tie for nearly
+            # every token. (Routing wholly in float32 cost 2.4 ms of GPU time per 720p v2 Base forward for
+            # rel L2 6.1e-4 -> 5.9e-4.)
+            log_probs = self.route[3](logits.float())
+            policy = gumbel_one_hot(log_probs, self.routing_config.generator_for(log_probs.device))
             prompt = policy @ full_embedding
             cls = policy.detach().argmax(-1)
         else:
-            # The exact one-hot times the dictionary is a row lookup (0·v and +0 are exact).
-            cls = logits.argmax(-1)
-            prompt = full_embedding[cls]
+            # The argmax of the log-probabilities is that of the logits (see route_classes); the exact
+            # one-hot times the dictionary is a row lookup (0·v and +0 are exact), made where it is added.
+            cls = route_classes(logits)
         # (B, n) tokens sorted by class with ties in token order, and the positions that undo it
         order, inverse = stable_class_order(cls, self.num_tokens)
 
         if fast_path(self, x):
-            return self.forward_fused(x, x_size, prompt, order), inverse
+            return self.forward_fused(x, x_size, order, prompt=prompt, classes=cls, dictionary=full_embedding), inverse
+        if prompt is None:
+            prompt = full_embedding[cls]
         v = self.in_proj(tokens_to_image(x, x_size))
         v = (v * torch.sigmoid(self.CPE(v))).flatten(2)  # (B, Hd, n)
         v = v.gather(2, order[:, None, :].expand_as(v))  # SGN-unfold
@@ -446,13 +457,17 @@ class ASSM(nn.Module):
         keep_folded(self, "delta", delta.to(dtype))
         keep_folded(self, "A", -torch.exp(self.selectiveScan.A_logs.float()))
 
-    def forward_fused(self, x: torch.Tensor, x_size: tuple[int, int], prompt: torch.Tensor,
-                      order: torch.Tensor) -> torch.Tensor:
+    def forward_fused(self, x: torch.Tensor, x_size: tuple[int, int], order: torch.Tensor, *,
+                      prompt: torch.Tensor | None = None, classes: torch.Tensor | None = None,
+                      dictionary: torch.Tensor | None = None) -> torch.Tensor:
         """The value path of :meth:`forward` on channel-last tokens (CUDA inference, see :func:`fast_path`),
-        up to its output in the sorted order (:meth:`forward_sorted`).
+        up to its output in the sorted order (:meth:`forward_sorted`). The (B, n, N) ``prompt`` is given
+        (Gumbel routing) or is the ``dictionary`` (T, N) row of each token's class in ``classes``, picked
+        where it is added to C (:func:`..ops.gather_rows.gather_rows`).
 
         Same maths as the official layout: the 1x1 ``in_proj`` is a GEMM on tokens, the position conv
-        reads them in place, the sorted tokens are gathered as rows, the x-projection (rows reordered to
+        reads them in place, the sorted tokens are gathered as rows (one pass,
+        :func:`..ops.gather_rows.gather_rows`), the x-projection (rows reordered to
         [B, C, delta rank, zero padding], a multiple of 8 wide, so B and C start 16-byte aligned and the
         kernel reads them as vectors) and the delta projection are token GEMMs, and the scan reads and
         writes (B, n, Hd) through strides. The scan operands stay in the GEMMs' dtype (the official code
@@ -464,12 +479,16 @@ class ASSM(nn.Module):
         in_proj = self.in_proj[0]
         v = F.linear(x, in_proj.weight.view(hidden, -1), in_proj.bias)  # (B, n, Hd)
         v = conv_on_tokens(self.CPE, v, x_size, activation="sigmoid", combine="mul")  # v * sigmoid(CPE(v))
-        v = v.gather(1, order[:, :, None].expand_as(v))  # SGN-unfold, (B, n, Hd)
+        v = gather_rows(v, order)  # SGN-unfold, (B, n, Hd)
         folded = folded_weight(self, "projection")
         weight, delta_weight = self.scan_weights() if folded is None else (folded, folded_weight(self, "delta"))
         proj = F.linear(v, weight)  # (B, n, width): B, C, delta rank, padding
         delta = F.linear(proj[..., 2 * n :], delta_weight)  # (B, n, Hd)
-        C = proj[..., n : 2 * n].float() + prompt.float()  # the official quirk: prompt in original order
+        # the official quirk: the prompt in the original token order, added to the sorted C
+        if prompt is None:
+            C = gather_rows(dictionary, classes, addend=proj[..., n : 2 * n])
+        else:
+            C = proj[..., n : 2 * n].float() + prompt.float()
         a = folded_weight(self, "A")
         y = selective_scan_tokens(
             v, delta, -torch.exp(scan.A_logs.float()) if a is None else a, proj[..., :n], C, scan.Ds.float(),
@@ -545,7 +564,9 @@ class AttentiveLayer(nn.Module):
         if fast_path(mhsa, qkv):
             # one kernel reads the windows in place and writes the image where it applies (see
             # restore_cli.ops.window_attention; elsewhere the same function computes as the branch below)
-            bias = attention_bias(mhsa.relative_position_bias_table, rpi)
+            bias = folded_weight(mhsa, "bias")
+            if bias is None:
+                bias = attention_bias(mhsa.relative_position_bias_table, rpi)
             attn = mhsa.proj(window_attention(qkv, bias, num_heads=mhsa.num_heads, window_size=ws, shift=shift,
                                               scale=mhsa.scale))
         else:

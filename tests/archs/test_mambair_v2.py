@@ -118,23 +118,42 @@ def test_argmax_routing_is_deterministic() -> None:
     assert torch.equal(a, b)
 
 
-def test_route_log_probabilities_are_float32_under_autocast() -> None:
-    """Under bf16 autocast the route's GEMMs run in bf16 but its log-probabilities come out in float32: CPU
-    autocast would round them to bf16, where the top ones (near -log T) tie for nearly every token and the
-    argmax picks the first, so routing would follow rounding instead of the model."""
+def test_route_classes_under_autocast_are_the_argmax_of_float32_log_probabilities(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under bf16 autocast the route's GEMMs run in bf16; argmax routing takes the class of the bf16 logits,
+    which is the argmax of their float32 log-probabilities (LogSoftmax subtracts one number per token).
+    Rounding the log-probabilities to bf16 instead (as CPU autocast would) ties the top ones, near -log T,
+    for nearly every token, and the first would win: routing by rounding."""
+    from restore_cli.archs import mambair_v2
+
+    model = _tiny()
+    assm = next(m for m in model.modules() if isinstance(m, mambair_v2.ASSM))
+    seen = []
+    assm.route[2].register_forward_hook(lambda m, args, out: seen.append(out))
+    classes = []
+    order = mambair_v2.stable_class_order
+    monkeypatch.setattr(mambair_v2, "stable_class_order", lambda cls, t: classes.append(cls) or order(cls, t))
+    x = torch.rand(2, 3, 7, 5)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        model(x)
+    logits = seen[0]
+    assert logits.dtype == torch.bfloat16
+    assert torch.equal(classes[0], torch.log_softmax(logits.float(), -1).argmax(-1))
+
+
+def test_gumbel_log_probabilities_are_float32_under_autocast() -> None:
     from restore_cli.archs.mambair_v2 import ASSM
 
     model = _tiny()
+    model.set_routing("gumbel", seed=0)
     assm = next(m for m in model.modules() if isinstance(m, ASSM))
     seen = []
     assm.route[2].register_forward_hook(lambda m, args, out: seen.append(out))
     assm.route[3].register_forward_hook(lambda m, args, out: seen.append(out))
-    x = torch.rand(2, 3, 7, 5)
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
-        model(x)
+        model(torch.rand(2, 3, 7, 5))
     logits, log_probs = seen[:2]
-    assert logits.dtype == torch.bfloat16
-    assert log_probs.dtype == torch.float32
+    assert logits.dtype == torch.bfloat16 and log_probs.dtype == torch.float32
     torch.testing.assert_close(log_probs, torch.log_softmax(logits.float(), -1), rtol=0, atol=0)
 
 
@@ -314,6 +333,26 @@ def test_sorted_branch_is_read_through_its_rows(monkeypatch: pytest.MonkeyPatch)
     assert rows is not None and not torch.equal(rows[0], torch.arange(64))
     torch.testing.assert_close(y.gather(1, rows[:, :, None].expand_as(y)), folded)
     assert not torch.allclose(y, folded)
+
+
+def test_folded_attention_bias_is_the_table_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window attention's bias, folded once, is the lookup of the network's own index buffer, and the
+    fast path gives the same output with it."""
+    from restore_cli.archs import mambair_v2
+    from restore_cli.archs.layers import fold_inference_weights, folded_weight
+    from restore_cli.ops.window_attention import attention_bias
+
+    monkeypatch.setattr(mambair_v2, "fast_path", lambda module, x: bool(module.fast_inference))
+    model = _tiny()
+    x = torch.rand(1, 3, 9, 11)
+    with torch.no_grad():
+        expected = model(x)
+        fold_inference_weights(model)
+        got = model(x)
+    mhsa = model.layers[0].residual_group.layers[1].win_mhsa
+    want = attention_bias(mhsa.relative_position_bias_table, model.relative_position_index_SA)
+    assert torch.equal(folded_weight(mhsa, "bias"), want)
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
 
 
 # -- aligned widths (GPU inference) -----------------------------------------------------------------

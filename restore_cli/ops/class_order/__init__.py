@@ -79,6 +79,27 @@ def stable_class_order(classes: torch.Tensor, num_classes: int, *,
     return stable_class_order_triton(classes, num_classes)
 
 
+def route_classes(logits: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
+    """(..., T) route logits -> (...) int64 class of each token: the argmax, the first on ties
+    (:meth:`torch.Tensor.argmax`), by one Triton pass on CUDA inference (``"auto"``, not compiled).
+
+    MambaIRv2's argmax routing takes the argmax of the route's *log-probabilities*; LogSoftmax subtracts the
+    same number from every logit of a token, so the argmax of the logits is the same class without the
+    float32 copy, the LogSoftmax and PyTorch's reduction over 64 classes, three passes that took 2.9 of
+    MambaIRv2 Base's 77 ms of GPU time at 180x320 (``tools/jobs/results/perf32d-profiles-v2.txt``). (In
+    float32 that subtraction can round two logits closer than an ulp of the subtrahend to the same value,
+    where LogSoftmax's argmax takes the first and this the larger; logits from bf16 GEMMs cannot be that
+    close.)"""
+    if backend not in ("auto", "reference"):
+        raise ValueError(f"unknown route-class backend {backend!r}; choose auto or reference")
+    if (backend == "auto" and logits.is_cuda and triton_available() and not torch.is_grad_enabled()
+            and 0 < logits.shape[-1] <= 1024 and logits.numel() > 0 and not torch.compiler.is_compiling()):
+        from .triton import route_classes_triton
+
+        return route_classes_triton(logits)
+    return logits.argmax(-1)
+
+
 @torch.library.custom_op("restore::stable_class_order", mutates_args=())
 def stable_class_order_op(classes: torch.Tensor, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The kernels as one operator for ``torch.compile``."""
@@ -93,5 +114,5 @@ def _(classes, num_classes):
     return classes.new_empty(shape, dtype=torch.int64), classes.new_empty(shape, dtype=torch.int64)
 
 
-__all__ = ["KERNEL_MAX_WORK", "class_axis", "kernels_pay", "stable_class_order", "stable_class_order_reference",
-           "use_triton"]
+__all__ = ["KERNEL_MAX_WORK", "class_axis", "kernels_pay", "route_classes", "stable_class_order",
+           "stable_class_order_reference", "use_triton"]

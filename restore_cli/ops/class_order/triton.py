@@ -68,6 +68,30 @@ def _place_kernel(cls_ptr, before_ptr, totals_ptr, order_ptr, inverse_ptr, n, s_
     tl.store(order_ptr + base + position, offs.to(tl.int64), mask=inside)
 
 
+@triton.jit
+def _argmax_rows_kernel(x_ptr, out_ptr, rows, classes, s_xr, BLOCK_R: tl.constexpr, T: tl.constexpr):
+    row = tl.program_id(0).to(tl.int64) * BLOCK_R + tl.arange(0, BLOCK_R)
+    col = tl.arange(0, T)
+    mask = (row < rows)[:, None] & (col < classes)[None, :]
+    x = tl.load(x_ptr + row[:, None] * s_xr + col[None, :], mask=mask, other=float("-inf")).to(tl.float32)
+    tl.store(out_ptr + row, tl.argmax(x, axis=1, tie_break_left=True).to(tl.int64), mask=row < rows)
+
+
+def route_classes_triton(logits: torch.Tensor) -> torch.Tensor:
+    """(..., T) logits, T <= 1024 -> (...) int64 argmax, the first on ties, in one pass."""
+    classes = logits.shape[-1]
+    x2 = logits.reshape(-1, classes)
+    if x2.stride(-1) != 1:
+        x2 = x2.contiguous()
+    out = torch.empty(logits.shape[:-1], dtype=torch.int64, device=logits.device)
+    width = triton.next_power_of_2(classes)
+    block_r = max(1, min(128, 4096 // width))
+    with on_tensor_device(logits):
+        _argmax_rows_kernel[(triton.cdiv(x2.shape[0], block_r),)](x2, out, x2.shape[0], classes, x2.stride(0),
+                                                                   BLOCK_R=block_r, T=width, num_warps=4)
+    return out
+
+
 def stable_class_order_triton(classes: torch.Tensor, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, n) class indices in [0, num_classes), num_classes <= 256 -> (order, inverse), (B, n) int64."""
     rows, n = classes.shape
@@ -93,4 +117,4 @@ def stable_class_order_triton(classes: torch.Tensor, num_classes: int) -> tuple[
     return order, inverse
 
 
-__all__ = ["stable_class_order_triton"]
+__all__ = ["route_classes_triton", "stable_class_order_triton"]

@@ -38,19 +38,20 @@ _FP32_BYTES_PER_PIXEL: Mapping[str, float] = MappingProxyType({
     "ACL": 5_200, "LAformer": 3_400,
 })
 _UNKNOWN_FP32_BYTES_PER_PIXEL = 48_000
-# On CUDA, for the families re-measured on the current kernels (thirty-first session,
-# tools/jobs/memory_per_pixel.py, perf31c-memory-per-pixel.txt; H100, whole images, CUDA graphs, peak
-# over the first calls less the weights): what each further input pixel costs, the slope between two
-# sizes (1/4 and the full 540x960 for x4, 360x640 and 720x1280 for colour DN), rounded up over the
-# family's cards: MambaIR classic x4 4.3 / 5.0 kB in bf16 / float32, colour DN 4.2 / 5.3, light x4 1.9 /
-# 2.7; MambaIRv2 Base x4 12.0 / 15.3; MambaIRv2 light x4 3.7 / 4.4. The SR tail no longer scales with the
-# output (it runs in bands: ``RestorationNet.tail_band_pixels``), so the scale does not enter. fp16 is
-# taken as bf16. Plus what a forward holds whatever its size (workspaces, the graph's pool: classic x4
-# at 270x480 held ~0.7 GiB beyond its slope), reserved off the budget.
+# On CUDA, for the families re-measured on the current kernels (tools/jobs/memory_per_pixel.py; H100,
+# whole images, CUDA graphs, peak over the first calls less the weights): what each further input pixel
+# costs, the slope between two sizes (1/4 and the full 540x960 for x4, 360x640 and 720x1280 for colour
+# DN), rounded up over the family's cards. Thirty-first session (perf31c-memory-per-pixel.txt), in bf16 /
+# float32: MambaIR classic x4 4.3 / 5.0 kB, colour DN 4.2 / 5.3, light x4 1.9 / 2.7. Thirty-second
+# (perf32h-memory-per-pixel.txt, the aligned, chained default path): MambaIRv2 Base x4 8.7 / 12.6 (12.0 /
+# 15.3 before), light x4 2.7 / 3.4 (3.7 / 4.4). The SR tail no longer scales with the output (it runs in
+# bands: ``RestorationNet.tail_band_pixels``), so the scale does not enter. fp16 is taken as bf16. Plus
+# what a forward holds whatever its size (workspaces, the graph's pool: classic x4 at 270x480 held ~0.7
+# GiB beyond its slope), reserved off the budget.
 _CUDA_BYTES_PER_PIXEL: Mapping[str, Mapping[str, float]] = MappingProxyType({
     "MambaIR": {"half": 4_400, "fp32": 5_300},
-    "MambaIRv2": {"half": 12_100, "fp32": 15_400},
-    "MambaIRv2Light": {"half": 3_800, "fp32": 4_500},
+    "MambaIRv2": {"half": 8_800, "fp32": 12_700},
+    "MambaIRv2Light": {"half": 2_700, "fp32": 3_500},
 })
 _CUDA_FIXED_BYTES = 2**30
 _ESTIMATE_MARGIN = 1.5

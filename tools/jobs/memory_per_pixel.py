@@ -4,7 +4,7 @@ three calls (the eager warm-up and the CUDA graph's capture among them: a replay
 peak taken over replays alone misses the graph's memory) less the weights, over the input's pixels, at two
 sizes per card. Seeded weights (``bench.seeded_model``), a photo input, batch 1.
 
-    python tools/jobs/memory_per_pixel.py [--precisions bf16,fp32]
+    python tools/jobs/memory_per_pixel.py [--precisions bf16,fp32] [--cards mambairv2]
 """
 
 from __future__ import annotations
@@ -30,12 +30,13 @@ CASES = (  # card, then two input sizes
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--precisions", default="bf16,fp32")
+    parser.add_argument("--cards", default="", help="only the cards whose id contains this")
     args = parser.parse_args()
     dev = torch.device("cuda")
     print(f"{torch.cuda.get_device_name()}; torch {torch.__version__}")
     print("| card | precision | input | peak GiB | weights MiB | bytes per input pixel |")
     print("|---|---|---|---|---|---|")
-    for card, *sizes in CASES:
+    for card, *sizes in (case for case in CASES if args.cards in case[0]):
         for precision in args.precisions.split(","):
             for h, w in sizes:  # a fresh model per size: no graphs of another size held
                 net = seeded_model(card, dev)

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..ops.channel_mean import channel_mean
+from ..ops.channel_mean import channel_attention
 from ..ops.depthwise_conv import depthwise_conv_tokens, tap_table
 from ..ops.layer_norm import LayerNorm, layer_norm_padded_reference
 from ..ops.layer_norm import use_triton as use_triton_layer_norm
@@ -543,7 +543,6 @@ class CAB(nn.Module):
                                       (h, w), padding=dilated.padding[0], dilation=dilated.dilation[0],
                                       taps=folded_weight(self, "dilated_taps"))
             y = t.reshape(b, h, w, width)
-            mean = channel_mean(y)
         else:
             first, act, second, _attention = self.cab
             if x.shape[-1] == aligned_width(first.in_channels):
@@ -554,22 +553,12 @@ class CAB(nn.Module):
             del x  # the caller's LayerNorm output, not needed by the second conv
             y = F.conv2d(y, folded_weight(self, "w2"), None, padding=second.padding).permute(0, 2, 3, 1)
             bias = folded_weight(self, "b2")
-            mean = channel_mean(y)
-            if bias is not None:
-                mean = mean + bias.float()
-        # The channel attention on channel-last values: global mean (:func:`..ops.channel_mean.channel_mean`),
-        # squeeze, ReLU, excite, sigmoid.
-        # Its two 1x1 convs act on one pixel per image: written as products and sums in float32, Inductor
-        # makes them a small reduction kernel; as GEMMs they were two cuBLAS calls, a memset and five
-        # kernels of transposes and bias adds per block.
-        squeezed = F.relu(self._one_pixel_conv("squeeze", mean))
-        return y, torch.sigmoid(self._one_pixel_conv("excite", squeezed)), bias
-
-    def _one_pixel_conv(self, name: str, v: torch.Tensor) -> torch.Tensor:
-        """The folded 1x1 conv ``name`` of (B, C_in) values, as products and sums -> (B, C_out)."""
-        out = (v[:, None, :] * folded_weight(self, name)).sum(-1)
-        bias = folded_weight(self, name + "_bias")
-        return out if bias is None else out + bias
+        # The channel attention on channel-last values: global mean, squeeze, ReLU, excite, sigmoid
+        # (:func:`..ops.channel_mean.channel_attention`), the second conv's bias added to the mean.
+        attention = channel_attention(y, folded_weight(self, "squeeze"), folded_weight(self, "squeeze_bias"),
+                                      folded_weight(self, "excite"), folded_weight(self, "excite_bias"),
+                                      mean_bias=bias)
+        return y, attention, bias
 
 
 def _depthwise_on_image(conv: nn.Conv2d, x: torch.Tensor, activation: str = "none") -> torch.Tensor:

@@ -9,7 +9,22 @@ import pytest
 import torch
 from triton_interpreter import run_in_triton_interpreter
 
-from restore_cli.ops.channel_mean import _rows_are_a_view, channel_mean, channel_mean_reference
+from restore_cli.ops.channel_mean import (
+    _rows_are_a_view,
+    channel_attention,
+    channel_attention_reference,
+    channel_mean,
+    channel_mean_reference,
+)
+
+
+def _attention_operands(device: str = "cpu", channels: int = 64, squeezed: int = 2):
+    gen = torch.Generator().manual_seed(channels)
+    x = torch.randn(2, 9, 11, channels, generator=gen)
+    w1, b1 = torch.randn(squeezed, channels, generator=gen), torch.randn(squeezed, generator=gen)
+    w2, b2 = torch.randn(channels, squeezed, generator=gen), torch.randn(channels, generator=gen)
+    bias = torch.randn(channels, generator=gen)
+    return [t.to(device) for t in (x, w1, b1, w2, b2, bias)]
 
 
 def test_reference_is_the_mean_over_the_pixels() -> None:
@@ -19,6 +34,18 @@ def test_reference_is_the_mean_over_the_pixels() -> None:
     assert channel_mean(x.bfloat16()).dtype == torch.float32
     with pytest.raises(ValueError, match="unknown channel-mean backend"):
         channel_mean(x, backend="cuda")
+
+
+def test_channel_attention_is_squeeze_relu_excite_sigmoid_of_the_means() -> None:
+    x, w1, b1, w2, b2, bias = _attention_operands()
+    mean = x.mean(dim=(1, 2)) + bias
+    want = torch.sigmoid(torch.relu(mean @ w1.T + b1) @ w2.T + b2)
+    got = channel_attention(x, w1, b1, w2, b2, mean_bias=bias)
+    assert got.shape == (2, 64) and torch.allclose(got, want, atol=1e-6)
+    plain = channel_attention(x, w1, None, w2, None)
+    assert torch.allclose(plain, torch.sigmoid(torch.relu(x.mean(dim=(1, 2)) @ w1.T) @ w2.T), atol=1e-6)
+    with pytest.raises(ValueError, match="unknown channel-attention backend"):
+        channel_attention(x, w1, b1, w2, b2, backend="cuda")
 
 
 def test_the_kernel_reads_only_layouts_whose_pixels_are_one_run_of_rows() -> None:
@@ -41,6 +68,21 @@ for b, length, c, width in [(1, 700, 30, 32), (2, 37, 184, 192), (3, 5, 7, 7)]:
     rows = torch.randn(b, length, width, generator=gen)[..., :c]
     got = channel_mean_triton(rows)
     assert got.shape == (b, c) and (got - channel_mean_reference(rows)).abs().max().item() < 1e-5, (b, length, c)
+# the channel attention in one program per image: light's 64 of 2, classic's 184 of 6, with and without biases
+from restore_cli.ops.channel_mean import channel_attention_reference
+from restore_cli.ops.channel_mean.triton import channel_attention_triton
+for b, length, c, s in [(1, 700, 64, 2), (2, 37, 184, 6), (3, 5, 7, 1)]:
+    rows = torch.randn(b, length, c + 8, generator=gen)[..., :c]
+    w1, b1 = torch.randn(s, c, generator=gen), torch.randn(s, generator=gen)
+    w2, b2 = torch.randn(c, s, generator=gen).bfloat16(), torch.randn(c, generator=gen).bfloat16()
+    bias = torch.randn(c, generator=gen)
+    for biases in (True, False):
+        kw = dict(squeeze_bias=b1 if biases else None, excite_bias=b2 if biases else None)
+        want = channel_attention_reference(rows, w1, kw["squeeze_bias"], w2, kw["excite_bias"],
+                                           mean_bias=bias if biases else None)
+        got = channel_attention_triton(rows, w1, kw["squeeze_bias"], w2, kw["excite_bias"],
+                                       mean_bias=bias if biases else None)
+        assert got.shape == (b, c) and (got - want).abs().max().item() < 1e-5, (b, length, c, biases)
 print("ok")
 """)
     assert out.strip().endswith("ok")
@@ -59,3 +101,46 @@ def test_kernel_matches_the_reference_on_a_gpu(dtype: torch.dtype) -> None:
     strided = torch.randn(2, 184, 45, 80, device="cuda").to(dtype).permute(0, 2, 3, 1)  # left to PyTorch
     with torch.no_grad():
         assert torch.allclose(channel_mean(strided), channel_mean_reference(strided), atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize(("channels", "squeezed"), [(64, 2), (184, 6)])
+def test_channel_attention_kernel_on_a_gpu(channels: int, squeezed: int) -> None:
+    pytest.importorskip("triton")
+    _x, w1, b1, w2, b2, bias = _attention_operands("cuda", channels, squeezed)
+    image = torch.randn(2, 180, 320, channels, device="cuda").bfloat16()
+    with torch.no_grad():
+        want = channel_attention_reference(image, w1, b1, w2, b2.bfloat16(), mean_bias=bias)
+        got = channel_attention(image, w1, b1, w2, b2.bfloat16(), mean_bias=bias, backend="triton")
+    assert (got - want).abs().max().item() < 1e-5
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", ["v1_sr_x2", "v1_light_x4"])
+def test_mambair_with_the_fused_channel_attention_on_a_gpu(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MambaIR's aligned CAB (classic and light) with ``FUSED_ATTENTION`` on computes what it computes off,
+    in float32, folded as the engine folds."""
+    pytest.importorskip("triton")
+    import json
+    from pathlib import Path
+
+    from restore_cli.archs import from_official
+    from restore_cli.archs.layers import fold_inference_weights
+    from restore_cli.ops import channel_mean as channel_mean_module
+
+    cases = json.loads((Path(__file__).parents[1] / "fixtures" / "parity" / "cases.json").read_text())
+    torch.manual_seed(0)
+    net = from_official(cases[name]["official_class"], cases[name]["kwargs"]).eval().cuda()
+    x = torch.rand(*cases[name]["input_shape"], device="cuda")
+    fold_inference_weights(net)
+    calls = []
+    kernel = channel_mean_module.channel_attention_reference
+    with torch.no_grad(), torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+        monkeypatch.setattr(channel_mean_module, "channel_attention_reference",
+                            lambda *a, **k: calls.append(1) or kernel(*a, **k))
+        off = net(x)
+        assert calls  # the aligned CABs went through channel_attention
+        monkeypatch.setattr(channel_mean_module, "FUSED_ATTENTION", True)
+        calls.clear()
+        on = net(x)
+    assert not calls and ((on - off).norm() / off.norm()).item() < 1e-5

@@ -15,6 +15,13 @@ Backends (the reference beside the kernel, as in :mod:`restore_cli.ops.scan`):
 - ``"triton"``: one kernel (:mod:`.triton`) for CUDA inference: each program sums a block of pixels of one
   image in float32 and writes its partial sums, which one small reduction adds up in a fixed order (the
   same result every run, unlike atomic adds).
+
+:func:`channel_attention` goes on to the whole channel attention (squeeze, ReLU, excite, sigmoid of the
+means): in PyTorch the partial sums' reduction, the division, the bias and the two one-pixel 1x1 convs
+are eight small launches per block, each a few microseconds of GPU time (MambaIR light at 180x320 on an
+H100: ~0.8 of its 10.1 ms of kernels, against ~0.2 compiled; ``tools/jobs/results/perf32i-profiles-light.txt``).
+Its kernel does them in one program per image after the partial sums. Off (:data:`FUSED_ATTENTION`) until
+an A/B has measured it on a GPU.
 """
 
 from __future__ import annotations
@@ -62,4 +69,48 @@ def channel_mean(x: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
     return channel_mean_reference(x)
 
 
-__all__ = ["channel_mean", "channel_mean_reference", "use_triton"]
+#: Whether :func:`channel_attention` takes its Triton kernel where :func:`use_triton` holds: off until
+#: measured (``tools/jobs/channel_attention_ab.py``).
+FUSED_ATTENTION = False
+
+
+def channel_attention_reference(x: torch.Tensor, squeeze_weight: torch.Tensor, squeeze_bias: torch.Tensor | None,
+                                excite_weight: torch.Tensor, excite_bias: torch.Tensor | None, *,
+                                mean_bias: torch.Tensor | None = None) -> torch.Tensor:
+    """A CAB's channel attention of channel-last values ``x`` (B, ..., C): ``sigmoid(excite(relu(squeeze(m))))``
+    with ``m`` the (B, C) float32 means over the pixels (:func:`channel_mean`), plus ``mean_bias`` (C) where
+    given (a convolution's bias that ``x`` still lacks); ``squeeze_weight`` (S, C) and ``excite_weight``
+    (C, S) the two 1x1 convs as matrices, each with its bias or None. Returns (B, C) float32.
+
+    The one-pixel convs are products and sums in float32: inside a compiled region Inductor makes them one
+    small reduction; as GEMMs they were two cuBLAS calls, a memset and five transposes and bias adds."""
+    mean = channel_mean(x)
+    if mean_bias is not None:
+        mean = mean + mean_bias.float()
+    squeezed = (mean[:, None, :] * squeeze_weight).sum(-1)
+    if squeeze_bias is not None:
+        squeezed = squeezed + squeeze_bias
+    excited = (torch.relu(squeezed)[:, None, :] * excite_weight).sum(-1)
+    if excite_bias is not None:
+        excited = excited + excite_bias
+    return torch.sigmoid(excited)
+
+
+def channel_attention(x: torch.Tensor, squeeze_weight: torch.Tensor, squeeze_bias: torch.Tensor | None,
+                      excite_weight: torch.Tensor, excite_bias: torch.Tensor | None, *,
+                      mean_bias: torch.Tensor | None = None, backend: str = "auto") -> torch.Tensor:
+    """:func:`channel_attention_reference`'s result, by the partial sums' kernel and one attention kernel
+    where :data:`FUSED_ATTENTION` and :func:`use_triton` hold (``backend="auto"``), or as asked
+    (``"triton"``, ``"reference"``)."""
+    if backend not in ("auto", "triton", "reference"):
+        raise ValueError(f"unknown channel-attention backend {backend!r}; choose auto, triton or reference")
+    args = (squeeze_weight, squeeze_bias, excite_weight, excite_bias)
+    if backend == "triton" or (backend == "auto" and FUSED_ATTENTION and use_triton(x)):
+        from .triton import channel_attention_triton
+
+        return channel_attention_triton(x.reshape(x.shape[0], -1, x.shape[-1]), *args, mean_bias=mean_bias)
+    return channel_attention_reference(x, *args, mean_bias=mean_bias)
+
+
+__all__ = ["FUSED_ATTENTION", "channel_attention", "channel_attention_reference", "channel_mean",
+           "channel_mean_reference", "use_triton"]

@@ -3,6 +3,8 @@
 
 Program (block, image) sums ``BLOCK_L`` rows of all channels in float32, walking them ``STEP_L`` at a
 time, and writes one row of partial sums; ``partials.sum(1) / L`` then adds the blocks up in a fixed order.
+For the channel attention one program per image adds the partial sums up (also in a fixed order) and
+computes the squeeze, ReLU, excite and sigmoid of the means in registers.
 """
 
 from __future__ import annotations
@@ -31,10 +33,40 @@ def _channel_sum_kernel(x_ptr, partial_ptr, length, channels, s_xb, s_xl, blocks
     tl.store(partial_ptr + (image * blocks + block) * BLOCK_C + col, tl.sum(acc, axis=0))
 
 
-def channel_mean_triton(x: torch.Tensor) -> torch.Tensor:
-    """(B, L, C) rows (channels contiguous, any row and image stride) -> (B, C) float32 means over L."""
+@triton.jit
+def _channel_attention_kernel(partial_ptr, mb_ptr, w1_ptr, b1_ptr, w2_ptr, b2_ptr, out_ptr, length, channels,
+                              squeezed, blocks, HAS_MEAN_BIAS: tl.constexpr, HAS_B1: tl.constexpr,
+                              HAS_B2: tl.constexpr, CHUNK: tl.constexpr, BLOCK_C: tl.constexpr,
+                              BLOCK_S: tl.constexpr):
+    image = tl.program_id(0).to(tl.int64)
+    col = tl.arange(0, BLOCK_C)
+    mask_c = col < channels
+    sums = tl.zeros((BLOCK_C,), dtype=tl.float32)
+    for start in range(0, blocks, CHUNK):
+        block = start + tl.arange(0, CHUNK)
+        where = (image * blocks + block)[:, None] * BLOCK_C + col[None, :]
+        sums += tl.sum(tl.load(partial_ptr + where, mask=(block < blocks)[:, None], other=0.0), axis=0)
+    mean = sums / length
+    if HAS_MEAN_BIAS:
+        mean += tl.load(mb_ptr + col, mask=mask_c, other=0.0).to(tl.float32)
+    row = tl.arange(0, BLOCK_S)
+    mask = (row < squeezed)[:, None] & mask_c[None, :]
+    w1 = tl.load(w1_ptr + row[:, None] * channels + col[None, :], mask=mask, other=0.0).to(tl.float32)
+    s = tl.sum(w1 * mean[None, :], axis=1)  # (S,): squeeze
+    if HAS_B1:
+        s += tl.load(b1_ptr + row, mask=row < squeezed, other=0.0).to(tl.float32)
+    s = tl.maximum(s, 0.0)
+    w2 = tl.load(w2_ptr + col[None, :] * squeezed + row[:, None], mask=mask, other=0.0).to(tl.float32)  # W2[c, s]
+    e = tl.sum(w2 * s[:, None], axis=0)  # (C,): excite
+    if HAS_B2:
+        e += tl.load(b2_ptr + col, mask=mask_c, other=0.0).to(tl.float32)
+    tl.store(out_ptr + image * channels + col, tl.sigmoid(e), mask=mask_c)
+
+
+def _partial_sums(x: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """(B, blocks, BLOCK_C) float32 partial sums of (B, L, C) rows, and the number of blocks."""
     if x.dim() != 3 or x.stride(-1) != 1:
-        raise ValueError(f"channel_mean_triton needs (B, L, C) rows with contiguous channels, not {tuple(x.shape)}")
+        raise ValueError(f"the channel kernels need (B, L, C) rows with contiguous channels, not {tuple(x.shape)}")
     b, length, channels = x.shape
     block_c = triton.next_power_of_2(channels)
     step_l = max(1, min(32, 4096 // block_c))
@@ -44,7 +76,37 @@ def channel_mean_triton(x: torch.Tensor) -> torch.Tensor:
     with on_tensor_device(x):
         _channel_sum_kernel[(blocks, b)](x, partials, length, channels, x.stride(0), x.stride(1), blocks,
                                          BLOCK_L=block_l, STEP_L=step_l, BLOCK_C=block_c, num_warps=4)
-    return partials[..., :channels].sum(1) / length
+    return partials, blocks
 
 
-__all__ = ["channel_mean_triton"]
+def channel_mean_triton(x: torch.Tensor) -> torch.Tensor:
+    """(B, L, C) rows (channels contiguous, any row and image stride) -> (B, C) float32 means over L."""
+    partials, _blocks = _partial_sums(x)
+    return partials[..., : x.shape[-1]].sum(1) / x.shape[1]
+
+
+def channel_attention_triton(x: torch.Tensor, squeeze_weight: torch.Tensor, squeeze_bias: torch.Tensor | None,
+                             excite_weight: torch.Tensor, excite_bias: torch.Tensor | None, *,
+                             mean_bias: torch.Tensor | None = None) -> torch.Tensor:
+    """:func:`..channel_mean.channel_attention_reference` of (B, L, C) rows in two launches: the partial sums,
+    then one program per image (C <= 4096 channels, S <= 64 squeezed)."""
+    b, length, channels = x.shape
+    squeezed = squeeze_weight.shape[0]
+    if squeeze_weight.shape != (squeezed, channels) or excite_weight.shape != (channels, squeezed) or squeezed > 64:
+        raise ValueError(f"squeeze {tuple(squeeze_weight.shape)} and excite {tuple(excite_weight.shape)} do not "
+                         f"fit {channels} channels")
+    partials, blocks = _partial_sums(x)
+    out = torch.empty(b, channels, dtype=torch.float32, device=x.device)
+    w1, w2 = squeeze_weight.contiguous(), excite_weight.contiguous()
+    with on_tensor_device(x):
+        _channel_attention_kernel[(b,)](
+            partials, w1 if mean_bias is None else mean_bias, w1, w1 if squeeze_bias is None else squeeze_bias,
+            w2, w2 if excite_bias is None else excite_bias, out, length, channels, squeezed, blocks,
+            HAS_MEAN_BIAS=mean_bias is not None, HAS_B1=squeeze_bias is not None, HAS_B2=excite_bias is not None,
+            CHUNK=max(1, 4096 // partials.shape[-1]), BLOCK_C=partials.shape[-1],
+            BLOCK_S=max(2, triton.next_power_of_2(squeezed)), num_warps=4,
+        )
+    return out
+
+
+__all__ = ["channel_attention_triton", "channel_mean_triton"]

@@ -95,6 +95,14 @@ class PatchEmbed(nn.Module):
         return self.norm(x) if self.norm is not None else x
 
 
+def autocast_dtype(t: torch.Tensor) -> torch.dtype:
+    """The dtype the next GEMM would cast ``t`` to: the autocast dtype where autocast is on, else float32 (or
+    ``t``'s own dtype where it is wider): what a kernel writing the GEMM's input directly should write."""
+    if torch.is_autocast_enabled(t.device.type):
+        return torch.get_autocast_dtype(t.device.type)
+    return torch.promote_types(t.dtype, torch.float32)
+
+
 def tokens_to_image(x: torch.Tensor, x_size: tuple[int, int]) -> torch.Tensor:
     """(B, H*W, C) tokens -> (B, C, H, W) image: a view, channels-last for contiguous tokens.
 

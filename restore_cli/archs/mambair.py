@@ -38,6 +38,7 @@ from .layers import (
     ChannelAttention,
     PatchEmbed,
     RestorationNet,
+    autocast_dtype,
     conv_on_tokens,
     depthwise_conv_stencil,
     folded_weight,
@@ -73,12 +74,6 @@ def zero_padded(t: torch.Tensor, *sizes: int) -> torch.Tensor:
     for dim in reversed(range(t.dim())):
         pads += [0, (sizes[dim] if dim < len(sizes) else t.shape[dim]) - t.shape[dim]]
     return F.pad(t, pads)
-
-
-def autocast_dtype(t: torch.Tensor) -> torch.dtype:
-    """The dtype the next GEMM would cast ``t`` to: the autocast dtype where autocast is on, else float32."""
-    on = torch.is_autocast_enabled(t.device.type)
-    return torch.get_autocast_dtype(t.device.type) if on else torch.float32
 
 
 def layer_norm_to_width(x: torch.Tensor, norm: nn.LayerNorm, width: int, *,

@@ -47,6 +47,7 @@ from ..ops.window_attention import attention_bias, window_attention
 from .layers import (
     PatchEmbed,
     RestorationNet,
+    autocast_dtype,
     conv_on_tokens,
     folded_weight,
     image_module_on_tokens,
@@ -159,12 +160,6 @@ def fast_path(module: nn.Module, x: torch.Tensor) -> bool:
     :func:`restore_cli.archs.configure_scan`).
     """
     return bool(module.fast_inference) and x.is_cuda and not torch.is_grad_enabled()
-
-
-def autocast_dtype(t: torch.Tensor) -> torch.dtype:
-    """The dtype the next GEMM would cast ``t`` to: the autocast dtype where autocast is on, else its own."""
-    on = torch.is_autocast_enabled(t.device.type)
-    return torch.get_autocast_dtype(t.device.type) if on else t.dtype
 
 
 def norm_parameters(norm: nn.Module) -> tuple[torch.Tensor, torch.Tensor | None, float, int]:

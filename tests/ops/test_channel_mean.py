@@ -61,6 +61,7 @@ def test_kernel_in_the_triton_interpreter() -> None:
     out = run_in_triton_interpreter("""
 import torch
 from restore_cli.ops.channel_mean import channel_mean_reference
+from restore_cli.ops.channel_mean import triton as kernels
 from restore_cli.ops.channel_mean.triton import channel_mean_triton
 
 gen = torch.Generator().manual_seed(0)
@@ -68,6 +69,12 @@ for b, length, c, width in [(1, 700, 30, 32), (2, 37, 184, 192), (3, 5, 7, 7)]:
     rows = torch.randn(b, length, width, generator=gen)[..., :c]
     got = channel_mean_triton(rows)
     assert got.shape == (b, c) and (got - channel_mean_reference(rows)).abs().max().item() < 1e-5, (b, length, c)
+# a large image's blocks grow (here capped at 2: 700 rows of 32 channels in two blocks of 512, not 3 of 256)
+kernels._MAX_BLOCKS = 2
+rows = torch.randn(1, 700, 32, generator=gen)
+partials, blocks = kernels._partial_sums(rows)
+assert blocks == 2 and (channel_mean_triton(rows) - rows.mean(1)).abs().max().item() < 1e-5
+kernels._MAX_BLOCKS = 512
 # the channel attention in one program per image: light's 64 of 2, classic's 184 of 6, with and without biases
 from restore_cli.ops.channel_mean import channel_attention_reference
 from restore_cli.ops.channel_mean.triton import channel_attention_triton
@@ -112,6 +119,21 @@ def test_channel_attention_kernel_on_a_gpu(channels: int, squeezed: int) -> None
     with torch.no_grad():
         want = channel_attention_reference(image, w1, b1, w2, b2.bfloat16(), mean_bias=bias)
         got = channel_attention(image, w1, b1, w2, b2.bfloat16(), mean_bias=bias, backend="triton")
+    assert (got - want).abs().max().item() < 1e-5
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_channel_attention_kernel_of_a_large_image_on_a_gpu() -> None:
+    """Colour DN's whole 1280x720: the partial sums stay within ``_MAX_BLOCKS`` and still add up."""
+    pytest.importorskip("triton")
+    from restore_cli.ops.channel_mean import triton as kernels
+
+    _x, w1, b1, w2, b2, bias = _attention_operands("cuda", 180, 6)
+    image = torch.randn(1, 720, 1280, 180, device="cuda").bfloat16()
+    with torch.no_grad():
+        assert kernels._partial_sums(image.reshape(1, -1, 180))[1] <= kernels._MAX_BLOCKS
+        want = channel_attention_reference(image, w1, b1, w2, b2, mean_bias=bias)
+        got = channel_attention(image, w1, b1, w2, b2, mean_bias=bias, backend="triton")
     assert (got - want).abs().max().item() < 1e-5
 
 

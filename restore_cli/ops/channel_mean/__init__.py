@@ -20,8 +20,9 @@ Backends (the reference beside the kernel, as in :mod:`restore_cli.ops.scan`):
 means): in PyTorch the partial sums' reduction, the division, the bias and the two one-pixel 1x1 convs
 are eight small launches per block, each a few microseconds of GPU time (MambaIR light at 180x320 on an
 H100: ~0.8 of its 10.1 ms of kernels, against ~0.2 compiled; ``tools/jobs/results/perf32i-profiles-light.txt``).
-Its kernel does them in one program per image after the partial sums. Off (:data:`FUSED_ATTENTION`) until
-an A/B has measured it on a GPU.
+Its kernel does them in one program per image after the partial sums (:data:`FUSED_ATTENTION`, on: MambaIR
+light at 720p 10.5 -> 9.9 ms and 10.3 -> 10.0 ms through the engine on an H100, colour DN and the 4K cases
+unchanged; ``tools/jobs/results/perf33d-ab.txt``).
 """
 
 from __future__ import annotations
@@ -69,9 +70,9 @@ def channel_mean(x: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
     return channel_mean_reference(x)
 
 
-#: Whether :func:`channel_attention` takes its Triton kernel where :func:`use_triton` holds: off until
-#: measured (``tools/jobs/channel_attention_ab.py``).
-FUSED_ATTENTION = False
+#: Whether :func:`channel_attention` takes its Triton kernel where :func:`use_triton` holds (measured by
+#: ``tools/jobs/channel_attention_ab.py``: faster on MambaIR light, neutral on the large cases).
+FUSED_ATTENTION = True
 
 
 def channel_attention_reference(x: torch.Tensor, squeeze_weight: torch.Tensor, squeeze_bias: torch.Tensor | None,

@@ -2,9 +2,10 @@
 ``__init__``.
 
 Program (block, image) sums ``BLOCK_L`` rows of all channels in float32, walking them ``STEP_L`` at a
-time, and writes one row of partial sums; ``partials.sum(1) / L`` then adds the blocks up in a fixed order.
-For the channel attention one program per image adds the partial sums up (also in a fixed order) and
-computes the squeeze, ReLU, excite and sigmoid of the means in registers.
+time, and writes one row of partial sums (longer blocks for large images: at most ``_MAX_BLOCKS``);
+``partials.sum(1) / L`` then adds the blocks up in a fixed order. For the channel attention one program
+per image adds the partial sums up (also in a fixed order) and computes the
+squeeze, ReLU, excite and sigmoid of the means in registers.
 """
 
 from __future__ import annotations
@@ -63,6 +64,12 @@ def _channel_attention_kernel(partial_ptr, mb_ptr, w1_ptr, b1_ptr, w2_ptr, b2_pt
     tl.store(out_ptr + image * channels + col, tl.sigmoid(e), mask=mask_c)
 
 
+#: At most this many partial sums per image: the attention kernel adds them up in one program per image,
+#: which at colour DN's 1280x720 (3600 blocks of 256 rows) took longer than the launches it saves
+#: (``tools/jobs/results/perf33a-ab.txt``); longer blocks keep that sum short and the grid still fills the GPU.
+_MAX_BLOCKS = 512
+
+
 def _partial_sums(x: torch.Tensor) -> tuple[torch.Tensor, int]:
     """(B, blocks, BLOCK_C) float32 partial sums of (B, L, C) rows, and the number of blocks."""
     if x.dim() != 3 or x.stride(-1) != 1:
@@ -71,6 +78,8 @@ def _partial_sums(x: torch.Tensor) -> tuple[torch.Tensor, int]:
     block_c = triton.next_power_of_2(channels)
     step_l = max(1, min(32, 4096 // block_c))
     block_l = step_l * 16
+    while triton.cdiv(length, block_l) > _MAX_BLOCKS:
+        block_l *= 2
     blocks = triton.cdiv(length, block_l)
     partials = torch.empty(b, blocks, block_c, dtype=torch.float32, device=x.device)
     with on_tensor_device(x):

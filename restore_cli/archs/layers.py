@@ -138,9 +138,10 @@ _ACTIVATION_NAMES = {nn.GELU: "gelu", nn.SiLU: "silu", nn.Sigmoid: "sigmoid"}
 
 
 def conv_on_tokens(conv: nn.Module, x: torch.Tensor, x_size: tuple[int, int], *, activation: str = "none",
-                   combine: str = "none") -> torch.Tensor:
+                   combine: str = "none", other: torch.Tensor | None = None) -> torch.Tensor:
     """``combine(x, activation(conv(x)))`` on (B, H*W, C) tokens; ``conv`` is a ``Conv2d``, or a
-    ``Sequential`` of one and elementwise layers; ``combine``: ``none``, ``add`` or ``mul`` (with ``x``).
+    ``Sequential`` of one and elementwise layers; ``combine``: ``none``, ``add`` or ``mul`` (with ``x``, or
+    with ``other``, tokens of the same shape, where given).
 
     Tokens are an image in channel-last memory order, so the convolution runs on them in place. A
     depthwise conv on CUDA (every one the catalog's models run on tokens) is one Triton kernel with its
@@ -164,7 +165,7 @@ def conv_on_tokens(conv: nn.Module, x: torch.Tensor, x_size: tuple[int, int], *,
     if fused is not None and _plain_depthwise(first) and depthwise_conv.use_triton(x):
         return depthwise_conv.depthwise_conv_tokens(
             x, first.weight, first.bias, x_size, padding=first.padding[0], dilation=first.dilation[0],
-            activation=fused, combine=combine, taps=_tap_table(first), backend="triton")
+            activation=fused, combine=combine, other=other, taps=_tap_table(first), backend="triton")
     weight = first.weight.to(dtype)
     bias = None if first.bias is None else first.bias.to(dtype)
     geometry = (x_size[0], x_size[1], first.padding[0], first.dilation[0], first.groups)
@@ -181,7 +182,7 @@ def conv_on_tokens(conv: nn.Module, x: torch.Tensor, x_size: tuple[int, int], *,
     for layer in layers[1:]:  # elementwise (activations): layout-free
         y = layer(y)
     y = depthwise_conv.ACTIVATION_FNS[activation](y)
-    return depthwise_conv.COMBINE_FNS[combine](x, y)
+    return depthwise_conv.COMBINE_FNS[combine](x if other is None else other, y)
 
 
 def _fused_activation(layers: list[nn.Module], activation: str) -> str | None:

@@ -232,7 +232,8 @@ class Gate(nn.Module):
         x1, x2 = x.chunk(2, dim=-1)
         if fast_path(self, x2):
             x2 = normalised_in_autocast_dtype(self.norm, x2)
-            return x1 * conv_on_tokens(self.conv, x2, x_size)
+            # the product in the convolution's epilogue (one pass fewer over the tokens on CUDA)
+            return conv_on_tokens(self.conv, x2, x_size, combine="mul", other=x1)
         x2 = self.norm(x2)
         return x1 * image_to_tokens(self.conv(tokens_to_image(x2, x_size)))
 

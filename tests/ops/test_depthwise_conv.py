@@ -45,6 +45,18 @@ def test_reference_is_the_image_convolution(activation, combine, k, dilation):
     torch.testing.assert_close(got, _image_conv(x, conv, size, activation, combine), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("combine", ["add", "mul"])
+def test_reference_combines_with_other_tokens(combine):
+    """MambaIRv2 light's gate ``x1 * conv(x2)``: the combination with another tensor of the same tokens."""
+    conv, size = _conv(6, 5, 1), (5, 7)
+    x, other = torch.randn(2, 35, 6, dtype=torch.float64), torch.randn(2, 35, 6, dtype=torch.float64)
+    got = depthwise_conv_tokens(x, conv.weight, conv.bias, size, padding=2, combine=combine, other=other)
+    y = _image_conv(x, conv, size, "none", "none")
+    torch.testing.assert_close(got, other + y if combine == "add" else other * y, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="combined tokens"):
+        depthwise_conv_tokens(x, conv.weight, conv.bias, size, padding=2, combine=combine, other=other[:, 1:])
+
+
 def test_auto_backend_on_the_cpu_is_the_reference_and_bad_arguments_are_refused():
     conv, x = _conv(4, 3, 1), torch.randn(1, 12, 4, dtype=torch.float64)
     got = depthwise_conv_tokens(x, conv.weight, conv.bias, (3, 4), padding=1, activation="silu")
@@ -70,6 +82,13 @@ def test_conv_on_tokens_fuses_only_what_the_kernel_knows():
     assert not _plain_depthwise(nn.Conv2d(4, 4, 3, 2, 1, groups=4))  # strided
     assert not _plain_depthwise(nn.Conv2d(4, 4, 3, 1, 1, groups=4, padding_mode="reflect"))
     assert not _plain_depthwise(nn.Conv2d(4, 4, 3, 1, 0, groups=4))  # shrinks the image
+
+
+def test_conv_on_tokens_combines_with_other_tokens_on_the_cpu():
+    conv = _conv(6, 5, 1)
+    x, other = torch.randn(2, 30, 6, dtype=torch.float64), torch.randn(2, 30, 6, dtype=torch.float64)
+    got = conv_on_tokens(conv, x, (5, 6), combine="mul", other=other)
+    torch.testing.assert_close(got, other * _image_conv(x, conv, (5, 6), "none", "none"))
 
 
 @pytest.mark.parametrize(("activation", "combine"), EPILOGUES)
@@ -139,6 +158,28 @@ def _check_chunk_and_compiled(conv, b, h, w, c):
 
 
 @needs_cuda
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@torch.inference_mode()
+def test_kernel_combines_with_a_chunk_of_other_tokens_on_a_gpu(dtype):
+    """MambaIRv2 light's gate at 180x320: ``x1 * conv5x5(x2)`` with ``x1`` a chunk of the projection."""
+    b, h, w, c = 1, 180, 320, 48
+    conv = _conv(c, 5, 1, dtype=torch.float32).cuda()
+    halves = torch.randn(b, h * w, 2 * c, device="cuda").to(dtype)
+    other, x = halves[..., :c], halves[..., c:].contiguous()
+    expected = depthwise_conv_tokens_reference(x.float(), conv.weight, conv.bias, (h, w), padding=2, combine="mul",
+                                               other=other.float())
+    got = depthwise_conv_tokens(x, conv.weight, conv.bias, (h, w), padding=2, combine="mul", other=other,
+                                backend="triton")
+    rel = ((got.float() - expected).norm() / expected.norm()).item()
+    assert got.dtype == dtype and rel < (1e-6 if dtype == torch.float32 else 4e-3), rel
+
+    def gate(halves):  # as the gate runs it, also as one operator inside a compiled region
+        return conv_on_tokens(conv, halves[..., c:], (h, w), combine="mul", other=halves[..., :c])
+
+    torch.testing.assert_close(torch.compile(gate, fullgraph=True)(halves), gate(halves), rtol=0, atol=0)
+
+
+@needs_cuda
 def test_the_cached_weight_table_follows_the_weights():
     conv = _conv(32, 3, 1, dtype=torch.float32).cuda().requires_grad_(False)
     x = torch.randn(1, 64, 32, device="cuda")
@@ -174,6 +215,18 @@ INTERPRETER_SCRIPT = textwrap.dedent("""
             got = depthwise_conv_triton(x, tap_table(weight), bias, h, w, **args, block=block, channels_inner=inner)
             rel = ((got.double() - expected).norm() / expected.norm()).item()
             assert rel < 1e-6, (b, h, w, c, k, dil, act, combine, block, inner, rel)
+    # combined with another tensor of the same tokens (MambaIRv2 light's gate: x1 * conv(x2), x1 a chunk),
+    # interior and border blocks, one and two images
+    for b, h, w, c, combine, block in [(1, 12, 20, 16, "mul", (2, 2, 4, 16, 1)), (2, 5, 9, 8, "add", (2, 2, 2, 8, 1))]:
+        halves = torch.randn(b, h * w, 2 * c, generator=gen)
+        other, x = halves[..., :c], halves[..., c:].contiguous()
+        weight, bias = torch.randn(c, 1, 5, 5, generator=gen), torch.randn(c, generator=gen)
+        args = dict(padding=2, combine=combine)
+        expected = depthwise_conv_tokens_reference(x.double(), weight.double(), bias.double(), (h, w), **args,
+                                                   other=other.double())
+        got = depthwise_conv_triton(x, tap_table(weight), bias, h, w, **args, other=other, block=block)
+        rel = ((got.double() - expected).norm() / expected.norm()).item()
+        assert rel < 1e-6, (b, h, w, c, combine, rel)
     print("ok")
 """)
 

@@ -36,11 +36,13 @@ def tap_table(weight: torch.Tensor) -> torch.Tensor:
 
 def depthwise_conv_tokens_reference(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
                                     size: tuple[int, int], *, padding: int, dilation: int = 1,
-                                    activation: str = "none", combine: str = "none") -> torch.Tensor:
+                                    activation: str = "none", combine: str = "none",
+                                    other: torch.Tensor | None = None) -> torch.Tensor:
     """``combine(x, act(conv(x) + bias))`` of (B, H*W, C) tokens -> (B, H*W, C), in ``x``'s dtype.
 
     ``weight``: (C, 1, k, k) (cast to ``x``'s dtype); stride 1, zero padding; ``combine``: ``none`` (the
-    activation's output), ``add`` (``x +`` it) or ``mul`` (``x *`` it).
+    activation's output), ``add`` (``x +`` it) or ``mul`` (``x *`` it); with ``other`` (tokens of ``x``'s
+    shape) the combination is with ``other`` instead of ``x``.
     """
     b, n, c = x.shape
     height, width = size
@@ -48,7 +50,7 @@ def depthwise_conv_tokens_reference(x: torch.Tensor, weight: torch.Tensor, bias:
     bias = None if bias is None else bias.to(x.dtype)
     y = F.conv2d(image, weight.to(x.dtype), bias, padding=padding, dilation=dilation, groups=c)
     y = ACTIVATION_FNS[activation](y.permute(0, 2, 3, 1).reshape(b, n, c))
-    return COMBINE_FNS[combine](x, y)
+    return COMBINE_FNS[combine](x if other is None else other.to(x.dtype), y)
 
 
 def use_triton(x: torch.Tensor) -> bool:
@@ -61,10 +63,12 @@ def use_triton(x: torch.Tensor) -> bool:
 
 def depthwise_conv_tokens(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, size: tuple[int, int],
                           *, padding: int, dilation: int = 1, activation: str = "none", combine: str = "none",
-                          taps: torch.Tensor | None = None, backend: str = "auto") -> torch.Tensor:
+                          other: torch.Tensor | None = None, taps: torch.Tensor | None = None,
+                          backend: str = "auto") -> torch.Tensor:
     """:func:`depthwise_conv_tokens_reference`'s result, by the kernel where :func:`use_triton` holds
     (``backend="auto"``), or as asked (``"triton"``, ``"reference"``).
 
+    ``other``: combine with these tokens instead of ``x`` (cast to ``x``'s dtype).
     ``taps``: the kernel's float32 weight table (:func:`tap_table`) if the caller keeps one;
     otherwise made from ``weight`` on each call (a small copy kernel). The kernel takes weights and bias
     in float32 where the reference (cuDNN under autocast) rounds them to ``x``'s dtype first: closer to
@@ -78,31 +82,36 @@ def depthwise_conv_tokens(x: torch.Tensor, weight: torch.Tensor, bias: torch.Ten
     if x.shape[1] != size[0] * size[1] or weight.shape[0] != x.shape[-1] or weight.shape[1] != 1:
         raise ValueError(f"{tuple(x.shape)} tokens of a {size[0]}x{size[1]} image do not fit a depthwise "
                          f"{tuple(weight.shape)} weight")
+    if other is not None and other.shape != x.shape:
+        raise ValueError(f"combined tokens {tuple(other.shape)} do not match the input's {tuple(x.shape)}")
+    if other is not None and not (other.dtype == x.dtype and other.stride(-1) == 1):
+        other = other.to(x.dtype).contiguous()  # the kernel reads it in the input's dtype, channels contiguous
     if not (backend == "triton" or (backend == "auto" and use_triton(x))):
         return depthwise_conv_tokens_reference(x, weight, bias, size, padding=padding, dilation=dilation,
-                                               activation=activation, combine=combine)
+                                               activation=activation, combine=combine, other=other)
     if taps is None:
         taps = tap_table(weight)
     if torch.compiler.is_compiling():  # one opaque node in a compiled region
-        return depthwise_conv_op(x, taps, bias, size[0], size[1], padding, dilation, activation, combine)
+        return depthwise_conv_op(x, taps, bias, size[0], size[1], padding, dilation, activation, combine, other)
     from .triton import depthwise_conv_triton
 
     return depthwise_conv_triton(x, taps, bias, size[0], size[1], padding=padding, dilation=dilation,
-                                 activation=activation, combine=combine)
+                                 activation=activation, combine=combine, other=other)
 
 
 @torch.library.custom_op("restore::depthwise_conv_tokens", mutates_args=())
 def depthwise_conv_op(x: torch.Tensor, taps: torch.Tensor, bias: torch.Tensor | None, height: int, width: int,
-                      padding: int, dilation: int, activation: str, combine: str) -> torch.Tensor:
+                      padding: int, dilation: int, activation: str, combine: str,
+                      other: torch.Tensor | None = None) -> torch.Tensor:
     """The kernel as one operator for ``torch.compile`` (contiguous (B, H*W, C) output)."""
     from .triton import depthwise_conv_triton
 
     return depthwise_conv_triton(x, taps, bias, height, width, padding=padding, dilation=dilation,
-                                 activation=activation, combine=combine)
+                                 activation=activation, combine=combine, other=other)
 
 
 @depthwise_conv_op.register_fake
-def _(x, taps, bias, height, width, padding, dilation, activation, combine):
+def _(x, taps, bias, height, width, padding, dilation, activation, combine, other=None):
     return x.new_empty(x.shape)
 
 

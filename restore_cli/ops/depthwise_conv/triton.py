@@ -9,8 +9,9 @@ channel-last order; a chunk of a wider projection is read in place through its r
 taps stay inside the image take a path without masks, the border blocks mask for the zero padding. The
 epilogue adds the bias, applies the activation and combines the result with the input where the model
 does (``x + gelu(conv(x))`` in MambaIRv2's ConvFFN, ``x * sigmoid(conv(x))`` in its position encoding,
-``silu(conv(x))`` in MambaIR's SS2D), so the whole expression is one pass over memory instead of a
-convolution and one or two elementwise kernels.
+``silu(conv(x))`` in MambaIR's SS2D), or with another tensor of the same tokens (``x1 * conv(x2)`` in
+MambaIRv2 light's gate), so the whole expression is one pass over memory instead of a convolution and one
+or two elementwise kernels.
 
 Why runs: the first version loaded, masked and widened a pixels x channels tile per tap (the caches
 served the overlap), about 4 instructions per output and tap on sm_90, of which one was the multiply-add;
@@ -102,15 +103,16 @@ def _accumulate_taps(x_block, offsets, w_ptr, cs, py, px, height, width, CHANNEL
 
 @triton.jit
 def _depthwise_conv_kernel(
-    x_ptr, w_ptr, b_ptr, out_ptr,
-    height, width, blocks_h, blocks_w, x_batch_stride,
+    x_ptr, w_ptr, b_ptr, out_ptr, other_ptr,
+    height, width, blocks_h, blocks_w, x_batch_stride, other_batch_stride,
     CHANNELS: tl.constexpr, X_STRIDE: tl.constexpr, K: tl.constexpr, PAD: tl.constexpr, DIL: tl.constexpr,
-    ACT: tl.constexpr, HAS_BIAS: tl.constexpr, COMBINE: tl.constexpr,
+    ACT: tl.constexpr, HAS_BIAS: tl.constexpr, COMBINE: tl.constexpr, OTHER_STRIDE: tl.constexpr,
     BLOCK_H: tl.constexpr, RUNS: tl.constexpr, RUN: tl.constexpr, BLOCK_C: tl.constexpr, HW_MATH: tl.constexpr,
     CHANNEL_BLOCKS: tl.constexpr, CHANNELS_INNER: tl.constexpr,
 ):
     """One program per ``BLOCK_H`` rows x ``RUNS · RUN`` pixels x ``BLOCK_C`` channels; each thread owns
-    ``RUN`` consecutive pixels of a row (see :func:`_accumulate_taps`)."""
+    ``RUN`` consecutive pixels of a row (see :func:`_accumulate_taps`). The combination reads ``other_ptr``
+    at its own image and token strides: the input itself (the launcher passes it) or another tensor."""
     BLOCK_W: tl.constexpr = RUNS * RUN
     BLOCK_M: tl.constexpr = BLOCK_H * RUNS
     if CHANNELS_INNER:
@@ -146,6 +148,8 @@ def _depthwise_conv_kernel(
     else:
         accs = _accumulate_taps(x_block, offsets, w_ptr, cs, py, px, height, width, CHANNELS, X_STRIDE, K, PAD,
                                 DIL, RUN, BLOCK_M, BLOCK_C, True, HW_MATH)
+    combined = (other_ptr + image.to(tl.int64) * other_batch_stride + first_row * OTHER_STRIDE
+                + relative[:, None] * OTHER_STRIDE + cs[None, :])
     bias = tl.zeros((1, BLOCK_C), dtype=tl.float32)
     if HAS_BIAS:
         bias = tl.load(b_ptr + cs).to(tl.float32)[None, :]
@@ -153,9 +157,9 @@ def _depthwise_conv_kernel(
         out_mask = ((py < height) & (px + i < width))[:, None]
         acc = _activate(accs[i] + bias, ACT)
         if COMBINE == 1:
-            acc += tl.load(x_block + offsets + i * X_STRIDE, mask=out_mask, other=0.0).to(tl.float32)
+            acc += tl.load(combined + i * OTHER_STRIDE, mask=out_mask, other=0.0).to(tl.float32)
         elif COMBINE == 2:
-            acc *= tl.load(x_block + offsets + i * X_STRIDE, mask=out_mask, other=0.0).to(tl.float32)
+            acc *= tl.load(combined + i * OTHER_STRIDE, mask=out_mask, other=0.0).to(tl.float32)
         out_offsets = (relative + i)[:, None] * CHANNELS + cs[None, :]
         tl.store(out_ptr + top * CHANNELS + out_offsets, acc.to(out_ptr.dtype.element_ty), mask=out_mask)
 
@@ -178,9 +182,11 @@ def launch_config(channels: int, k: int = 3) -> tuple[int, int, int, int, int]:
 
 def depthwise_conv_triton(x: torch.Tensor, taps: torch.Tensor, bias: torch.Tensor | None, height: int,
                           width: int, *, padding: int, dilation: int = 1, activation: str = "none",
-                          combine: str = "none", block: tuple[int, ...] | None = None,
-                          channels_inner: bool = True) -> torch.Tensor:
-    """``x {none, +, *} act(conv(x) + bias)`` of (B, H*W, C) tokens -> contiguous (B, H*W, C) in ``x``'s dtype.
+                          combine: str = "none", other: torch.Tensor | None = None,
+                          block: tuple[int, ...] | None = None, channels_inner: bool = True) -> torch.Tensor:
+    """``x {none, +, *} act(conv(x) + bias)`` of (B, H*W, C) tokens -> contiguous (B, H*W, C) in ``x``'s dtype;
+    with ``other`` (tokens of the same shape, channels contiguous, any token and image stride) combined
+    with ``other`` instead of ``x``.
 
     ``x``: channels contiguous, tokens ``x.stride(1)`` apart (a chunk of a wider projection is read in
     place), images ``x.stride(0)`` apart. ``taps``: :func:`tap_table`; ``bias`` read in its dtype.
@@ -192,6 +198,11 @@ def depthwise_conv_triton(x: torch.Tensor, taps: torch.Tensor, bias: torch.Tenso
     read 64 bytes of each 432-byte row and the rest came back from DRAM later (perf30a-depthwise-order.txt).
     """
     b, n, c = x.shape
+    if other is None:
+        other = x
+    elif other.shape != x.shape or other.stride(-1) != 1:
+        raise ValueError(f"combined tokens {tuple(other.shape)} do not match the input's {tuple(x.shape)} "
+                         "with contiguous channels")
     k = math.isqrt(taps.shape[0])
     block = block or launch_config(c, k)
     out = torch.empty(b, n, c, dtype=x.dtype, device=x.device)
@@ -206,9 +217,11 @@ def depthwise_conv_triton(x: torch.Tensor, taps: torch.Tensor, bias: torch.Tenso
         grid = (b * blocks_h * blocks_w, channel_blocks)
     with on_tensor_device(x):
         _depthwise_conv_kernel[grid](
-            x, taps, bias if bias is not None else taps, out, height, width, blocks_h, blocks_w, x.stride(0),
+            x, taps, bias if bias is not None else taps, out, other, height, width, blocks_h, blocks_w, x.stride(0),
+            other.stride(0),
             CHANNELS=c, X_STRIDE=x.stride(1), K=k, PAD=padding, DIL=dilation, ACT=ACTIVATIONS[activation],
-            HAS_BIAS=bias is not None, COMBINE=COMBINES[combine], BLOCK_H=block_h, RUNS=runs, RUN=run,
+            HAS_BIAS=bias is not None, COMBINE=COMBINES[combine],
+            OTHER_STRIDE=other.stride(1), BLOCK_H=block_h, RUNS=runs, RUN=run,
             BLOCK_C=block_c, HW_MATH=x.is_cuda, CHANNEL_BLOCKS=channel_blocks, CHANNELS_INNER=channels_inner,
             num_warps=num_warps,
         )  # fmt: skip

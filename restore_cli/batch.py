@@ -19,6 +19,7 @@ import glob
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +105,7 @@ def plan_jobs(
     ext: str | None = None,
     recursive: bool = False,
     shard: Shard | None = None,
+    left_out: list[Path] | None = None,
 ) -> list[Job]:
     """Map input arguments to jobs.
 
@@ -115,6 +117,8 @@ def plan_jobs(
         ext: output extension (``png``, ``.jpg``...); None keeps the input's.
         recursive: descend into sub-folders of folder inputs (the sub-folder layout is kept).
         shard: only keep this shard's part.
+        left_out: where given, receives the files of folders and patterns that were left out as earlier
+            results of this command (see :func:`_earlier_results`).
 
     Raises:
         UsageError: an output file for several inputs, or no input at all.
@@ -124,6 +128,11 @@ def plan_jobs(
     expanded: list[tuple[Path, str]] = []
     for arg in inputs:
         expanded.extend(_expand(arg, recursive))
+    if output is None:
+        earlier = _earlier_results(expanded, inputs, default_suffix if suffix is None else suffix)
+        if left_out is not None:
+            left_out.extend(earlier)
+        expanded = [(src, rel) for src, rel in expanded if src not in earlier]
     seen: set[Path] = set()
     unique = []
     for src, rel in expanded:
@@ -137,6 +146,9 @@ def plan_jobs(
     single_file_output = (
         out_path is not None and is_image_path(out_path) and not out_path.is_dir()
     )
+    if out_path is not None and out_path.is_file() and not is_image_path(out_path):
+        raise UsageError(f"output {output!r} is an existing file that is not an image; give an image file name "
+                         "or a folder")
     if single_file_output and (len(unique) != 1 or Path(inputs[0]).is_dir()):
         raise UsageError(
             f"output {output!r} is a file name but there are {len(unique)} inputs; give a folder instead"
@@ -171,6 +183,19 @@ def plan_jobs(
     return jobs
 
 
+def _earlier_results(expanded: list[tuple[Path, str]], inputs: list[str], suffix: str) -> set[Path]:
+    """Files that an earlier run of the same command wrote beside their inputs: ``name<suffix>.*`` found in
+    a folder or by a pattern next to an input ``name.*`` of the same batch. Without this a second
+    ``restore sr -s 2 photos/`` would upscale the first run's ``a_x2.png`` to ``a_x2_x2.png`` instead of
+    skipping what is done. A file named on the command line is always an input."""
+    if not suffix:
+        return set()
+    named = {Path(arg) for arg in inputs if Path(arg).is_file()}
+    stems = {(src.parent, src.stem) for src, _ in expanded}
+    return {src for src, _ in expanded
+            if src not in named and src.stem.endswith(suffix) and (src.parent, src.stem[: -len(suffix)]) in stems}
+
+
 # --------------------------------------------------------------------------------------- running
 TASK_METRICS = {
     # task: (channel mode, crop border is the scale?) per conventions.md §2
@@ -184,6 +209,19 @@ TASK_METRICS = {
 }
 
 
+def metric_convention(task: str, mode: str | None, crop: int | None, scale: int) -> tuple[str, int]:
+    """(channels, border) of a task's PSNR/SSIM: ``mode`` (``--metric``) and ``crop`` (``--crop-border``)
+    where given, else the task's convention (:data:`TASK_METRICS`: SR crops ``scale`` pixels)."""
+    channel, crop_is_scale = TASK_METRICS.get(task, ("rgb", False))
+    return mode or channel, crop if crop is not None else (scale if crop_is_scale else 0)
+
+
+def describe_convention(channel: str, border: int) -> str:
+    """The convention in words, printed beside the numbers: ``Y (BT.601), border 4 px``."""
+    name = {"rgb": "RGB", "y": "Y (BT.601)", "y-matlab": "Y (MATLAB rgb2ycbcr)"}.get(channel, channel)
+    return f"{name}, border {border} px" if border else f"{name}, no border cropped"
+
+
 def find_ground_truth(gt: Path, job: Job, single: bool) -> Path | None:
     """The ground-truth file for a job: ``gt`` itself for one input, else the file in ``gt`` whose
     relative path has the same stem (any image extension)."""
@@ -191,7 +229,7 @@ def find_ground_truth(gt: Path, job: Job, single: bool) -> Path | None:
         return gt if single else None
     rel = Path(job.relative)
     folder = gt / rel.parent
-    for candidate in sorted(folder.glob(f"{rel.stem}.*")):
+    for candidate in sorted(folder.glob(f"{glob.escape(rel.stem)}.*")):
         if is_image_path(candidate):
             return candidate
     return None
@@ -202,10 +240,15 @@ def atomic_write_text(path: Path, text: str) -> None:
     import tempfile
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    from .io import current_umask
+
+    # mkstemp makes the file 0600; a report is an ordinary file (the mode an existing one had, else the umask's)
+    mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else (0o666 & ~current_umask())
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

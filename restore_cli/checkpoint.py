@@ -43,6 +43,12 @@ def _reason(exc: BaseException) -> str:
 def _load_pickle(path: Path) -> Any:
     import torch
 
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head and not (head.startswith(b"PK") or head.startswith(b"\x80")):  # torch's zip, or a bare pickle
+        raise UnknownCheckpointError(f"{path}: not a PyTorch checkpoint (neither torch.save's zip archive nor a "
+                                     "pickle); give a .pth/.pt file or a .safetensors file")
+
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -54,6 +60,10 @@ def _load_pickle(path: Path) -> Any:
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as exc:
         raise UnknownCheckpointError(
             f"{path}: not a readable PyTorch checkpoint ({exc}); the file may be truncated or of another kind."
+        ) from None
+    except Exception as exc:  # bytes that are no pickle make the unpickler fail in arbitrary ways (KeyError: 101)
+        raise UnknownCheckpointError(
+            f"{path}: not a PyTorch checkpoint ({exc.__class__.__name__}: {exc}); the file may be of another kind."
         ) from None
 
 

@@ -74,7 +74,9 @@ WRITE_EXTENSIONS: dict[str, str] = {
 }
 
 _SIXTEEN_BIT_FORMATS = frozenset({"png", "tiff"})
-_ALPHA_FORMATS = frozenset({"png", "webp", "tiff", "bmp"})
+# BMP is not among them: a 32-bit BMP's fourth byte is read back by most programs, Pillow included, as padding,
+# so the colour under transparent pixels would show; it is flattened onto white like JPEG.
+_ALPHA_FORMATS = frozenset({"png", "webp", "tiff"})
 _ORIENTATION_TAG = 0x0112
 _ICC_TIFF_TAG = 34675
 _GRAY_PIL_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
@@ -246,7 +248,7 @@ def _open_header(p: Path, data: bytes, max_pixels: int) -> PILImage.Image:
         raise ImageReadError(
             p,
             f"image is {w}x{h} = {w * h} pixels, more than the limit of {max_pixels}; "
-            "raise the pixel limit if you trust this file",
+            "raise the limit (--max-pixels) if you trust this file",
         )
     return pil
 
@@ -455,7 +457,7 @@ def write_image(
     """Write an image atomically; the format comes from the file extension.
 
     PNG and TIFF are written with 16-bit samples when ``bit_depth`` is 16; JPEG, WebP and BMP are always
-    8-bit. Alpha is kept except in JPEG, which has none: there the image is flattened onto white. The
+    8-bit. Alpha is kept except in JPEG and BMP: there the image is flattened onto white. The
     ICC profile is embedded in every format but BMP (and 16-bit TIFF keeps it too); EXIF is embedded in
     JPEG, PNG and WebP only. Samples are quantised with :func:`quantize` (clamp, scale, round half to
     even).
@@ -661,7 +663,7 @@ def _atomic_write(p: Path, payload: bytes) -> None:
     if p.is_dir():
         raise ImageWriteError(p, "is a folder; give a file name")
     try:
-        mode = stat.S_IMODE(p.stat().st_mode) if p.exists() else (0o666 & ~_umask())
+        mode = stat.S_IMODE(p.stat().st_mode) if p.exists() else (0o666 & ~current_umask())
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
     except PermissionError as e:
         raise ImageWriteError(p, f"permission denied writing to folder {parent}") from e
@@ -683,7 +685,7 @@ def _atomic_write(p: Path, payload: bytes) -> None:
     _fsync_dir(parent)
 
 
-def _umask() -> int:
+def current_umask() -> int:
     """The process umask, read without changing it (Linux), else the common 022."""
     with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as f:
         for line in f:

@@ -49,6 +49,18 @@ def test_lossless_round_trip(tmp_path, ext, depth, channels):
     np.testing.assert_array_equal(img.rgb, _q(x, depth).astype(np.float32))
 
 
+@pytest.mark.parametrize("ext", [".jpg", ".bmp"])
+def test_transparency_is_flattened_onto_white_where_the_format_keeps_no_alpha(tmp_path, ext):
+    x = np.zeros((8, 10, 3), np.float32)  # black under the transparent left half
+    x[:, 5:] = 0.5
+    a = np.zeros((8, 10), np.float32)
+    a[:, 5:] = 1.0
+    p = tmp_path / f"a{ext}"
+    io.write_image(p, x, alpha=a)
+    img = io.read_image(p)
+    assert img.alpha is None and img.rgb[:, :4].min() > 0.95 and abs(img.rgb[:, 6:].mean() - 0.5) < 0.05
+
+
 @pytest.mark.parametrize("ext", [".png", ".tif"])
 @pytest.mark.parametrize("depth", [8, 16])
 def test_rgba_round_trip_keeps_alpha(tmp_path, ext, depth):

@@ -43,14 +43,23 @@ def _register_subcommands() -> None:
         register_train(app)
 
 
-@app.command()
+@app.command(short_help="Print the versions of restore and of the libraries it runs on.")
 def version() -> None:
-    """Print the version of restore and of the libraries it runs on."""
+    """Print the version of restore and of the libraries it runs on (an optional one that is missing is
+    named as such, so a bug report says what was installed)."""
     import platform
+    from importlib import metadata
 
     from .. import __version__
 
-    typer.echo(f"restore {__version__} (Python {platform.python_version()})")
+    typer.echo(f"restore {__version__} (Python {platform.python_version()}, {platform.system()} "
+               f"{platform.machine()})")
+    for name in ("torch", "triton", "mamba-ssm", "numpy", "pillow", "opencv-python-headless", "huggingface-hub",
+                 "safetensors", "typer", "rich"):
+        try:
+            typer.echo(f"  {name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            typer.echo(f"  {name}: not installed")
 
 
 @app.command(short_help="Time every catalog architecture on this GPU against the reference.",

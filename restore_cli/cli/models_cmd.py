@@ -34,7 +34,8 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 CardFiles = Annotated[
     list[Path] | None,
-    typer.Option("--model-card", help="Also read this model card file (repeatable).", show_default=False),
+    typer.Option("--model-card", metavar="FILE", help="Also read this model card file (repeatable).",
+                 show_default=False),
 ]
 Offline = Annotated[bool, typer.Option("--offline", help="Use only cached files; never touch the network.")]
 

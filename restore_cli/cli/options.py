@@ -7,19 +7,30 @@ from typing import Annotated
 
 import typer
 
+
+def _one_of(*choices: str):
+    """An option callback that refuses values outside ``choices`` as a usage error (exit 2), naming them."""
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in choices:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+    return check
+
 Paths = Annotated[
     list[str],
     typer.Argument(
         help="Input files, folders or glob patterns, optionally followed by an output file or folder. "
         "An existing file is always an input, so `*.jpg` is safe.",
-        show_default=False,
+        show_default=False, metavar="INPUT",
     ),
 ]
 Output = Annotated[str | None, typer.Option("--output", "-o", help="Output file (one input) or folder.")]
 Model = Annotated[
     str | None,
-    typer.Option("--model", "-m", help="Catalog id (see `restore models list`) or variant: classic, light, "
-                 "v2-small, v2-base, v2-large, v2-light, real, bundled."),
+    typer.Option("--model", "-m", help="Catalog id (see `restore models list --task TASK`) or a variant: "
+                 "bundled (the model shipped with restore, any task); for sr also classic, light, v2-small, "
+                 "v2-base, v2-large, v2-light, real."),
 ]
 Weights = Annotated[
     Path | None,
@@ -41,17 +52,18 @@ Ext = Annotated[
 Overwrite = Annotated[bool, typer.Option(help="Replace existing outputs (default: skip them, so a batch resumes).")]
 Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N, or several: cuda:0,cuda:1.")]
 Precision = Annotated[str, typer.Option(
+    callback=_one_of("fp32", "bf16", "fp16"),
     help="fp32 (true float32, TF32 off), bf16 or fp16 (faster on a GPU: the network body in half precision; "
          "the scan, norms and MambaIRv2's route log-probabilities stay fp32, image-space convolutions fp32 with "
          "TF32 on a GPU).")]
 Compile = Annotated[bool, typer.Option(
     help="Fuse each network block's small kernels with torch.compile. On a GPU it pays for the light models "
-         "(bf16, H100: MambaIR light 10.7 -> 9.8 ms at 720p, MambaIRv2 light 63.8 -> 60.7 ms at 4K) and saves "
-         "memory for MambaIRv2 Base (4K: 4.3 -> 3.7 GiB at the same 0.43 s); the default path runs MambaIRv2 "
-         "Base as fast (720p: 58 ms either way). MambaIR's full-width models (classic SR, colour denoising, "
-         "JPEG) stay on the default path's own kernels, which ran them as fast or faster. The first image of "
-         "each size waits for the compiler (tens of seconds; cached on disk for the next run), so it pays on "
-         "folders and tiled large images. "
+         "(bf16, H100: MambaIRv2 light 9.2 -> 8.9 ms at 720p and 61.7 -> 60.2 ms at 4K, MambaIR light 10.0 -> 9.9 "
+         "ms at 720p) and saves memory for MambaIRv2 Base (4K: 4.3 -> 3.7 GiB at the same 0.43 s); the default "
+         "path runs MambaIRv2 Base as fast (720p: 58 ms either way). MambaIR's full-width models (classic SR, "
+         "colour denoising, JPEG) stay on the default path's own kernels, which ran them as fast or faster. "
+         "The first image of each size waits for the compiler (tens of seconds; cached on disk for the next "
+         "run), so it pays on folders and tiled large images. "
          "Not on a CPU: there it measured 4% faster to 27% slower.")]
 Autotune = Annotated[bool, typer.Option(
     help="--compile, and time each matrix product against Triton kernels that fold in its neighbouring "
@@ -60,31 +72,36 @@ Autotune = Annotated[bool, typer.Option(
          "each size compiles for minutes instead of seconds (cached on disk for the next run).")]
 Tile = Annotated[
     int | None,
-    typer.Option(help="Tile side in input pixels; 0 = whole image. Default: chosen from free memory."),
+    typer.Option(min=0, help="Tile side in input pixels, 0 (the whole image) or at least 16. Default: chosen from "
+                 "free memory."),
 ]
-TileOverlap = Annotated[int, typer.Option(help="Overlap between tiles, blended without seams.")]
+TileOverlap = Annotated[int, typer.Option(
+    min=0, help="Overlap between tiles in input pixels, blended without seams (at most a quarter of the tile).")]
 BatchSize = Annotated[
     int | None,
-    typer.Option(help="Tiles per forward pass; peak memory grows with it (default: 4 on CUDA with --tile, else 1; "
-                      "MambaIRv2 with --compile: always 1)."),
+    typer.Option(min=1, help="Tiles per forward pass; peak memory grows with it (default: 4 on CUDA with --tile, "
+                              "else 1; MambaIRv2 with --compile: always 1)."),
 ]
 SelfEnsemble = Annotated[bool, typer.Option(help="Average the 8 flips/rotations (x8 time).")]
 Seed = Annotated[int | None, typer.Option(help="Seed for stochastic parts (MambaIRv2 --routing gumbel).")]
 Routing = Annotated[
     str,
-    typer.Option(help="MambaIRv2 token routing: argmax (deterministic, default) or gumbel (official sampling)."),
+    typer.Option(callback=_one_of("argmax", "gumbel"),
+                 help="MambaIRv2 token routing: argmax (deterministic, default) or gumbel (official sampling)."),
 ]
 Gt = Annotated[
     Path | None,
     typer.Option(help="Ground truth: a file, or a folder matched by file name. Prints PSNR/SSIM."),
 ]
-Report = Annotated[Path | None, typer.Option(help="Write per-image metrics to a .json or .csv file.")]
+Report = Annotated[Path | None, typer.Option(
+    help="Write per-image results and metrics to a .json or .csv file (by its extension).")]
 MetricMode = Annotated[
     str | None,
-    typer.Option("--metric", help="Channels for PSNR/SSIM: rgb, y or y-matlab. Default: the task's convention."),
+    typer.Option("--metric", callback=_one_of("rgb", "y", "y-matlab"),
+                 help="Channels for PSNR/SSIM: rgb, y or y-matlab. Default: the task's convention."),
 ]
 CropBorder = Annotated[
-    int | None, typer.Option(help="Pixels cropped from each edge before metrics. Default: scale for SR, else 0.")
+    int | None, typer.Option(min=0, help="Pixels cropped from each edge before metrics. Default: scale for SR, else 0.")
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary table.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON line per image on stdout.")]
@@ -98,7 +115,8 @@ NoFallback = Annotated[
     bool, typer.Option("--no-fallback",
                        help="Fail instead of using the bundled model when the default's weights are unavailable.")
 ]
-MaxPixels = Annotated[int | None, typer.Option(help="Refuse inputs with more pixels than this.")]
+MaxPixels = Annotated[int | None, typer.Option(
+    min=1, help="Refuse inputs with more pixels than this (default 178,956,970, checked before decoding).")]
 OfficialTiling = Annotated[
     bool,
     typer.Option(help="The official test procedure (~200 px pieces, 10% overlap, hard paste): use it to "

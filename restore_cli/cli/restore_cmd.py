@@ -79,6 +79,7 @@ def _load_restorers(req: TaskRequest, notify) -> list:
     from .. import cards
     from ..config import Settings
     from ..engine.model import parse_devices
+    from ..errors import ModelCardError, UsageError
     from ..restorer import Restorer
 
     settings = Settings.from_env()
@@ -94,8 +95,11 @@ def _load_restorers(req: TaskRequest, notify) -> list:
     elif req.weights is not None and req.model is None:
         card = None
     else:
-        card = cards.select_card(task, scale=req.scale, sigma=req.sigma, quality=req.quality,
-                                 model=req.model, settings=settings)
+        try:
+            card = cards.select_card(task, scale=req.scale, sigma=req.sigma, quality=req.quality,
+                                     model=req.model, settings=settings)
+        except ModelCardError as exc:  # what the command line asked for does not exist: a usage error
+            raise UsageError(str(exc)) from None
     restorers = []
     for dev in devices:
         if card is None:
@@ -156,11 +160,30 @@ def _set_routing(restorer, routing: str) -> None:
         setter(routing, seed=restorer.seed)
 
 
+def _check_report_path(report: Path | None) -> None:
+    """Refuse a --report the batch could not write at its end, before any work is done."""
+    import os
+
+    from ..errors import UsageError
+
+    if report is None:
+        return
+    if report.suffix.lower() not in (".json", ".csv"):
+        raise UsageError(f"--report {report}: give a .json or .csv file name (the format follows the extension)")
+    if report.is_dir():
+        raise UsageError(f"--report {report}: is a folder; give a .json or .csv file name")
+    folder = report.parent if str(report.parent) else Path(".")
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"--report {report}: cannot write in {folder}")
+
+
 def run_task(req: TaskRequest) -> int:
     """Plan, load, run, summarise; returns the exit status."""
     from rich.text import Text
 
-    from ..batch import Shard, plan_jobs, split_positionals
+    from ..batch import Shard, describe_convention, metric_convention, plan_jobs, split_positionals
     from ..errors import UsageError
     from ..restorer import check_outscale
     from .runner import err_console, run_jobs, summarise
@@ -168,12 +191,26 @@ def run_task(req: TaskRequest) -> int:
     check_outscale(req.outscale)  # before any model is fetched
     if req.gt is not None and not req.gt.exists():
         raise UsageError(f"--gt {req.gt}: no such file or folder")
+    if req.tile is not None and 0 < req.tile < 16:
+        raise UsageError(f"--tile {req.tile}: tiles under 16 px leave the network too little context; "
+                         "give 0 (the whole image) or at least 16")
+    _check_report_path(req.report)
     _fill_default_parameter(req)
     inputs, output = split_positionals(req.paths, req.output)
     shard = Shard.parse(req.shard) if req.shard else None
     planned_suffix = req.default_suffix()
-    jobs = plan_jobs(inputs, output, suffix=req.suffix, default_suffix=req.default_suffix(), ext=req.ext,
-                     recursive=req.recursive, shard=shard)
+
+    def plan() -> tuple[list, list[Path]]:
+        left_out: list[Path] = []
+        return plan_jobs(inputs, output, suffix=req.suffix, default_suffix=req.default_suffix(), ext=req.ext,
+                         recursive=req.recursive, shard=shard, left_out=left_out), left_out
+
+    jobs, left_out = plan()
+    missing = [job for job in jobs if not job.source.exists()]
+    if missing and len(missing) == len(jobs):  # nothing to restore: say so without loading a model
+        for job in missing:
+            err_console.print(Text.assemble(("error", "red"), f" {job.source}: no such file"), highlight=False)
+        return 1
     if not jobs:
         if not req.quiet:
             err_console.print("nothing to do: no input images (in this shard)")
@@ -186,8 +223,10 @@ def run_task(req: TaskRequest) -> int:
     restorers = _load_restorers(req, notify)
     _check_scale(req, restorers[0].model.scale)
     if req.default_suffix() != planned_suffix:  # the scale came from the model: name the outputs by it
-        jobs = plan_jobs(inputs, output, suffix=req.suffix, default_suffix=req.default_suffix(), ext=req.ext,
-                         recursive=req.recursive, shard=shard)
+        jobs, left_out = plan()
+    if left_out and not req.quiet:
+        notify(f"{len(left_out)} file(s) left out as results of an earlier run (e.g. {left_out[0]}); name them "
+               "on the command line to restore them")
     if not req.quiet:
         m = restorers[0].model
         err_console.print(f"model {m.model_id} ({m.arch}, x{m.scale}) on "
@@ -196,7 +235,12 @@ def run_task(req: TaskRequest) -> int:
                        metric_mode=req.metric, crop_border=req.crop_border, quiet=req.quiet,
                        json_lines=req.json, max_pixels=req.max_pixels,
                        encoding={"quality": req.out_quality, "png_compression": req.png_compression})
-    return summarise(results, quiet=req.quiet, with_metrics=req.gt is not None, report=req.report)
+    convention = None
+    if req.gt is not None:
+        convention = describe_convention(*metric_convention(req.task, req.metric, req.crop_border,
+                                                            restorers[0].model.scale))
+    return summarise(results, quiet=req.quiet, with_metrics=req.gt is not None, report=req.report,
+                     convention=convention)
 
 
 # Options every task command takes: (parameter name, annotated type, default). Declared once; each
@@ -224,13 +268,14 @@ Outscale = Annotated[float | None, typer.Option(
          "its own scale, then the result is resized to this one (Lanczos to enlarge, area averaging to "
          "shrink), alpha included. Without --scale, the smallest model scale that reaches it (x2, x3, else "
          "x4); outputs are named _x<outscale>.")]
-Sigma = Annotated[int | None, typer.Option(help="Gaussian noise level of the input (0-255 scale): 15, 25 or 50 "
-                                                "(default 25).")]
+Sigma = Annotated[int | None, typer.Option(min=1, max=255, help="Gaussian noise level of the input (0-255 "
+                                                               "scale): 15, 25 or 50; other values take the nearest "
+                                                               "model (default 25).")]
 Real = Annotated[bool, typer.Option(help="Real camera noise (MambaIR UNet trained on SIDD).")]
 Quality = Annotated[
     int | None,
-    typer.Option(help="JPEG quality the images were saved at (10, 30, 40; other values take the nearest model; "
-                      "default 30)."),
+    typer.Option(min=1, max=100, help="JPEG quality the images were saved at (10, 30, 40; other values take the "
+                                      "nearest model; default 30)."),
 ]
 
 # task -> (help, task options, examples)

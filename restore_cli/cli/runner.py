@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import queue
 import sys
@@ -26,7 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from ..batch import TASK_METRICS, Job, find_ground_truth
+from ..batch import Job, find_ground_truth, metric_convention
 from ..errors import RestoreError
 
 err_console = Console(stderr=True, soft_wrap=True, markup=False)  # paths may contain "[...]"
@@ -46,9 +47,7 @@ def _metrics(result: Any, target: Path, gt_path: Path, task: str, scale: int, mo
              crop: int | None) -> None:
     from .. import io, metrics
 
-    channel, crop_is_scale = TASK_METRICS.get(task, ("rgb", False))
-    channel = mode or channel
-    border = crop if crop is not None else (scale if crop_is_scale else 0)
+    channel, border = metric_convention(task, mode, crop, scale)
     out, ref = io.read_image(target).rgb, io.read_image(gt_path).rgb
     if out.shape[2] != ref.shape[2]:  # compare gray with gray (BT.601 luminance)
         out, ref = io.rgb_to_y(out), io.rgb_to_y(ref)
@@ -66,6 +65,12 @@ def _metrics(result: Any, target: Path, gt_path: Path, task: str, scale: int, mo
         kw["y_matlab"] = True
     result.psnr = float(metrics.psnr(out, ref, **kw))
     result.ssim = float(metrics.ssim(out, ref, **kw))
+
+
+def _json_safe(row: dict[str, Any]) -> dict[str, Any]:
+    """A result row as strict JSON allows: an infinite PSNR (output identical to its ground truth) or any
+    other non-finite number becomes null, which every JSON parser reads (Python writes ``Infinity``)."""
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()}
 
 
 def _naming(source: Path, error: object) -> str:
@@ -161,7 +166,7 @@ def run_jobs(
                 progress.console.print(Text.assemble(("warning", "yellow"), f" {jobs[i].source}: {result.error}"),
                                        highlight=False)
             if json_lines:
-                sys.stdout.write(json.dumps(asdict(result)) + "\n")
+                sys.stdout.write(json.dumps(_json_safe(asdict(result)), allow_nan=False) + "\n")
                 sys.stdout.flush()
 
     conflicts = _conflicts(jobs, overwrite)
@@ -173,7 +178,11 @@ def run_jobs(
             job = jobs[i]
             if i in conflicts:
                 raise RestoreError(conflicts[i])
-            job.target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                job.target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise RestoreError(f"{job.source}: cannot create the output folder {job.target.parent} "
+                                   f"({exc.strerror or exc})") from None
             if job.target.exists():
                 if job.source.exists() and job.source.resolve() == job.target.resolve():
                     raise RestoreError(f"{job.source}: output would overwrite the input; use --suffix or -o")
@@ -183,6 +192,22 @@ def run_jobs(
             image = restorer.read_input(job.source, max_pixels=max_pixels)
             return image, time.perf_counter() - start
 
+        def score(i: int, result: Any) -> Any:
+            """``result`` with the PSNR/SSIM of its written output against its ground truth, where --gt."""
+            job = jobs[i]
+            if gt is not None:
+                gt_path = find_ground_truth(gt, job, single=len(jobs) == 1)
+                if gt_path is None:
+                    result.error = f"no ground truth for it in {gt}: no PSNR/SSIM"
+                else:
+                    _metrics(result, job.target, gt_path, task, restorer.model.scale, metric_mode, crop_border)
+            return result
+
+        def skipped(i: int) -> Any:
+            """A file whose output exists: skipped, and scored like a restored one, so that a resumed
+            evaluation still reports every image (and a wrong pairing fails again)."""
+            return score(i, FileResult(str(jobs[i].source), str(jobs[i].target), "skipped"))
+
         def finish(i: int, image: Any, out: Any, seconds: float) -> None:
             """Write, then score: ``seconds`` (decoding and restoring) plus the write is the file's time."""
             job = jobs[i]
@@ -190,16 +215,8 @@ def run_jobs(
             def write() -> Any:
                 start = time.perf_counter()
                 restorer.write_output(job.target, out, image, **(encoding or {}))
-                result = FileResult(str(job.source), str(job.target), "ok",
-                                    seconds + time.perf_counter() - start, out.shape[1], out.shape[0])
-                if gt is not None:
-                    gt_path = find_ground_truth(gt, job, single=len(jobs) == 1)
-                    if gt_path is None:
-                        result.error = f"no ground truth for it in {gt}: no PSNR/SSIM"
-                    else:
-                        _metrics(result, job.target, gt_path, task, restorer.model.scale, metric_mode,
-                                 crop_border)
-                return result
+                return score(i, FileResult(str(job.source), str(job.target), "ok",
+                                           seconds + time.perf_counter() - start, out.shape[1], out.shape[0]))
 
             record(i, guarded(i, write))
 
@@ -219,7 +236,7 @@ def run_jobs(
                 decoded = guarded(i, reading.result)
                 if decoded is None or isinstance(decoded, FileResult):
                     ahead = submit_next(reader)
-                    record(i, decoded or FileResult(str(jobs[i].source), str(jobs[i].target), "skipped"))
+                    record(i, decoded or guarded(i, lambda i=i: skipped(i)))
                     continue
                 image, seconds = decoded
                 small = image.rgb.nbytes <= PREFETCH_BYTES
@@ -250,14 +267,16 @@ def run_jobs(
     return results
 
 
-def summarise(results: list[Any], *, quiet: bool, with_metrics: bool, report: Path | None) -> int:
-    """Print the summary (and metrics table), write the report; return the exit status."""
+def summarise(results: list[Any], *, quiet: bool, with_metrics: bool, report: Path | None,
+              convention: str | None = None) -> int:
+    """Print the summary (and metrics table, titled with the metric ``convention``), write the report;
+    return the exit status."""
     ok = [r for r in results if r.status == "ok"]
     skipped = [r for r in results if r.status == "skipped"]
     failed = [r for r in results if r.status == "failed"]
-    scored = [r for r in ok if r.psnr is not None]
+    scored = [r for r in results if r.status != "failed" and r.psnr is not None]
     if with_metrics and scored and not quiet:
-        table = Table(title="PSNR / SSIM")
+        table = Table(title=f"PSNR / SSIM ({convention})" if convention else "PSNR / SSIM")
         for col in ("image", "PSNR (dB)", "SSIM"):
             table.add_column(col)
         for r in scored:
@@ -266,26 +285,32 @@ def summarise(results: list[Any], *, quiet: bool, with_metrics: bool, report: Pa
         mean_s = sum(r.ssim for r in scored) / len(scored)
         table.add_row(Text("mean", "bold"), Text(f"{mean_p:.4f}", "bold"), Text(f"{mean_s:.6f}", "bold"))
         err_console.print(table)
+    report_failed = False
     if report is not None:
-        _write_report(report, results)
+        try:
+            _write_report(report, results, convention)
+        except OSError as exc:
+            report_failed = True
+            err_console.print(Text.assemble(("error", "red"), f" cannot write the report {report} "
+                                            f"({exc.strerror or exc})"), highlight=False)
     if not quiet:
         parts = [f"{len(ok)} restored"]
         if skipped:
             parts.append(f"{len(skipped)} skipped (output exists; --overwrite to redo)")
         if failed:
             parts.append(f"{len(failed)} failed")
-        unscored = len(ok) - len(scored)
+        unscored = len(ok) + len(skipped) - len(scored)
         if with_metrics and unscored:
             parts.append(f"{unscored} without ground truth (not in the PSNR/SSIM mean)")
         err_console.print(", ".join(parts), highlight=False)
-    return 1 if failed else 0  # each failure was reported on its own line as it happened
+    return 1 if failed or report_failed else 0  # each failure was reported on its own line as it happened
 
 
-def _write_report(path: Path, results: list[Any]) -> None:
+def _write_report(path: Path, results: list[Any], convention: str | None = None) -> None:
     from ..batch import atomic_write_text
 
-    rows = [asdict(r) for r in results]
-    scored = [r for r in results if r.psnr is not None]
+    rows = [_json_safe(asdict(r)) for r in results]
+    scored = [r for r in results if r.status != "failed" and r.psnr is not None]
     if path.suffix.lower() == ".csv":
         import io as _io
 
@@ -297,6 +322,7 @@ def _write_report(path: Path, results: list[Any]) -> None:
     else:
         summary = {}
         if scored:
-            summary = {"psnr": sum(r.psnr for r in scored) / len(scored),
-                       "ssim": sum(r.ssim for r in scored) / len(scored), "count": len(scored)}
-        atomic_write_text(path, json.dumps({"images": rows, "mean": summary}, indent=2) + "\n")
+            summary = _json_safe({"psnr": sum(r.psnr for r in scored) / len(scored),
+                                  "ssim": sum(r.ssim for r in scored) / len(scored), "count": len(scored),
+                                  "convention": convention})
+        atomic_write_text(path, json.dumps({"images": rows, "mean": summary}, indent=2, allow_nan=False) + "\n")

@@ -94,6 +94,7 @@ def test_metrics_with_ground_truth_and_reports(photo, tmp_path, cards, env):
         assert r.exit_code == 0, r.output
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["images"][0]["psnr"] > 0 and 0 < data["mean"]["ssim"] <= 1
+    assert data["mean"]["convention"] == "RGB, no border cropped"  # denoising's, as the table's title says
     rows = list(csv.DictReader((tmp_path / "r.csv").open()))
     assert float(rows[0]["psnr"]) == pytest.approx(data["images"][0]["psnr"])
     # the reported value is the BasicSR metric of the written file against the ground truth
@@ -345,7 +346,112 @@ def test_overwrite_never_replaces_another_input_of_the_batch(photo, tmp_path, ca
     src = photo(tmp_path / "in" / "p.png", seed=1)
     earlier = photo(tmp_path / "in" / "p_x2.png", size=(10, 10), seed=2)  # an input that is p.png's target
     before = earlier.read_bytes()
-    r = run(["sr", "--model-card", cards["sr"], tmp_path / "in", "--overwrite", "-q"], env)
+    # both named on the command line: both are inputs, whatever their names
+    r = run(["sr", "--model-card", cards["sr"], src, earlier, "--overwrite", "-q"], env)
     assert r.exit_code == 1 and "another input of this batch" in r.output
     assert earlier.read_bytes() == before and (tmp_path / "in" / "p_x2_x2.png").exists()
     assert src.exists()
+
+
+def test_a_second_run_beside_the_inputs_leaves_the_first_runs_results_alone(photo, tmp_path, cards, env):
+    """``restore sr -s 2 photos/`` twice: the second run skips what is done instead of upscaling a_x2.png to
+    a_x2_x2.png; a file that merely ends like a result (no input of that name beside it) is still an input."""
+    photo(tmp_path / "in" / "a.png", seed=1)
+    photo(tmp_path / "in" / "solo_x2.png", seed=2)
+    first = run(["sr", "--model-card", cards["sr"], tmp_path / "in"], env)
+    assert first.exit_code == 0 and "2 restored" in first.output
+    names = sorted(p.name for p in (tmp_path / "in").iterdir())
+    assert names == ["a.png", "a_x2.png", "solo_x2.png", "solo_x2_x2.png"]
+    second = run(["sr", "--model-card", cards["sr"], tmp_path / "in"], env)
+    assert second.exit_code == 0 and "0 restored, 2 skipped" in second.output
+    assert "2 file(s) left out as results of an earlier run" in second.output
+    assert sorted(p.name for p in (tmp_path / "in").iterdir()) == names
+
+
+def test_a_resumed_evaluation_scores_the_outputs_it_skips(photo, tmp_path, cards, env):
+    """A second run with --gt skips the written output but still scores it (mean and report), and a wrong
+    pairing fails again rather than turning into a success without metrics."""
+    photo(tmp_path / "in" / "a [1].png", seed=1)  # glob characters in the name: still matched by name
+    photo(tmp_path / "gt" / "a [1].png", seed=1)
+    args = ["denoise", "--model-card", cards["denoise"], tmp_path / "in", "-o", tmp_path / "out", "--gt",
+            tmp_path / "gt", "--report", tmp_path / "r.json"]
+    first = run(args, env)
+    assert first.exit_code == 0 and "no ground truth" not in first.output, first.output
+    psnr = json.loads((tmp_path / "r.json").read_text())["images"][0]["psnr"]
+    second = run(args, env)
+    assert second.exit_code == 0 and "1 skipped" in second.output, second.output
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["images"][0]["status"] == "skipped" and data["images"][0]["psnr"] == pytest.approx(psnr)
+    assert data["mean"]["count"] == 1
+    wrong = photo(tmp_path / "wrong.png", size=(12, 10))
+    src = tmp_path / "in" / "a [1].png"
+    for _ in range(2):
+        r = run(["denoise", "--model-card", cards["denoise"], src, "-o", tmp_path / "o2", "--gt", wrong, "-q"], env)
+        assert r.exit_code == 1 and "wrong.png is 12x10" in r.output
+
+
+def test_an_identical_ground_truth_is_valid_json(photo, tmp_path, cards, env):
+    """PSNR of an output identical to its ground truth is infinite: strict JSON has no Infinity, so null."""
+    src = photo(tmp_path / "a.png")
+    assert run(["denoise", "--model-card", cards["denoise"], src, "-o", tmp_path / "out", "-q"], env).exit_code == 0
+    r = run(["denoise", "--model-card", cards["denoise"], src, "-o", tmp_path / "out", "--gt", tmp_path / "out" /
+             "a.png", "--json", "--report", tmp_path / "r.json", "-q"], env)
+    assert r.exit_code == 0, r.output
+    for text in (r.stdout.splitlines()[0], (tmp_path / "r.json").read_text()):
+        assert "Infinity" not in text and "NaN" not in text
+    assert json.loads(r.stdout.splitlines()[0])["psnr"] is None
+
+
+def test_a_report_that_cannot_be_written_is_refused_before_any_work(photo, tmp_path, cards, env):
+    src = photo(tmp_path / "a.png")
+    (tmp_path / "d.json").mkdir()
+    for report, why in ((tmp_path / "d.json", "is a folder"), (tmp_path / "r.txt", ".json or .csv"),
+                        (src / "r.json", "cannot write in")):
+        r = run(["denoise", "--model-card", cards["denoise"], src, "-o", tmp_path / "out", "--report", report], env)
+        assert r.exit_code == 2 and why in r.output and "Traceback" not in r.output, r.output
+        assert not (tmp_path / "out").exists()  # refused before restoring anything
+
+
+def test_a_report_is_an_ordinary_file(photo, tmp_path, cards, env):
+    src = photo(tmp_path / "a.png")
+    r = run(["denoise", "--model-card", cards["denoise"], src, "-o", tmp_path / "out", "--report",
+             tmp_path / "r.csv", "-q"], env)
+    assert r.exit_code == 0, r.output
+    from restore_cli.io import current_umask
+
+    assert (tmp_path / "r.csv").stat().st_mode & 0o777 == 0o666 & ~current_umask()
+
+
+def test_options_out_of_range_are_usage_errors_before_any_model_loads(photo, tmp_path, cards, env):
+    src = photo(tmp_path / "a.png")
+    for extra in (["--tile", "4"], ["--tile", "-5"], ["--tile-overlap", "-1"], ["--batch-size", "0"],
+                  ["--max-pixels", "0"], ["--metric", "foo"], ["--precision", "fp8"], ["--routing", "random"]):
+        r = run(["denoise", "--model-card", cards["denoise"], src, "-o", tmp_path / "out", *extra], env)
+        assert r.exit_code == 2 and "Traceback" not in r.output, (extra, r.output)
+    for extra in (["--sigma", "0"], ["--sigma", "1000"]):
+        assert run(["denoise", src, *extra], env).exit_code == 2
+    assert run(["jpeg", src, "--quality", "500"], env).exit_code == 2
+    assert not (tmp_path / "out").exists()
+
+
+def test_what_the_command_line_names_but_does_not_exist_is_a_usage_error(photo, tmp_path, cards, env):
+    src = photo(tmp_path / "a.png")
+    r = run(["sr", "--scale", "5", src], env)
+    assert r.exit_code == 2 and "scale 5" in r.output
+    r = run(["sr", "-m", "no-such-model", src], env)
+    assert r.exit_code == 2 and "no-such-model" in r.output
+    (tmp_path / "notes.txt").write_text("mine")
+    r = run(["sr", "--model-card", cards["sr"], src, "-o", tmp_path / "notes.txt"], env)
+    assert r.exit_code == 2 and "not an image" in r.output and (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_missing_inputs_alone_fail_without_loading_a_model(tmp_path, cards, env):
+    r = run(["sr", "--model-card", cards["sr"], tmp_path / "nope.png"], env)
+    assert r.exit_code == 1 and "nope.png: no such file" in r.output and "model " not in r.output
+
+
+def test_weights_that_are_no_checkpoint_are_one_line(photo, tmp_path, env):
+    src = photo(tmp_path / "a.png")
+    (tmp_path / "bad.pth").write_text("not a checkpoint")
+    r = run(["sr", "--weights", tmp_path / "bad.pth", src, "-o", tmp_path / "out"], env)
+    assert r.exit_code == 1 and "not a PyTorch checkpoint" in r.output and "Traceback" not in r.output

@@ -228,6 +228,11 @@ def _pillow_limit(max_pixels: int) -> Iterator[None]:
                 yield
 
 
+# Image kinds people pass that restore does not read, by their first bytes: named in the error.
+_UNSUPPORTED_KINDS = ((b"GIF8", "a GIF image"), (b"8BPS", "a Photoshop document"), (b"%PDF", "a PDF document"),
+                      (b"\x00\x00\x00\x0cjP  ", "a JPEG 2000 image"), (b"\xff\x0a", "a JPEG XL image"))
+
+
 def _open_header(p: Path, data: bytes, max_pixels: int) -> PILImage.Image:
     """Parse the header only, and refuse unsupported kinds and oversize images before decoding."""
     try:
@@ -238,6 +243,9 @@ def _open_header(p: Path, data: bytes, max_pixels: int) -> PILImage.Image:
             with _pillow_check_lifted():
                 pil = PILImage.open(io.BytesIO(data), formats=_PIL_OPEN_FORMATS)
     except UnidentifiedImageError as e:
+        kind = next((name for magic, name in _UNSUPPORTED_KINDS if data.startswith(magic)), None)
+        if kind is not None:
+            raise ImageReadError(p, f"{kind} is not supported; convert it to PNG first") from e
         raise ImageReadError(p, f"not a {_SUPPORTED_TEXT} image (unrecognised content)") from e
     except Exception as e:
         raise ImageReadError(p, f"corrupt or truncated image header ({_one_line(e)})") from e

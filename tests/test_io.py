@@ -290,8 +290,10 @@ def test_corrupt_png_crc(tmp_path):
 
 
 def test_unsupported_format(tmp_path):
-    PILImage.new("RGB", (4, 4)).save(tmp_path / "a.gif")
-    assert "not a PNG" in _read_error(tmp_path / "a.gif")
+    PILImage.new("RGB", (4, 4)).save(tmp_path / "a.ico")
+    assert "not a PNG" in _read_error(tmp_path / "a.ico")
+    PILImage.new("RGB", (4, 4)).save(tmp_path / "a.gif")  # a kind people pass: named
+    assert "a GIF image is not supported" in _read_error(tmp_path / "a.gif")
 
 
 def _png_header_only(w: int, h: int) -> bytes:
@@ -468,3 +470,4 @@ def test_png_compression_trades_size_for_speed_losslessly(tmp_path, bit_depth):
     assert a.bit_depth == b.bit_depth == bit_depth and np.array_equal(a.rgb, b.rgb)
     with pytest.raises(ValueError):
         io.write_image(tmp_path / "x.png", photo, png_compression=10)
+

@@ -175,6 +175,19 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PI
     )
 
 
+def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """(height, width) of an image file as :func:`read_image` would return it (EXIF orientation applied),
+    from its header alone: cheap enough to check an existing output before skipping it."""
+    p = Path(path)
+    try:
+        with PILImage.open(p, formats=_PIL_OPEN_FORMATS) as pil:
+            width, height = pil.size
+            orientation, _ = _exif_of(pil)
+    except OSError as e:
+        raise ImageReadError(p, f"cannot read its header ({_one_line(e)})") from e
+    return (width, height) if orientation >= 5 else (height, width)  # 5-8 turn the image a quarter
+
+
 def _read_bytes(p: Path) -> bytes:
     """Read the whole file, turning every OS-level failure into a one-line ImageReadError."""
     try:

@@ -246,6 +246,12 @@ class Restorer:
         )
         return to_numpy(out)
 
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        """(height, width) of what :meth:`restore_array` makes of an image of this size."""
+        if self.outscale is not None:
+            return max(1, round(height * self.outscale)), max(1, round(width * self.outscale))
+        return height * self.model.scale, width * self.model.scale
+
     def read_input(self, source: str | Path, *, max_pixels: int | None = None) -> Any:
         """Decode ``source`` (an :class:`restore_cli.io.Image`: pixels, alpha, bit depth, ICC, EXIF)."""
         from . import io

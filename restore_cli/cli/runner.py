@@ -187,10 +187,27 @@ def run_jobs(
                 if job.source.exists() and job.source.resolve() == job.target.resolve():
                     raise RestoreError(f"{job.source}: output would overwrite the input; use --suffix or -o")
                 if not overwrite:
+                    check_earlier_output(job)
                     return None
             start = time.perf_counter()
             image = restorer.read_input(job.source, max_pixels=max_pixels)
             return image, time.perf_counter() - start
+
+        def check_earlier_output(job: Job) -> None:
+            """An existing output image is skipped only if it has the size this command makes of its input: one
+            of another command's outputs in a shared folder (a denoised ``a.png`` where ``restore sr`` would
+            write ``a.png``) is named, not taken for done."""
+            from .. import io
+
+            try:
+                found = io.image_size(job.target)
+                expected = restorer.output_size(*io.image_size(job.source))
+            except RestoreError:  # not an image (a user's file where the output goes), or no input: skipped
+                return
+            if found != expected:
+                raise RestoreError(f"{job.source}: its output {job.target} exists but is {found[1]}x{found[0]}, not "
+                                   f"the {expected[1]}x{expected[0]} this command makes; use --overwrite to "
+                                   "replace it, or another output")
 
         def score(i: int, result: Any) -> Any:
             """``result`` with the PSNR/SSIM of its written output against its ground truth, where --gt."""

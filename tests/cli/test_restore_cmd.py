@@ -455,3 +455,17 @@ def test_weights_that_are_no_checkpoint_are_one_line(photo, tmp_path, env):
     (tmp_path / "bad.pth").write_text("not a checkpoint")
     r = run(["sr", "--weights", tmp_path / "bad.pth", src, "-o", tmp_path / "out"], env)
     assert r.exit_code == 1 and "not a PyTorch checkpoint" in r.output and "Traceback" not in r.output
+
+
+def test_an_existing_output_of_another_size_is_not_taken_for_done(photo, tmp_path, cards, env):
+    """Two commands sharing an output folder: the sr run does not skip the denoised a.png as if it had
+    upscaled it; it names the file and fails it, and --overwrite replaces it."""
+    photo(tmp_path / "in" / "a.png", size=(24, 20))
+    denoised = run(["denoise", "--model-card", cards["denoise"], tmp_path / "in", tmp_path / "out", "-q"], env)
+    assert denoised.exit_code == 0
+    r = run(["sr", "--model-card", cards["sr"], tmp_path / "in", tmp_path / "out", "-q"], env)
+    assert r.exit_code == 1 and "exists but is 24x20, not the 48x40" in r.output, r.output
+    r = run(["sr", "--model-card", cards["sr"], tmp_path / "in", tmp_path / "out", "-q", "--overwrite"], env)
+    assert r.exit_code == 0 and Image.open(tmp_path / "out" / "a.png").size == (48, 40)
+    r = run(["sr", "--model-card", cards["sr"], tmp_path / "in", tmp_path / "out"], env)  # now done: skipped
+    assert r.exit_code == 0 and "1 skipped" in r.output

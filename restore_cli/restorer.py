@@ -88,9 +88,10 @@ class FileResult:
     seconds: float = 0.0
     width: int = 0
     height: int = 0
-    error: str | None = None
+    error: str | None = None  # why it failed
     psnr: float | None = None
     ssim: float | None = None
+    warning: str | None = None  # restored, but something asked for is missing (its ground truth)
 
 
 class Restorer:

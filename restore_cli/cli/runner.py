@@ -162,8 +162,8 @@ def run_jobs(
             progress.advance(files_task)
             if result.status == "failed":
                 progress.console.print(Text.assemble(("error", "red"), f" {result.error}"), highlight=False)
-            elif result.error:  # restored, but something asked for is missing (its ground truth)
-                progress.console.print(Text.assemble(("warning", "yellow"), f" {jobs[i].source}: {result.error}"),
+            elif result.warning:  # restored, but something asked for is missing (its ground truth)
+                progress.console.print(Text.assemble(("warning", "yellow"), f" {jobs[i].source}: {result.warning}"),
                                        highlight=False)
             if json_lines:
                 sys.stdout.write(json.dumps(_json_safe(asdict(result)), allow_nan=False) + "\n")
@@ -215,7 +215,7 @@ def run_jobs(
             if gt is not None:
                 gt_path = find_ground_truth(gt, job, single=len(jobs) == 1)
                 if gt_path is None:
-                    result.error = f"no ground truth for it in {gt}: no PSNR/SSIM"
+                    result.warning = f"no ground truth for it in {gt}: no PSNR/SSIM"
                 else:
                     _metrics(result, job.target, gt_path, task, restorer.model.scale, metric_mode, crop_border)
             return result

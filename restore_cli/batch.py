@@ -78,6 +78,18 @@ def split_positionals(args: list[str], output: str | None) -> tuple[list[str], s
     return list(args[:-1]), args[-1]
 
 
+def _fixed_prefix(pattern: str) -> Path:
+    """The folder a glob pattern starts from: its leading components without glob characters
+    (``photos/2024/**/*.jpg`` -> ``photos/2024``)."""
+    parts = Path(pattern).parts
+    fixed = []
+    for part in parts[:-1]:
+        if any(c in part for c in _GLOB_CHARS):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path(".")
+
+
 def _expand(arg: str, recursive: bool) -> list[tuple[Path, str]]:
     """(file, path relative to its root) for one input argument; missing paths are kept for errors."""
     path = Path(arg)
@@ -89,8 +101,9 @@ def _expand(arg: str, recursive: bool) -> list[tuple[Path, str]]:
         return [(p, p.relative_to(path).as_posix()) for p in files]
     if any(c in arg for c in _GLOB_CHARS):
         matches = sorted(Path(m) for m in glob.glob(arg, recursive=recursive) if Path(m).is_file())
-        if matches:
-            return [(p, p.name) for p in matches]
+        if matches:  # relative to the pattern's fixed part, so that `in/**/*.png -r` keeps sub-folders
+            root = _fixed_prefix(arg)
+            return [(p, p.relative_to(root).as_posix() if p.is_relative_to(root) else p.name) for p in matches]
         # a pattern that matches nothing is kept like a missing file, so it fails with an error (a shell
         # passes an unmatched glob through as it is; a typo must not look like an empty success)
     return [(path, path.name)]
@@ -150,9 +163,8 @@ def plan_jobs(
         raise UsageError(f"output {output!r} is an existing file that is not an image; give an image file name "
                          "or a folder")
     if single_file_output and (len(unique) != 1 or Path(inputs[0]).is_dir()):
-        raise UsageError(
-            f"output {output!r} is a file name but there are {len(unique)} inputs; give a folder instead"
-        )
+        what = f"the input {inputs[0]} is a folder" if Path(inputs[0]).is_dir() else f"there are {len(unique)} inputs"
+        raise UsageError(f"output {output!r} is a file name, but {what}; give an output folder instead")
     if (
         output is not None and not single_file_output and not out_path.exists()
         and not output.endswith(("/", os.sep)) and _FILE_SUFFIX.fullmatch(out_path.suffix)

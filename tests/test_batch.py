@@ -64,6 +64,21 @@ def test_glob_inputs_and_file_output(tmp_path):
     assert one.target == tmp_path / "o.png"
 
 
+def test_a_recursive_glob_keeps_sub_folders_in_the_output_folder(tmp_path):
+    touch(tmp_path / "src" / "a.png")
+    touch(tmp_path / "src" / "sub" / "deeper" / "a.png")
+    jobs = plan_jobs([str(tmp_path / "src" / "**" / "*.png")], str(tmp_path / "o"), suffix=None,
+                     default_suffix="_x", recursive=True)
+    assert sorted(j.target.relative_to(tmp_path / "o").as_posix() for j in jobs) == ["a.png", "sub/deeper/a.png"]
+
+
+def test_a_file_output_for_a_folder_input_says_so(tmp_path):
+    (tmp_path / "x.png").mkdir()
+    touch(tmp_path / "x.png" / "a.png")
+    with pytest.raises(UsageError, match=r"the input .*x\.png is a folder"):
+        plan_jobs([str(tmp_path / "x.png")], str(tmp_path / "n.png"), suffix=None, default_suffix="_x")
+
+
 def test_a_file_named_like_a_glob_is_itself_and_an_unmatched_glob_is_kept_for_its_error(tmp_path):
     odd = touch(tmp_path / "scan [2].png")
     touch(tmp_path / "scan 2.png")  # what "scan [2].png" matches when read as a pattern

@@ -178,11 +178,6 @@ def run_jobs(
             job = jobs[i]
             if i in conflicts:
                 raise RestoreError(conflicts[i])
-            try:
-                job.target.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise RestoreError(f"{job.source}: cannot create the output folder {job.target.parent} "
-                                   f"({exc.strerror or exc})") from None
             if job.target.exists():
                 if job.source.exists() and job.source.resolve() == job.target.resolve():
                     raise RestoreError(f"{job.source}: output would overwrite the input; use --suffix or -o")
@@ -231,6 +226,11 @@ def run_jobs(
 
             def write() -> Any:
                 start = time.perf_counter()
+                try:  # only now: a file that fails earlier leaves no empty folder behind
+                    job.target.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise RestoreError(f"{job.source}: cannot create the output folder {job.target.parent} "
+                                       f"({exc.strerror or exc})") from None
                 restorer.write_output(job.target, out, image, **(encoding or {}))
                 return score(i, FileResult(str(job.source), str(job.target), "ok",
                                            seconds + time.perf_counter() - start, out.shape[1], out.shape[0]))

@@ -251,9 +251,9 @@ def atomic_write_text(path: Path, text: str) -> None:
     """Write a text file through a temporary file in the same folder, then rename it into place."""
     import tempfile
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     from .io import current_umask
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     # mkstemp makes the file 0600; a report is an ordinary file (the mode an existing one had, else the umask's)
     mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else (0o666 & ~current_umask())
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -29,8 +29,8 @@ Output = Annotated[str | None, typer.Option("--output", "-o", help="Output file 
 Model = Annotated[
     str | None,
     typer.Option("--model", "-m", help="Catalog id (see `restore models list --task TASK`) or a variant: "
-                 "bundled (the model shipped with restore, any task); for sr also classic, light, v2-small, "
-                 "v2-base, v2-large, v2-light, real."),
+                 "bundled (the model shipped with restore; every task); classic, v2-base (sr, denoise, jpeg); "
+                 "light, v2-small, v2-large, v2-light (sr); real (sr, denoise: camera photos)."),
 ]
 Weights = Annotated[
     Path | None,

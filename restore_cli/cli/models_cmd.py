@@ -85,8 +85,12 @@ def list_models(
 ) -> None:
     """Show every model in the catalog: task, parameter, default, source and whether it is cached."""
     with error_boundary():
+        from ..cards import TASKS
+        from ..errors import UsageError
         from ..hub import ChecksumDB, cached_weights
 
+        if task is not None and task not in TASKS:
+            raise UsageError(f"--task {task!r}: choose one of {', '.join(TASKS)}")
         settings = _settings()
         catalog = [c for c in _catalog(settings, model_card) if task is None or c.task == task]
         db = ChecksumDB(settings.checksum_db)

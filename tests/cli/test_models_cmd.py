@@ -60,6 +60,8 @@ def test_list_shows_every_model(tmp_path):
                                        "mambairv2-dn-color-s15", "restore-denoise"}
     # nothing downloaded yet; only the bundled model (shipped in the package) is there
     assert {r["id"] for r in rows if r["cached"] is not None} == {"restore-denoise"}
+    typo = invoke(["list", "--task", "denoize"], tmp_path)  # not an empty table: an error naming the tasks
+    assert typo.exit_code == 2 and "choose one of sr, denoise" in typo.output
 
 
 def test_info_json(tmp_path):

@@ -72,8 +72,8 @@ Autotune = Annotated[bool, typer.Option(
          "each size compiles for minutes instead of seconds (cached on disk for the next run).")]
 Tile = Annotated[
     int | None,
-    typer.Option(min=0, help="Tile side in input pixels, 0 (the whole image) or at least 16. Default: chosen from "
-                 "free memory."),
+    typer.Option(min=0, help="Tile side in input pixels, 0 (the whole image) or at least the model's smallest "
+                 "useful tile (16 px, or its attention window). Default: chosen from free memory."),
 ]
 TileOverlap = Annotated[int, typer.Option(
     min=0, help="Overlap between tiles in input pixels, blended without seams (at most a quarter of the tile).")]

@@ -191,9 +191,6 @@ def run_task(req: TaskRequest) -> int:
     check_outscale(req.outscale)  # before any model is fetched
     if req.gt is not None and not req.gt.exists():
         raise UsageError(f"--gt {req.gt}: no such file or folder")
-    if req.tile is not None and 0 < req.tile < 16:
-        raise UsageError(f"--tile {req.tile}: tiles under 16 px leave the network too little context; "
-                         "give 0 (the whole image) or at least 16")
     _check_report_path(req.report)
     _fill_default_parameter(req)
     inputs, output = split_positionals(req.paths, req.output)
@@ -222,6 +219,10 @@ def run_task(req: TaskRequest) -> int:
 
     restorers = _load_restorers(req, notify)
     _check_scale(req, restorers[0].model.scale)
+    min_tile = restorers[0].model.min_tile  # the model's own floor, as the automatic tile and OOM retry use
+    if req.tile is not None and 0 < req.tile < min_tile:
+        raise UsageError(f"--tile {req.tile}: this model needs tiles of at least {min_tile} px for enough "
+                         "context; give 0 (the whole image) or a larger tile")
     if req.default_suffix() != planned_suffix:  # the scale came from the model: name the outputs by it
         jobs, left_out = plan()
     if left_out and not req.quiet:

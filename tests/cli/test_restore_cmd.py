@@ -424,6 +424,7 @@ def test_a_report_is_an_ordinary_file(photo, tmp_path, cards, env):
 
 def test_options_out_of_range_are_usage_errors_before_any_model_loads(photo, tmp_path, cards, env):
     src = photo(tmp_path / "a.png")
+    # (--tile 4 is checked against the model's own smallest tile once the model is known: still exit 2)
     for extra in (["--tile", "4"], ["--tile", "-5"], ["--tile-overlap", "-1"], ["--batch-size", "0"],
                   ["--max-pixels", "0"], ["--metric", "foo"], ["--precision", "fp8"], ["--routing", "random"]):
         r = run(["denoise", "--model-card", cards["denoise"], src, "-o", tmp_path / "out", *extra], env)
